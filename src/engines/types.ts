@@ -1,0 +1,124 @@
+// The one contract every transcription engine (whisper.cpp, CTC/onnxruntime) implements.
+// Interfaces (REST, OpenAI, WebSocket, CLI) and the pipeline only ever see these types.
+
+export type Task = 'transcribe' | 'translate';
+
+export interface Word {
+  word: string;
+  /** seconds from the start of the audio passed in */
+  start: number;
+  end: number;
+  probability: number;
+}
+
+export interface Segment {
+  id: number;
+  /** offset of the 30 s window this segment was decoded in, in mel frames (OpenAI semantics: centiseconds) */
+  seek: number;
+  start: number;
+  end: number;
+  text: string;
+  tokens: number[];
+  temperature: number;
+  avgLogprob: number;
+  compressionRatio: number;
+  noSpeechProb: number;
+  words?: Word[];
+}
+
+export interface Transcript {
+  text: string;
+  /** ISO 639-1 code actually used (detected or requested) */
+  language: string;
+  /** detected-language probabilities, top entries only, when detection ran */
+  languageProbs?: Record<string, number>;
+  /** audio duration in seconds */
+  duration: number;
+  segments: Segment[];
+  task: Task;
+  model: string;
+  engine: EngineKind;
+  /** seconds spent inside the engine */
+  processingTime: number;
+}
+
+export interface TranscribeOptions {
+  /** ISO 639-1; undefined or 'auto' = detect */
+  language?: string;
+  task?: Task;
+  /** 1 = greedy */
+  beamSize?: number;
+  bestOf?: number;
+  temperature?: number;
+  /** temperature fallback step; 0 disables fallback */
+  temperatureIncrement?: number;
+  initialPrompt?: string;
+  wordTimestamps?: boolean;
+  /** do not condition on previous windows' text (streaming re-decodes want this) */
+  noContext?: boolean;
+  /** force one segment (streaming partials) */
+  singleSegment?: boolean;
+  /** finals jump the queue ahead of partials */
+  priority?: 'high' | 'normal' | 'low';
+  signal?: AbortSignal;
+  onSegment?: (segment: Segment) => void;
+  onProgress?: (percent: number) => void;
+}
+
+export type EngineKind = 'whisper' | 'ctc';
+
+export interface EngineInfo {
+  /** model id in the store */
+  modelId: string;
+  kind: EngineKind;
+  device: 'cpu' | 'cuda';
+  /** languages the model can transcribe; '*' = any Whisper language */
+  languages: string[] | '*';
+  multilingual: boolean;
+  canTranslate: boolean;
+  wordTimestamps: boolean;
+  detail: Record<string, unknown>;
+}
+
+export interface EngineStats {
+  workers: number;
+  busy: number;
+  queued: number;
+  restarts: number;
+  completed: number;
+  failed: number;
+}
+
+export interface Engine {
+  readonly info: EngineInfo;
+  /** resolves once the model is loaded and warm */
+  ready(): Promise<void>;
+  transcribe(audio: Float32Array, options?: TranscribeOptions): Promise<Transcript>;
+  stats(): EngineStats;
+  /** rejects queued work, waits for running work up to the grace period, then kills */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Errors an engine raises carry a code the interfaces map to HTTP status / WS error codes. */
+export type EngineErrorCode =
+  | 'aborted'
+  | 'worker_crashed'
+  | 'worker_timeout'
+  | 'model_load_failed'
+  | 'bad_audio'
+  | 'unsupported'
+  | 'overloaded'
+  | 'closed'
+  | 'internal';
+
+export class EngineError extends Error {
+  constructor(
+    readonly code: EngineErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+export const SAMPLE_RATE = 16000;
