@@ -1,0 +1,57 @@
+// Compiles native/worker.cpp with upstream whisper.cpp (from the pinned nodejs-whisper npm package)
+// for this machine's CPU. CUDA is opt-in: EARSHOT_CUDA=1 (needs nvcc). Runs at `npm install`.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const buildDir = join(root, 'native', 'build');
+const binary = join(buildDir, 'earshot-whisper-worker');
+
+function fail(message) {
+  console.error(`earshot: native build failed: ${message}`);
+  process.exit(1);
+}
+
+let whisperDir;
+try {
+  whisperDir = join(dirname(require.resolve('nodejs-whisper/package.json')), 'cpp', 'whisper.cpp');
+} catch {
+  fail('the npm package nodejs-whisper (source of whisper.cpp) is not installed');
+}
+if (!existsSync(join(whisperDir, 'CMakeLists.txt'))) fail(`no whisper.cpp sources at ${whisperDir}`);
+
+for (const tool of ['cmake', 'c++']) {
+  if (spawnSync(tool, ['--version'], { stdio: 'ignore' }).status !== 0) {
+    fail(`"${tool}" not found: install build tools (Debian: apt-get install -y cmake build-essential)`);
+  }
+}
+
+const cuda = process.env.EARSHOT_CUDA === '1';
+const flags = [
+  '-S', join(root, 'native'), '-B', buildDir,
+  '-DCMAKE_BUILD_TYPE=Release',
+  `-DWHISPER_CPP_DIR=${whisperDir}`,
+  `-DGGML_CUDA=${cuda ? 'ON' : 'OFF'}`,
+  `-DGGML_NATIVE=${process.env.EARSHOT_PORTABLE === '1' ? 'OFF' : 'ON'}`,
+];
+// Reconfigure only when the options changed; cmake's own cache makes rebuilds incremental.
+const stamp = join(buildDir, 'earshot-flags.txt');
+const wanted = flags.join('\n');
+const current = existsSync(stamp) ? readFileSync(stamp, 'utf8') : '';
+mkdirSync(buildDir, { recursive: true });
+const run = (args) => {
+  const r = spawnSync('cmake', args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) fail(`cmake ${args[0]} exited with ${r.status}`);
+};
+if (current !== wanted || !existsSync(join(buildDir, 'CMakeCache.txt'))) {
+  run(flags);
+  (await import('node:fs')).writeFileSync(stamp, wanted);
+}
+const jobs = String(Math.max(1, (await import('node:os')).availableParallelism()));
+run(['--build', buildDir, '--target', 'earshot-whisper-worker', '-j', jobs]);
+if (!existsSync(binary)) fail(`build finished but ${binary} is missing`);
+console.log(`earshot: built ${binary}${cuda ? ' (CUDA)' : ''}`);

@@ -1,0 +1,61 @@
+// PCM helpers shared by the decoder, the streaming path and the wake-word client.
+import { SAMPLE_RATE } from '../engines/types.js';
+
+export function s16leToFloat32(buf: Buffer): Float32Array {
+  const n = Math.floor(buf.length / 2);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = buf.readInt16LE(i * 2) / 32768;
+  return out;
+}
+
+export function f32leToFloat32(buf: Buffer): Float32Array {
+  const n = Math.floor(buf.length / 4);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = buf.readFloatLE(i * 4);
+  return out;
+}
+
+export function float32ToS16le(samples: Float32Array): Buffer {
+  const out = Buffer.alloc(samples.length * 2);
+  for (let i = 0; i < samples.length; i++) {
+    const v = Math.max(-1, Math.min(1, samples[i]!));
+    out.writeInt16LE(Math.round(v < 0 ? v * 32768 : v * 32767), i * 2);
+  }
+  return out;
+}
+
+/** A 16-bit PCM mono WAV file. */
+export function encodeWav(samples: Float32Array, sampleRate = SAMPLE_RATE): Buffer {
+  const data = float32ToS16le(samples);
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'ascii');
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVE', 8, 'ascii');
+  header.write('fmt ', 12, 'ascii');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(sampleRate, 24);
+  header.writeUInt32LE(sampleRate * 2, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'ascii');
+  header.writeUInt32LE(data.length, 40);
+  return Buffer.concat([header, data]);
+}
+
+/** Linear resampling for live streams arriving at another rate (files go through ffmpeg instead). */
+export function resampleLinear(input: Float32Array, fromRate: number, toRate = SAMPLE_RATE): Float32Array {
+  if (fromRate === toRate) return input;
+  const ratio = fromRate / toRate;
+  const n = Math.floor(input.length / ratio);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = i * ratio;
+    const i0 = Math.floor(x);
+    const i1 = Math.min(i0 + 1, input.length - 1);
+    const f = x - i0;
+    out[i] = input[i0]! * (1 - f) + input[i1]! * f;
+  }
+  return out;
+}
