@@ -4,7 +4,7 @@ export function encodeFrame(message: Record<string, unknown>, payload?: Uint8Arr
   const body = Buffer.from(JSON.stringify(payload ? { ...message, bytes: payload.byteLength } : message), 'utf8');
   const header = Buffer.alloc(4);
   header.writeUInt32LE(body.length, 0);
-  const parts = [header, body];
+  const parts: Buffer[] = [header, body];
   if (payload) parts.push(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
   return parts;
 }

@@ -1,0 +1,308 @@
+// Which models are loaded, which one serves a request, and atomic hot swaps.
+// Requests take a lease on an engine; a swapped-out engine closes only when its last lease ends,
+// so requests in flight finish on the old model and none fails during a swap.
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import type { Config } from '../config/schema.js';
+import type { InstalledModel, ModelStore } from '../models/store.js';
+import { EngineError, type Engine, type EngineInfo, type EngineStats } from './types.js';
+import { WhisperEngine } from './whisper/engine.js';
+
+export type ModelState = 'loading' | 'ready' | 'error';
+
+export interface LoadedModel {
+  id: string;
+  state: ModelState;
+  error?: string;
+  source: string;
+  engine?: Engine;
+  loadedAt?: string;
+  lastUsed: number;
+  leases: number;
+  retiring: boolean;
+}
+
+export interface Lease {
+  engine: Engine;
+  modelId: string;
+  release(): void;
+}
+
+/** Finds or fetches a model; the model manager plugs its pull logic in here. */
+export type ModelResolver = (source: string, onProgress?: (done: number, total: number) => void) => Promise<InstalledModel>;
+
+export interface ManagerOptions {
+  config: Config;
+  store: ModelStore;
+  resolver?: ModelResolver;
+  /** for tests: override process count etc. */
+  engineFactory?: (model: InstalledModel, config: Config) => Engine;
+}
+
+export function detectDevice(requested: Config['model']['device']): 'cpu' | 'cuda' {
+  if (requested === 'cpu') return 'cpu';
+  if (requested === 'cuda') return 'cuda';
+  // auto: CUDA only if this build has it and a GPU is visible.
+  return process.env.EARSHOT_CUDA === '1' && existsNvidia() ? 'cuda' : 'cpu';
+}
+
+function existsNvidia(): boolean {
+  return os.platform() === 'linux' && existsSync('/dev/nvidia0');
+}
+
+export class EngineManager extends EventEmitter {
+  private readonly models = new Map<string, LoadedModel>();
+  private defaultId: string | undefined;
+  private defaultSource: string;
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: ManagerOptions) {
+    super();
+    this.defaultSource = opts.config.model.name;
+    const ttl = opts.config.model.idleUnloadSeconds;
+    if (ttl > 0) {
+      this.sweepTimer = setInterval(() => this.unloadIdle(ttl * 1000), Math.min(ttl * 1000, 60_000));
+      this.sweepTimer.unref();
+    }
+  }
+
+  get device(): 'cpu' | 'cuda' {
+    return detectDevice(this.opts.config.model.device);
+  }
+
+  private createEngine(model: InstalledModel): Engine {
+    if (this.opts.engineFactory) return this.opts.engineFactory(model, this.opts.config);
+    if (model.format !== 'ggml') {
+      throw new EngineError('unsupported', `model ${model.id} has format ${model.format}, which has no engine in this build`);
+    }
+    const c = this.opts.config;
+    return new WhisperEngine({
+      modelId: model.id,
+      modelPath: model.path,
+      threads: c.model.threads,
+      parallel: c.model.parallel,
+      processes: c.model.processes,
+      device: this.device,
+      maxQueue: c.limits.maxQueue,
+      languages: model.languages,
+    });
+  }
+
+  private async resolve(source: string, onProgress?: (done: number, total: number) => void): Promise<InstalledModel> {
+    const installed = await this.opts.store.get(source);
+    if (installed) return installed;
+    if (this.opts.resolver) return this.opts.resolver(source, onProgress);
+    throw new EngineError(
+      'model_load_failed',
+      `model "${source}" is not in the store (${this.opts.store.modelsDir}); get one with "earshot models pull ${source}" or "npm run fetch:test-models"`,
+    );
+  }
+
+  /** Loads (or returns the already loaded) model; warm-up included. */
+  async load(source: string, opts: { makeDefault?: boolean } = {}): Promise<LoadedModel> {
+    const placeholderId = source;
+    const existing = this.models.get(placeholderId);
+    if (existing && existing.state !== 'error' && !existing.retiring) {
+      if (opts.makeDefault) this.defaultId = existing.id;
+      return existing;
+    }
+    const entry: LoadedModel = { id: placeholderId, source, state: 'loading', lastUsed: Date.now(), leases: 0, retiring: false };
+    this.models.set(placeholderId, entry);
+    if (opts.makeDefault) this.defaultId = placeholderId;
+    this.emit('change');
+    try {
+      const model = await this.resolve(source);
+      if (model.id !== placeholderId) {
+        // Source resolved to another id (a catalogue name or URL): key the entry by the real id.
+        this.models.delete(placeholderId);
+        const already = this.models.get(model.id);
+        if (already && already.state === 'ready' && !already.retiring) {
+          if (opts.makeDefault) this.defaultId = already.id;
+          this.emit('change');
+          return already;
+        }
+        entry.id = model.id;
+        this.models.set(model.id, entry);
+        if (opts.makeDefault) this.defaultId = model.id;
+      }
+      const engine = this.createEngine(model);
+      await engine.ready();
+      // Warm-up: the first decode allocates buffers; pay for it before taking traffic.
+      await engine.transcribe(new Float32Array(16000), { language: engine.info.multilingual ? 'en' : undefined }).catch(() => undefined);
+      entry.engine = engine;
+      entry.state = 'ready';
+      entry.loadedAt = new Date().toISOString();
+      this.emit('change');
+      return entry;
+    } catch (err) {
+      entry.state = 'error';
+      entry.error = (err as Error).message;
+      this.emit('change');
+      throw err;
+    }
+  }
+
+  /**
+   * Loads `source` in the background of the current default, then switches the default atomically.
+   * The old default retires: it keeps serving its leases and closes after the last one.
+   */
+  async swapDefault(source: string): Promise<LoadedModel> {
+    const old = this.defaultId ? this.models.get(this.defaultId) : undefined;
+    const fresh = await this.loadDetached(source);
+    this.defaultSource = source;
+    this.defaultId = fresh.id;
+    if (old && old !== fresh && old.id !== fresh.id) this.retire(old);
+    this.emit('change');
+    return fresh;
+  }
+
+  /** Like load(), but never disturbs the entry currently registered under the same id until ready. */
+  private async loadDetached(source: string): Promise<LoadedModel> {
+    const model = await this.resolve(source);
+    const current = this.models.get(model.id);
+    if (current && current.state === 'ready' && !current.retiring && current.source === source) return current;
+    const engine = this.createEngine(model);
+    try {
+      await engine.ready();
+      await engine.transcribe(new Float32Array(16000), { language: engine.info.multilingual ? 'en' : undefined }).catch(() => undefined);
+    } catch (err) {
+      await engine.close(0).catch(() => undefined);
+      throw err;
+    }
+    const entry: LoadedModel = {
+      id: model.id,
+      source,
+      state: 'ready',
+      engine,
+      loadedAt: new Date().toISOString(),
+      lastUsed: Date.now(),
+      leases: 0,
+      retiring: false,
+    };
+    if (current) this.retire(current);
+    this.models.set(model.id, entry);
+    return entry;
+  }
+
+  private retire(entry: LoadedModel): void {
+    entry.retiring = true;
+    // Keep it reachable for its leases under a private key; close when idle.
+    for (const [key, value] of this.models) if (value === entry) this.models.delete(key);
+    this.models.set(`${entry.id}#retired-${Date.now()}`, entry);
+    this.maybeClose(entry);
+  }
+
+  private maybeClose(entry: LoadedModel): void {
+    if (!entry.retiring || entry.leases > 0) return;
+    for (const [key, value] of this.models) if (value === entry) this.models.delete(key);
+    void entry.engine?.close().catch(() => undefined);
+    this.emit('change');
+  }
+
+  /** Unloads a model that is not the default. */
+  async unload(id: string): Promise<boolean> {
+    const entry = this.models.get(id);
+    if (!entry || id === this.defaultId) return false;
+    this.retire(entry);
+    return true;
+  }
+
+  private unloadIdle(ttlMs: number): void {
+    const now = Date.now();
+    for (const [id, entry] of this.models) {
+      if (id !== this.defaultId && entry.state === 'ready' && !entry.retiring && entry.leases === 0 && now - entry.lastUsed > ttlMs) {
+        this.retire(entry);
+      }
+    }
+  }
+
+  /** The model id a request should use: explicit model, else the language route, else the default. */
+  routeFor(opts: { model?: string; language?: string }): string | undefined {
+    if (opts.model) return opts.model;
+    if (opts.language && this.opts.config.languages[opts.language]) return this.opts.config.languages[opts.language]!.model;
+    return this.defaultId;
+  }
+
+  /**
+   * A lease on a ready engine. Loads the model first when `allowLoad` (catalogue names, routes).
+   * Throws EngineError('model_load_failed' | 'unsupported') with a message fit for the client.
+   */
+  async acquire(opts: { model?: string; language?: string; allowLoad?: boolean } = {}): Promise<Lease> {
+    const id = this.routeFor(opts);
+    if (!id) throw new EngineError('model_load_failed', 'no model is configured');
+    let entry = this.models.get(id);
+    if (!entry || entry.retiring) {
+      const isRoute = !opts.model && opts.language !== undefined;
+      if (!opts.allowLoad && !isRoute) throw new EngineError('unsupported', `model "${id}" is not loaded`);
+      entry = await this.load(id);
+    }
+    if (entry.state === 'loading') {
+      throw new EngineError('model_load_failed', `model "${entry.id}" is still loading`);
+    }
+    if (entry.state === 'error' || !entry.engine) {
+      throw new EngineError('model_load_failed', `model "${entry.id}" failed to load: ${entry.error ?? 'unknown error'}`);
+    }
+    const held = entry;
+    held.leases++;
+    held.lastUsed = Date.now();
+    let released = false;
+    return {
+      engine: held.engine!,
+      modelId: held.id,
+      release: () => {
+        if (released) return;
+        released = true;
+        held.leases--;
+        held.lastUsed = Date.now();
+        this.maybeClose(held);
+      },
+    };
+  }
+
+  /** Runs fn with a leased engine and always releases it. */
+  async withEngine<T>(opts: Parameters<EngineManager['acquire']>[0], fn: (engine: Engine, modelId: string) => Promise<T>): Promise<T> {
+    const lease = await this.acquire(opts);
+    try {
+      return await fn(lease.engine, lease.modelId);
+    } finally {
+      lease.release();
+    }
+  }
+
+  get defaultModelId(): string | undefined {
+    return this.defaultId;
+  }
+
+  get defaultModelSource(): string {
+    return this.defaultSource;
+  }
+
+  defaultState(): { state: ModelState | 'none'; error?: string; info?: EngineInfo } {
+    const entry = this.defaultId ? this.models.get(this.defaultId) : undefined;
+    if (!entry) return { state: 'none' };
+    return { state: entry.state, error: entry.error, info: entry.engine?.info };
+  }
+
+  list(): Array<{ id: string; source: string; state: ModelState; default: boolean; retiring: boolean; leases: number; loadedAt?: string; error?: string; info?: EngineInfo; stats?: EngineStats }> {
+    return [...this.models.values()].map((m) => ({
+      id: m.id,
+      source: m.source,
+      state: m.state,
+      default: m.id === this.defaultId && !m.retiring,
+      retiring: m.retiring,
+      leases: m.leases,
+      loadedAt: m.loadedAt,
+      error: m.error,
+      info: m.engine?.info,
+      stats: m.engine?.stats(),
+    }));
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    const engines = [...new Set([...this.models.values()].map((m) => m.engine).filter((e): e is Engine => Boolean(e)))];
+    this.models.clear();
+    await Promise.all(engines.map((e) => e.close(2000).catch(() => undefined)));
+  }
+}

@@ -1,0 +1,108 @@
+// The seed-compatible API: GET /, GET /health, POST /transcribe (seeds 000, 001, 004).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { normalizeLanguage } from '../../engines/languages.js';
+import { isResponseFormat, render, RESPONSE_FORMATS } from '../../formats/index.js';
+import { transcribeBatch } from '../../pipeline/batch.js';
+import { VERSION } from '../../version.js';
+import type { AppContext } from '../context.js';
+import { ApiError } from '../errors.js';
+import { field, readUpload } from '../upload.js';
+
+export function statusBody(ctx: AppContext): Record<string, unknown> {
+  const def = ctx.engines.defaultState();
+  return {
+    name: 'earshot',
+    version: VERSION,
+    status: healthStatus(ctx),
+    model: ctx.engines.defaultModelId ?? ctx.engines.defaultModelSource,
+    engines: ctx.engines.list().filter((m) => !m.retiring).map((m) => ({ id: m.id, state: m.state, kind: m.info?.kind, default: m.default })),
+    device: ctx.engines.device,
+    endpoints: ['/health', '/transcribe', '/v1/audio/transcriptions', '/v1/audio/translations', '/v1/models', '/ws'],
+    uptime: Math.round((Date.now() - ctx.startedAt) / 1000),
+    ...(def.error ? { error: def.error } : {}),
+  };
+}
+
+function healthStatus(ctx: AppContext): 'ok' | 'loading' | 'error' {
+  const { state } = ctx.engines.defaultState();
+  if (state === 'ready') return 'ok';
+  if (state === 'error') return 'error';
+  return 'loading';
+}
+
+/** Parses the task / language fields shared by the seed and OpenAI endpoints. */
+export function parseLanguage(value: string | undefined, param = 'language'): string | undefined {
+  try {
+    return normalizeLanguage(value);
+  } catch (err) {
+    throw new ApiError(422, 'invalid_language', (err as Error).message, param);
+  }
+}
+
+export async function seedRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  app.get('/', async (request, reply) => {
+    return reply.send(statusBody(ctx));
+  });
+
+  app.get('/health', async (_request, reply) => {
+    const def = ctx.engines.defaultState();
+    const status = healthStatus(ctx);
+    const stats = ctx.engines.list().find((m) => m.default)?.stats;
+    return reply.status(status === 'ok' ? 200 : 503).send({
+      status,
+      model_loaded: status === 'ok',
+      processor_loaded: status === 'ok',
+      device: ctx.engines.device,
+      model_id: ctx.engines.defaultModelId ?? ctx.engines.defaultModelSource,
+      engine: def.info?.kind ?? 'whisper',
+      version: VERSION,
+      ...(stats ? { workers: stats.workers, busy: stats.busy, queued: stats.queued, worker_restarts: stats.restarts } : {}),
+      ...(def.error ? { error: def.error } : {}),
+    });
+  });
+
+  app.post('/transcribe', async (request: FastifyRequest, reply: FastifyReply) => {
+    const { audio, fields } = await readUpload(request, {
+      fileFields: ['audio', 'file'],
+      limits: { maxBytes: ctx.config.limits.maxUploadBytes, maxSeconds: ctx.config.limits.maxAudioSeconds },
+    });
+    const language = parseLanguage(field(fields, 'language', 'lang'), fields.lang !== undefined ? 'lang' : 'language');
+    const task = field(fields, 'task') ?? 'transcribe';
+    if (task !== 'transcribe' && task !== 'translate') {
+      throw new ApiError(422, 'invalid_parameter', `task must be "transcribe" or "translate", not "${task}"`, 'task');
+    }
+    const format = field(fields, 'response_format') ?? 'json';
+    if (!isResponseFormat(format)) {
+      throw new ApiError(422, 'invalid_parameter', `response_format must be one of ${RESPONSE_FORMATS.join(', ')}`, 'response_format');
+    }
+    const words = field(fields, 'word_timestamps') === 'true';
+    const abort = abortOnDisconnect(request, reply);
+    try {
+      const { transcript } = await transcribeBatch(
+        ctx.engines,
+        {
+          audio: audio.samples,
+          model: field(fields, 'model'),
+          allowLoad: ctx.config.server.allowModelLoading,
+          options: { language, task, wordTimestamps: words || format === 'srt' || format === 'vtt', signal: abort.signal, beamSize: ctx.config.model.beamSize },
+        },
+        ctx.filter,
+      );
+      ctx.events.emit('transcription', { source: 'rest', transcript });
+      const out = render(transcript, format, { seed: true, words });
+      return reply.type(out.contentType).send(out.body);
+    } finally {
+      abort.done();
+    }
+  });
+}
+
+/** Aborts the engine job when the client goes away before the answer. */
+export function abortOnDisconnect(request: FastifyRequest, reply: FastifyReply): { signal: AbortSignal; done(): void } {
+  const controller = new AbortController();
+  const onClose = () => {
+    if (!reply.sent && !reply.raw.writableEnded) controller.abort();
+  };
+  request.raw.on('close', onClose);
+  return { signal: controller.signal, done: () => request.raw.off('close', onClose) };
+}

@@ -1,0 +1,44 @@
+// Builds and starts a whole server from a Config: store, engines, routes; loads the default model
+// in the background so /health can say "loading" meanwhile.
+import { pino } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/schema.js';
+import { EngineManager, type ModelResolver } from '../engines/manager.js';
+import { ModelStore } from '../models/store.js';
+import { buildApp } from './app.js';
+import { EventBus, type AppContext } from './context.js';
+import { serverPlugins } from './plugins.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  ctx: AppContext;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, opts: { store?: ModelStore; resolver?: ModelResolver } = {}): Promise<RunningServer> {
+  const log = pino({ level: config.logLevel, base: { service: 'earshot' } });
+  const store = opts.store ?? new ModelStore();
+  await store.init();
+  const engines = new EngineManager({ config, store, resolver: opts.resolver });
+  const ctx: AppContext = { config, store, engines, events: new EventBus(), log, startedAt: Date.now() };
+  const app = await buildApp({ ctx, plugins: await serverPlugins(ctx) });
+
+  engines
+    .load(config.model.name, { makeDefault: true })
+    .then((m) => log.info({ model: m.id, device: engines.device }, 'model loaded'))
+    .catch((err: Error) => log.error(`model "${config.model.name}" could not be loaded: ${err.message}`));
+
+  const address = await app.listen({ host: config.server.host, port: config.server.port });
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    ctx,
+    url: address.replace('0.0.0.0', '127.0.0.1'),
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await engines.close();
+      })()),
+  };
+}

@@ -1,0 +1,79 @@
+// Reads a transcription upload: multipart (file + fields, streamed into the decoder) or a raw audio body.
+import type { FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import { decodeAudio, type DecodedAudio, type DecodeLimits } from '../audio/decode.js';
+import { ApiError } from './errors.js';
+
+export type Fields = Record<string, string | string[]>;
+
+export interface Upload {
+  audio: DecodedAudio;
+  fields: Fields;
+  filename?: string;
+}
+
+function addField(fields: Fields, name: string, value: string): void {
+  const key = name.endsWith('[]') ? name.slice(0, -2) : name;
+  const prev = fields[key];
+  if (prev === undefined) fields[key] = name.endsWith('[]') ? [value] : value;
+  else fields[key] = Array.isArray(prev) ? [...prev, value] : [prev, value];
+}
+
+export async function readUpload(request: FastifyRequest, opts: { fileFields: string[]; limits: DecodeLimits }): Promise<Upload> {
+  const fields: Fields = {};
+  for (const [k, v] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
+    if (typeof v === 'string') addField(fields, k, v);
+  }
+  if (!request.isMultipart()) {
+    // A bare body: curl --data-binary @clip.wav -H 'Content-Type: audio/wav'
+    const body = request.body as Readable | undefined;
+    if (!body || typeof (body as Readable).pipe !== 'function') {
+      throw new ApiError(415, 'unsupported_media', 'send multipart/form-data with the audio in field "file" or "audio", or the audio itself with an audio/* content type');
+    }
+    const audio = await decodeAudio({ stream: body, mimetype: request.headers['content-type'], raw: rawFrom(fields) }, opts.limits);
+    return { audio, fields };
+  }
+  let audio: DecodedAudio | undefined;
+  let filename: string | undefined;
+  const wrongFields: string[] = [];
+  for await (const part of request.parts()) {
+    if (part.type === 'file') {
+      if (!opts.fileFields.includes(part.fieldname) || audio) {
+        wrongFields.push(part.fieldname);
+        part.file.resume(); // drain: the client must get an answer, not a stalled upload
+        continue;
+      }
+      filename = part.filename;
+      audio = await decodeAudio({ stream: part.file, filename: part.filename, mimetype: part.mimetype, raw: rawFrom(fields) }, opts.limits);
+      if (part.file.truncated) throw new ApiError(413, 'audio_too_large', 'audio exceeds the upload limit', 'file');
+    } else {
+      addField(fields, part.fieldname, String(part.value));
+    }
+  }
+  if (!audio) {
+    const expected = opts.fileFields.map((f) => `"${f}"`).join(' or ');
+    if (wrongFields.length > 0) {
+      throw new ApiError(400, 'missing_file', `the audio must be sent in field ${expected}, not "${wrongFields[0]}"`, opts.fileFields[0]);
+    }
+    throw new ApiError(400, 'missing_file', `no audio file: send it as multipart field ${expected}`, opts.fileFields[0]);
+  }
+  return { audio, fields, filename };
+}
+
+/** format=pcm_s16le|pcm_f32le with sample_rate marks a headerless upload. */
+function rawFrom(fields: Fields): { sampleRate: number; encoding: 'pcm_s16le' | 'pcm_f32le' } | undefined {
+  const format = typeof fields.format === 'string' ? fields.format : undefined;
+  if (format !== 'pcm_s16le' && format !== 'pcm_f32le') return undefined;
+  const rate = Number(typeof fields.sample_rate === 'string' ? fields.sample_rate : 16000);
+  if (!Number.isInteger(rate) || rate < 4000 || rate > 192000) throw new ApiError(422, 'invalid_parameter', 'sample_rate must be an integer between 4000 and 192000', 'sample_rate');
+  return { sampleRate: rate, encoding: format };
+}
+
+export function field(fields: Fields, ...names: string[]): string | undefined {
+  for (const name of names) {
+    const v = fields[name];
+    if (typeof v === 'string') return v;
+    if (Array.isArray(v)) return v[v.length - 1];
+  }
+  return undefined;
+}

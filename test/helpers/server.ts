@@ -1,0 +1,100 @@
+// Starts a real Earshot server (node bin/earshot.js serve) as a child process for integration tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+export const TEST_MODEL = process.env.EARSHOT_TEST_MODEL ?? 'base';
+
+export interface TestServer {
+  url: string;
+  port: number;
+  pid: number;
+  child: ChildProcess;
+  /** everything the server printed so far */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface StartOptions {
+  model?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  /** 'ready' waits for /health 200; 'listening' only for the port */
+  waitFor?: 'ready' | 'listening';
+  timeoutMs?: number;
+}
+
+export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
+  const port = await freePort();
+  const args = [join(ROOT, 'bin', 'earshot.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--model', opts.model ?? TEST_MODEL, ...(opts.args ?? [])];
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, EARSHOT_LOG_LEVEL: process.env.EARSHOT_LOG_LEVEL ?? 'warn', ...(opts.env ?? {}) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20000)));
+  child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20000)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let done = false;
+  void exited.then(() => (done = true));
+  for (;;) {
+    if (done) throw new Error(`server exited during startup:\n${out}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server not ${opts.waitFor ?? 'ready'} in time:\n${out}`);
+    }
+    try {
+      const res = await fetch(`${url}/health`);
+      if (opts.waitFor === 'listening' || res.status === 200) break;
+      const body = (await res.json()) as { status?: string };
+      if (body.status === 'error') {
+        child.kill('SIGKILL');
+        throw new Error(`model failed to load: ${JSON.stringify(body)}\n${out}`);
+      }
+    } catch (err) {
+      if ((err as Error).message.startsWith('model failed')) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    port,
+    pid: child.pid!,
+    child,
+    output: () => out,
+    stop: async () => {
+      if (done) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** pids of the native workers under a server process */
+export async function workerPids(serverPid: number): Promise<number[]> {
+  const { execFileSync } = await import('node:child_process');
+  try {
+    const out = execFileSync('pgrep', ['-P', String(serverPid), '-f', 'earshot-whisper-worker'], { encoding: 'utf8' });
+    return out.split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
