@@ -93,6 +93,8 @@ export async function pullModel(spec: string, opts: PullOptions): Promise<PullRe
     } catch (err) {
       throw importError(err, spec);
     }
+    // Partials left by older revisions of this model are of no use any more.
+    await rm(downloadsDir(store, id), { recursive: true, force: true }).catch(() => undefined);
     emit({ phase: 'done', id, message: `installed "${model.id}" (${model.format}, ${model.size} bytes, sha256 ${model.sha256.slice(0, 12)}…)` });
     return { ...model, alreadyInstalled: false };
   } finally {
@@ -114,7 +116,12 @@ async function installedMatch(store: ModelStore, id: string, spec: string, opts:
 /** Stable partial-file location per model id and remote file, so a rerun finds it. */
 function partialPath(store: ModelStore, id: string, key: string): string {
   const digest = createHash('sha256').update(`${id}\n${key}`).digest('hex').slice(0, 32);
-  return join(store.tmpDir, 'downloads', `${id}-${digest}.partial`);
+  return join(downloadsDir(store, id), `${digest}.partial`);
+}
+
+/** Partial downloads of one model id; only touched while holding that id's lock. */
+function downloadsDir(store: ModelStore, id: string): string {
+  return join(store.tmpDir, 'downloads', id);
 }
 
 async function ensureSpace(dir: string, needed: number | undefined, what: string): Promise<void> {
