@@ -144,6 +144,32 @@ export function enrichConfigFromEnv(env: Env = process.env): EnrichConfig {
   return parseEnrichConfig(enrichInputFromEnv(env));
 }
 
+/** The `llm` section of the server's config schema (src/config/schema.ts): file < env < flags already merged. */
+export interface AppLlmSection {
+  url?: string;
+  apiKey?: string;
+  model?: string;
+  mode?: 'chat' | 'completions';
+  timeoutMs?: number;
+}
+
+/**
+ * Enrichment config for the server: the app config's `llm` section wins where it says something;
+ * the rest (structured output, concurrency, categories, lexicon, seed-style VLLM_* names) comes from env.
+ */
+export function enrichConfigFromApp(llm: AppLlmSection | undefined, env: Env = process.env): EnrichConfig {
+  const input = enrichInputFromEnv(env);
+  const baseUrl = llm?.url?.trim() || input.llm?.baseUrl;
+  if (baseUrl) {
+    input.llm = {
+      ...input.llm,
+      baseUrl,
+      ...defined({ apiKey: llm?.apiKey || undefined, model: llm?.model || undefined, mode: llm?.mode, timeoutMs: llm?.timeoutMs }),
+    };
+  }
+  return parseEnrichConfig(input);
+}
+
 /** The config as the dashboard may show it: the API key is never echoed. */
 export function publicEnrichConfig(config: EnrichConfig): Record<string, unknown> {
   return {

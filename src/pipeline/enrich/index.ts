@@ -13,7 +13,7 @@ import { KeywordSession, SessionStore } from './session.js';
 import type { EnrichLanguage, EnrichRequest, EnrichmentResult, FallbackReason, Keyword } from './types.js';
 
 export * from './types.js';
-export { enrichConfigFromEnv, parseEnrichConfig, publicEnrichConfig, type EnrichConfig, type LlmConfig } from './config.js';
+export { enrichConfigFromApp, enrichConfigFromEnv, parseEnrichConfig, publicEnrichConfig, type EnrichConfig, type LlmConfig } from './config.js';
 export { checkLlm, type LlmCheckReport } from './check.js';
 export { Lexicon } from './lexicon.js';
 export { LlmClient, LlmError } from './llm-client.js';
