@@ -93,6 +93,7 @@ export async function runListenClient(
         notice(`wake word ${d.wakeword} (score ${d.score.toFixed(3)}) at ${d.streamTime.toFixed(2)} s; recording`);
         if (config.json) emit({ type: 'detection', wakeword: d.wakeword, score: round(d.score, 4), detectedAt: d.at.toISOString(), streamTime: round(d.streamTime, 2) });
       } else if (event.type === 'utterance') {
+        if (signal?.aborted) break; // stopped mid-sentence: nothing worth sending
         notice(`recorded ${event.recordingSeconds.toFixed(1)} s (ended by ${event.endedBy}); transcribing`);
         queue.enqueue({ detection: event.detection, audio: event.audio, recordingSeconds: event.recordingSeconds, endedBy: event.endedBy });
       }
