@@ -106,6 +106,11 @@ export class Segmenter {
     return this.current ? this.timeline.view(this.current.startSample, this.timeline.end) : null;
   }
 
+  /** VAD probabilities over the current utterance so far. */
+  currentSpeechMap(): SpeechMap | null {
+    return this.current ? this.speechMap(this.current.startSample, this.timeline.end) : null;
+  }
+
   /** Feeds samples of any length. Calls must not overlap (await each one). */
   async push(samples: Float32Array): Promise<SegmenterEvent[]> {
     const events: SegmenterEvent[] = [];

@@ -100,7 +100,12 @@ export class HallucinationFilter {
     return Object.fromEntries([...this.compiled].map(([lang, list]) => [lang, list.length]));
   }
 
-  async filter(transcript: Transcript, ctx: FilterContext = {}): Promise<FilterResult> {
+  /**
+   * @param options.record false: judge only, count nothing (streaming partials are judged on
+   *   every revision; only finals belong in the stats)
+   */
+  async filter(transcript: Transcript, ctx: FilterContext = {}, options: { record?: boolean } = {}): Promise<FilterResult> {
+    const stats = options.record === false ? new FilterStats() : this.stats;
     if (!this.config.enabled || transcript.segments.length === 0) return { transcript, dropped: [] };
     let speech = ctx.speech;
     if (!speech && ctx.audio && ctx.vad) speech = await SpeechMap.compute(ctx.audio, ctx.vad);
@@ -109,14 +114,14 @@ export class HallucinationFilter {
 
     const kept: Segment[] = [];
     const dropped: DroppedSegment[] = [];
-    this.stats.countChecked(transcript.segments.length);
+    stats.countChecked(transcript.segments.length);
     for (const segment of transcript.segments) {
       if (segment.text.trim() === '') continue; // nothing to show; not a hallucination either
       const quiet = () => this.isQuiet(segment, ctx.audio, speech);
       const verdict = this.judge(segment, patterns, quiet, speech);
       if (verdict) {
         dropped.push({ segmentId: segment.id, rule: verdict.rule, pattern: verdict.pattern, text: segment.text });
-        this.stats.record(verdict.rule, verdict.pattern, false);
+        stats.record(verdict.rule, verdict.pattern, false);
         continue;
       }
       // cut off trailing sign-offs, possibly several ("구독과 좋아요 부탁드립니다 시청해주셔서 감사합니다")
@@ -129,7 +134,7 @@ export class HallucinationFilter {
         if (current.text.trim() === '') break;
       }
       const emptied = normalizePhrase(current.text) === '';
-      for (const d of dropped.filter((d) => d.segmentId === segment.id)) this.stats.record(d.rule, d.pattern, !emptied);
+      for (const d of dropped.filter((d) => d.segmentId === segment.id)) stats.record(d.rule, d.pattern, !emptied);
       if (!emptied) kept.push(current);
     }
     if (dropped.length === 0) return { transcript, dropped };

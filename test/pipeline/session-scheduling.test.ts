@@ -1,0 +1,294 @@
+// Scheduling and backpressure invariants of StreamSession, driven by a DETERMINISTIC ENGINE-LIKE
+// OBJECT: it answers only when the test tells it to, so the order of decodes, aborts and drops can
+// be pinned down without timing. Everything else is real: Silero VAD, real recorded speech, the
+// segmenter, LocalAgreement and the hallucination filter. What the session produces with a real
+// whisper.cpp engine is tested in session.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EngineError, type Engine, type EngineInfo, type Transcript, type TranscribeOptions } from '../../src/engines/types.js';
+import { StreamSession, type StreamSessionEvents } from '../../src/pipeline/session.js';
+import { SileroVadModel } from '../../src/pipeline/vad/index.js';
+import { SR, card, compose, decode16k, librivox, silence } from './helpers/audio.js';
+
+let model: SileroVadModel;
+test.before(async () => {
+  model = await SileroVadModel.load();
+});
+test.after(async () => {
+  await model.close();
+});
+
+interface Call {
+  audio: Float32Array;
+  options: TranscribeOptions;
+  answer(text: string): void;
+  fail(err: Error): void;
+  settled: boolean;
+}
+
+/** Engine-like object for ordering tests: every transcribe() waits for answer()/fail(). */
+class ScriptedEngine implements Engine {
+  readonly info: EngineInfo = {
+    modelId: 'scripted',
+    kind: 'whisper',
+    device: 'cpu',
+    languages: '*',
+    multilingual: true,
+    canTranslate: false,
+    wordTimestamps: false,
+    detail: {},
+  };
+  readonly calls: Call[] = [];
+  private waiters: Array<() => void> = [];
+  /** when set, every call is answered at once with this function's text */
+  autoAnswer?: (call: Call) => string;
+
+  ready() {
+    return Promise.resolve();
+  }
+  stats() {
+    return { workers: 1, busy: 0, queued: 0, restarts: 0, completed: 0, failed: 0 };
+  }
+  close() {
+    return Promise.resolve();
+  }
+
+  transcribe(audio: Float32Array, options: TranscribeOptions = {}): Promise<Transcript> {
+    return new Promise<Transcript>((resolve, reject) => {
+      const call: Call = {
+        audio,
+        options,
+        settled: false,
+        answer: (text) => {
+          if (call.settled) return;
+          call.settled = true;
+          const duration = audio.length / SR;
+          resolve({
+            text: text.trim(),
+            language: options.language ?? 'en',
+            duration,
+            segments: text.trim()
+              ? [{ id: 0, seek: 0, start: 0, end: duration, text, tokens: [], temperature: 0, avgLogprob: -0.2, compressionRatio: 1, noSpeechProb: 0.01 }]
+              : [],
+            task: 'transcribe',
+            model: 'scripted',
+            engine: 'whisper',
+            processingTime: 0,
+          });
+        },
+        fail: (err) => {
+          if (call.settled) return;
+          call.settled = true;
+          reject(err);
+        },
+      };
+      options.signal?.addEventListener('abort', () => call.fail(new EngineError('aborted', 'aborted')), { once: true });
+      this.calls.push(call);
+      if (this.autoAnswer) queueMicrotask(() => call.answer(this.autoAnswer!(call)));
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  /** resolves when there are at least n calls */
+  async waitForCalls(n: number): Promise<Call> {
+    while (this.calls.length < n) await new Promise<void>((r) => this.waiters.push(r));
+    return this.calls[n - 1];
+  }
+}
+
+type Logged = { [K in keyof StreamSessionEvents]: { type: K; data: StreamSessionEvents[K][0] } }[keyof StreamSessionEvents];
+
+function record(session: StreamSession): Logged[] {
+  const log: Logged[] = [];
+  for (const type of ['speech_start', 'speech_end', 'partial', 'final', 'dropped', 'error', 'backpressure'] as const) {
+    session.on(type, (data: never) => log.push({ type, data } as Logged));
+  }
+  return log;
+}
+
+function nextEvent<K extends keyof StreamSessionEvents>(session: StreamSession, type: K): Promise<StreamSessionEvents[K][0]> {
+  return new Promise((resolve) => session.once(type, ((data: StreamSessionEvents[K][0]) => resolve(data)) as never));
+}
+
+/** Waits until everything pushed so far went through the VAD. */
+async function settle(session: StreamSession) {
+  await session.inputProcessed();
+}
+
+test('scheduling (deterministic engine-like object): one partial in flight, skipped while busy, aborted by the final', async () => {
+  const engine = new ScriptedEngine();
+  const session = new StreamSession({ engine, vad: model.createDetector(), config: { language: 'en', partialIntervalSec: 1, minPartialSec: 1 } });
+  const log = record(session);
+  const speech = decode16k(librivox('0870')); // 7.1 s, speech from ~0.3 s
+  const { audio } = compose([{ kind: 'silence', audio: silence(0.5) }, { kind: 'speech', audio: speech }, { kind: 'silence', audio: silence(1.5) }]);
+  let at = 0;
+  const pushTo = async (sec: number) => {
+    const to = Math.round(sec * SR);
+    for (; at < to; at += 1600) session.push(audio.subarray(at, Math.min(at + 1600, to)));
+    await settle(session);
+  };
+
+  await pushTo(2.5);
+  const p1 = await engine.waitForCalls(1);
+  assert.equal(p1.options.priority, 'low');
+  assert.equal(p1.options.singleSegment, true);
+  await pushTo(5.5); // 3 s more audio while partial 1 is still decoding: no second partial
+  assert.equal(engine.calls.length, 1);
+
+  const partial1 = nextEvent(session, 'partial');
+  p1.answer(' And Mr. John');
+  assert.deepEqual(await partial1, { utteranceId: 1, revision: 1, committed: '', tentative: 'And Mr. John' });
+  // it came back: the utterance grew by more than 1 s meanwhile, so the next partial starts at once
+  const p2 = await engine.waitForCalls(2);
+  assert.ok(p2.audio.length > p1.audio.length + SR);
+  await pushTo(6.5); // the utterance grows while partial 2 decodes
+  const partial2 = nextEvent(session, 'partial');
+  p2.answer(' And Mr. John Dashwood had then');
+  assert.deepEqual(await partial2, { utteranceId: 1, revision: 2, committed: 'And Mr. John', tentative: 'Dashwood had then' });
+  const p3 = await engine.waitForCalls(3);
+  assert.equal(p3.options.priority, 'low');
+
+  // the utterance ends while partial 3 is decoding: partial 3 is aborted, the final is asked with priority high
+  await pushTo(audio.length / SR);
+  const fin = await engine.waitForCalls(4);
+  assert.equal(p3.options.signal?.aborted, true);
+  assert.equal(fin.options.priority, 'high');
+  assert.equal(fin.options.singleSegment, undefined);
+  p3.answer(' too late'); // ignored
+  const final = nextEvent(session, 'final');
+  fin.answer(' And Mr. John Dashwood had then leisure to consider how much there might be prudently in his power to do for them.');
+  const f = await final;
+  assert.equal(f.utteranceId, 1);
+  assert.match(f.text, /^And Mr\. John Dashwood/);
+  await session.stop();
+
+  assert.deepEqual(
+    log.map((e) => e.type),
+    ['speech_start', 'partial', 'partial', 'speech_end', 'final'],
+  );
+  const start = log[0].data as { start: number };
+  const end = log[3].data as { end: number };
+  assert.ok(start.start > 0.3 && start.start < 1.0, `start ${start.start}`);
+  assert.ok(end.end > 7.5 && end.end < 8.2, `end ${end.end}`);
+  assert.deepEqual([f.start, f.end], [start.start, end.end]);
+  assert.equal(session.stats().partialsAborted, 1);
+});
+
+test('scheduling (deterministic engine-like object): finals one at a time, in order, exactly once; silence gets none', async () => {
+  const engine = new ScriptedEngine();
+  const session = new StreamSession({ engine, vad: model.createDetector(), config: { partials: false } });
+  const log = record(session);
+  const { audio } = compose([
+    { kind: 'speech', audio: decode16k(card('001')) },
+    { kind: 'silence', audio: silence(1.5) },
+    { kind: 'speech', audio: decode16k(card('003')) },
+    { kind: 'silence', audio: silence(1.5) },
+    { kind: 'speech', audio: decode16k(card('004')) },
+    { kind: 'silence', audio: silence(1.5) },
+  ]);
+  session.push(audio);
+  const f1 = await engine.waitForCalls(1);
+  await settle(session);
+  // all three utterances have ended, but only one final decode runs at a time
+  assert.equal(log.filter((e) => e.type === 'speech_end').length, 3);
+  assert.equal(engine.calls.length, 1);
+  f1.answer(' Ten of clubs.');
+  const f2 = await engine.waitForCalls(2);
+  f2.answer(''); // nothing decoded: no final, no dropped
+  const f3 = await engine.waitForCalls(3);
+  f3.answer(' Five, five.');
+  await session.stop();
+  const finals = log.filter((e) => e.type === 'final').map((e) => e.data as { utteranceId: number; text: string });
+  assert.deepEqual(
+    finals.map((f) => [f.utteranceId, f.text]),
+    [
+      [1, 'Ten of clubs.'],
+      [3, 'Five, five.'],
+    ],
+  );
+  assert.equal(engine.calls.length, 3);
+});
+
+test('scheduling (deterministic engine-like object): a hallucination is reported as dropped, not as a final', async () => {
+  const engine = new ScriptedEngine();
+  engine.autoAnswer = () => ' Thanks for watching!';
+  const session = new StreamSession({ engine, vad: model.createDetector(), config: { language: 'en', partials: false } });
+  const log = record(session);
+  session.push(compose([{ kind: 'speech', audio: decode16k(card('002')) }, { kind: 'silence', audio: silence(1.5) }]).audio);
+  await session.stop();
+  assert.deepEqual(log.map((e) => e.type), ['speech_start', 'speech_end', 'dropped']);
+  const dropped = log[2].data as { utteranceId: number; reasons: { rule: string; pattern?: string }[] };
+  assert.equal(dropped.utteranceId, 1);
+  assert.deepEqual(dropped.reasons.map((r) => [r.rule, r.pattern]), [['phrase', 'en:Thanks for watching']]);
+});
+
+test('backpressure (deterministic engine-like object): a stalled engine drops the oldest queued utterances, counted', async () => {
+  const engine = new ScriptedEngine();
+  const session = new StreamSession({ engine, vad: model.createDetector(), config: { partials: false, maxPendingSec: 5 } });
+  const log = record(session);
+  const clip = decode16k(librivox('0880')); // ~3 s each
+  const pieces = [];
+  for (let i = 0; i < 4; i++) pieces.push({ kind: 'speech' as const, audio: clip }, { kind: 'silence' as const, audio: silence(1.5) });
+  const { audio } = compose(pieces);
+  // a client sending in real time: every chunk is through the VAD before the next one comes
+  for (let at = 0; at < audio.length; at += SR / 2) {
+    session.push(audio.subarray(at, at + SR / 2));
+    await settle(session);
+  }
+  const first = await engine.waitForCalls(1); // utterance 1 is being decoded (not pending)
+  // utterances 2, 3, 4 wait (about 3.4 s each, bound 5 s): 2 and 3 are dropped, oldest first
+  const bp = log.filter((e) => e.type === 'backpressure').map((e) => e.data as { droppedUtterances: number[]; droppedSeconds: number });
+  assert.deepEqual(bp.flatMap((b) => b.droppedUtterances), [2, 3]);
+  const stats = session.stats();
+  assert.equal(stats.backpressureDroppedUtterances, 2);
+  assert.ok(stats.pendingSeconds <= 5);
+  assert.ok(Math.abs(stats.backpressureDroppedSeconds - bp.reduce((s, b) => s + b.droppedSeconds, 0)) < 1e-9);
+  engine.autoAnswer = () => ' He was not an ill disposed young man.';
+  first.answer(' He was not an ill disposed young man.');
+  await session.stop();
+  const finals = log.filter((e) => e.type === 'final').map((e) => (e.data as { utteranceId: number }).utteranceId);
+  assert.deepEqual(finals, [1, 4]);
+  assert.equal(engine.calls.length, 2);
+});
+
+test('backpressure (deterministic engine-like object): input beyond the bound is dropped oldest first and stream time jumps over the hole', async () => {
+  const engine = new ScriptedEngine();
+  engine.autoAnswer = () => ' Ten of clubs.';
+  const session = new StreamSession({ engine, vad: model.createDetector(), config: { partials: false, maxPendingSec: 10 } });
+  const log = record(session);
+  // 30 s: speech at 4 s (will be dropped with the oldest input) and at 25 s (kept)
+  const { audio, placed } = compose([
+    { kind: 'silence', audio: silence(4) },
+    { kind: 'speech', audio: decode16k(card('001')) },
+    { kind: 'silence', audio: silence(20) },
+    { kind: 'speech', audio: decode16k(card('001')) },
+    { kind: 'silence', audio: silence(3.9) },
+  ]);
+  // pushed in 1 s chunks far faster than real time: the VAD takes the first, the rest queue up
+  let hints = 0;
+  for (let at = 0; at < audio.length; at += SR) if (!session.push(audio.subarray(at, at + SR))) hints++;
+  assert.ok(hints > 0, 'push() signals pressure');
+  await session.stop();
+  const bp = log.filter((e) => e.type === 'backpressure').map((e) => e.data as { droppedInputSeconds: number; totalDroppedSeconds: number });
+  const droppedInput = bp.reduce((s, b) => s + b.droppedInputSeconds, 0);
+  assert.ok(droppedInput >= audio.length / SR - 1 - 10 - 1e-6, `dropped ${droppedInput}`);
+  const starts = log.filter((e) => e.type === 'speech_start').map((e) => (e.data as { start: number }).start);
+  assert.equal(starts.length, 1, JSON.stringify(starts));
+  const kept = placed[3];
+  assert.ok(starts[0] > kept.start - 0.5 && starts[0] < kept.start + 0.3, `speech at ${kept.start}, reported at ${starts[0]}`);
+  assert.equal(session.position, audio.length / SR);
+});
+
+test('close() (deterministic engine-like object): aborts in-flight decodes and emits nothing after', async () => {
+  const engine = new ScriptedEngine();
+  const session = new StreamSession({ engine, vad: model.createDetector(), config: { partials: false } });
+  const log = record(session);
+  session.push(compose([{ kind: 'speech', audio: decode16k(card('001')) }, { kind: 'silence', audio: silence(1.5) }]).audio);
+  const call = await engine.waitForCalls(1);
+  session.close();
+  assert.equal(call.options.signal?.aborted, true);
+  call.answer(' Ten of clubs.');
+  await session.stop(); // resolves at once on a closed session
+  assert.throws(() => session.push(new Float32Array(10)), /stopped/);
+  assert.deepEqual(log.map((e) => e.type), ['speech_start', 'speech_end']);
+});
