@@ -30,7 +30,7 @@ export function defaultExtractLimits(env: NodeJS.ProcessEnv = process.env): Extr
     maxEntries: num(env.EARSHOT_ARCHIVE_MAX_ENTRIES, 10_000),
     // Model weights barely compress (<2:1); 100:1 is a bomb, not a model.
     maxRatio: num(env.EARSHOT_ARCHIVE_MAX_RATIO, 100),
-    ratioAfterBytes: 256 * 1024 ** 2,
+    ratioAfterBytes: 64 * 1024 ** 2,
   };
 }
 
@@ -122,14 +122,20 @@ async function removeExisting(path: string): Promise<void> {
   if (info && !info.isDirectory()) await rm(path, { force: true });
 }
 
-async function writeEntryFile(target: string, data: AsyncIterable<Buffer>, budget: Budget, mode?: number): Promise<void> {
+async function writeEntryFile(target: string, data: AsyncIterable<Buffer>, budget: Budget, mode?: number, cancelled: () => boolean = () => false): Promise<void> {
   await removeExisting(target);
   // 'wx' = O_CREAT|O_EXCL: never follows a link planted at this name.
   const fh = await open(target, 'wx', mode ? (mode & 0o755) | 0o600 : 0o644);
   try {
-    for await (const chunk of data) {
-      budget.add(chunk.length);
-      await fh.write(chunk);
+    // A manual loop so a failure elsewhere stops us between chunks (a destroyed tar entry
+    // never settles a read that starts after the destroy).
+    const it = data[Symbol.asyncIterator]();
+    for (;;) {
+      if (cancelled()) throw new Error('extraction cancelled');
+      const { value, done } = await it.next();
+      if (done) break;
+      budget.add(value.length);
+      await fh.write(value);
     }
   } finally {
     await fh.close();
@@ -169,14 +175,18 @@ async function extractTar(file: string, gzipped: boolean, root: string, budget: 
     }
   };
   let queue: Promise<void> = Promise.resolve();
+  const pending = new Set<ReadEntry>();
   parser.on('entry', (entry: ReadEntry) => {
+    pending.add(entry);
     queue = queue.then(async () => {
-      if (failure !== undefined) return void entry.resume();
       try {
-        await handleTarEntry(entry, root, budget, file);
+        if (failure !== undefined) return void entry.resume();
+        await handleTarEntry(entry, root, budget, file, () => failure !== undefined);
       } catch (e) {
         fail(e);
         entry.resume();
+      } finally {
+        pending.delete(entry);
       }
     });
   });
@@ -217,11 +227,14 @@ async function extractTar(file: string, gzipped: boolean, root: string, budget: 
   }
   if (failure !== undefined) {
     parser.abort(failure instanceof Error ? failure : new Error(String(failure)));
+    // Wake the entry being written (its data will never come) so its file gets closed.
+    for (const entry of pending) entry.destroy();
+    await Promise.race([queue, new Promise((r) => setTimeout(r, 1000))]);
     throw failure;
   }
 }
 
-async function handleTarEntry(entry: ReadEntry, root: string, budget: Budget, archive: string): Promise<void> {
+async function handleTarEntry(entry: ReadEntry, root: string, budget: Budget, archive: string, cancelled: () => boolean): Promise<void> {
   budget.entry();
   const name = entry.path;
   const target = safeTarget(root, name, archive);
@@ -236,7 +249,7 @@ async function handleTarEntry(entry: ReadEntry, root: string, budget: Budget, ar
     case 'ContiguousFile':
       if (target === root) throw unsafe(archive, `file entry naming the archive root`);
       await ensureParent(root, target, archive, name);
-      await writeEntryFile(target, entry as AsyncIterable<Buffer>, budget, entry.mode);
+      await writeEntryFile(target, entry as AsyncIterable<Buffer>, budget, entry.mode, cancelled);
       return;
     case 'SymbolicLink': {
       const linkpath = entry.linkpath ?? '';
@@ -338,6 +351,14 @@ async function handleZipEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, root: stri
     await mkdir(target, { recursive: true });
     return;
   }
+  // Refuse on the declared sizes first (cheap); the streamed count below catches headers that lie.
+  const { maxBytes, maxRatio, ratioAfterBytes } = budget.limits;
+  if (budget.bytes + entry.uncompressedSize > maxBytes) {
+    throw new ModelSourceError('archive_too_large', `archive ${archive} expands past ${maxBytes} bytes ("${name}" alone is ${entry.uncompressedSize}); refusing to extract it (set EARSHOT_ARCHIVE_MAX_BYTES to allow more)`);
+  }
+  if (entry.uncompressedSize > ratioAfterBytes && entry.uncompressedSize / Math.max(1, entry.compressedSize) > maxRatio) {
+    throw new ModelSourceError('archive_too_large', `archive ${archive}: "${name}" expands more than ${maxRatio}:1; that is a decompression bomb, not a model`);
+  }
   if (type !== 0 && type !== S_IFREG && type !== S_IFLNK) throw unsafe(archive, `entry "${name}" is not a regular file, folder or link`);
   if (type === S_IFLNK) {
     if (entry.uncompressedSize > 4096) throw unsafe(archive, `link "${name}" has an implausible target`);
@@ -352,11 +373,15 @@ async function handleZipEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, root: stri
   }
   await ensureParent(root, target, archive, name);
   const stream = await zip.openReadStreamPromise(entry);
+  // yauzl checks sizes as it inflates and may error before we start reading: keep that error.
+  let streamError: unknown;
+  stream.on('error', (err) => (streamError ??= err));
   try {
     await writeEntryFile(target, stream as AsyncIterable<Buffer>, budget, mode & 0o777);
   } finally {
     stream.destroy();
   }
+  if (streamError) throw streamError;
 }
 
 /**
