@@ -1,0 +1,77 @@
+// A real S3-compatible server for tests: moto in server mode (PyPI `moto[server]`), started on a free
+// local port. If moto is missing it is installed with pip once; if that fails the error says what to run.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+export const MOTO_INSTALL = `python3 -m pip install 'moto[server]'`;
+
+export interface S3TestServer {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+function python(): string {
+  return process.env.PYTHON ?? 'python3';
+}
+
+function motoAvailable(): boolean {
+  return spawnSync(python(), ['-c', 'import moto.server, flask, werkzeug'], { stdio: 'ignore' }).status === 0;
+}
+
+function ensureMoto(): void {
+  if (motoAvailable()) return;
+  const r = spawnSync(python(), ['-m', 'pip', 'install', '--quiet', 'moto[server]'], { encoding: 'utf8' });
+  if (r.status !== 0 || !motoAvailable()) {
+    throw new Error(`the S3 tests need moto's server mode and it could not be installed (${(r.stderr || r.error?.message || '').trim().slice(-500)}); run: ${MOTO_INSTALL}`);
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startS3Server(): Promise<S3TestServer> {
+  ensureMoto();
+  const port = await freePort();
+  const child: ChildProcess = spawn(python(), ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error(`moto server exited during startup:\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`moto server did not start in time:\n${output}`);
+    }
+    try {
+      const res = await fetch(`${endpoint}/moto-api/`);
+      await res.body?.cancel();
+      if (res.status < 500) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    endpoint,
+    async stop() {
+      if (exited) return;
+      const gone = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await gone;
+      clearTimeout(timer);
+    },
+  };
+}
