@@ -236,19 +236,6 @@ export function hfToWhisperName(name: string): string | undefined {
   return mapped ? `${side}.blocks.${layer}.${mapped}.${kind}` : undefined;
 }
 
-/** The transformers name for a whisper.cpp name (inverse of hfToWhisperName). */
-export function whisperToHfName(name: string): string {
-  for (const [hf, ours] of Object.entries(HF_TOP_LEVEL)) if (ours === name) return hf;
-  const match = /^(encoder|decoder)\.blocks\.(\d+)\.(.+)\.(weight|bias)$/.exec(name);
-  if (match) {
-    const [, side, layer, part, kind] = match;
-    for (const [hf, ours] of Object.entries(HF_BLOCK_PARTS)) {
-      if (ours === part) return `${side}.layers.${layer}.${hf}.${kind}`;
-    }
-  }
-  throw new Error(`no transformers name for "${name}"`);
-}
-
 export function whisperWeightsFromHf(config: HfWhisperConfig, model: SafetensorsModel, origin: string): WhisperWeights {
   for (const key of ['vocab_size', 'num_mel_bins', 'd_model', 'encoder_layers', 'encoder_attention_heads', 'decoder_layers', 'decoder_attention_heads', 'max_source_positions', 'max_target_positions'] as const) {
     if (typeof config[key] !== 'number') throw new Error(`${origin}: config.json has no numeric "${key}"; is this a Whisper model?`);
