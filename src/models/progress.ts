@@ -114,7 +114,7 @@ function barRenderer(stream: NodeJS.WriteStream): ProgressRenderer {
         if (started) bar.stop();
         key = k;
         meter.reset();
-        bar.start(Math.max(total, 1), 0, {});
+        bar.start(Math.max(total, 1), 0, { label: PHASE_LABEL[e.phase], file: e.file ?? '', amount: '', speed: '', etaText: '?' });
         started = true;
       }
       const rate = meter.push(done);
