@@ -47,6 +47,12 @@ test('EARSHOT_LLM_* variables, with defaults for the rest', () => {
   assert.equal(c.fallback, false);
 });
 
+test('breaker and queue limits from the environment', () => {
+  const c = enrichConfigFromEnv({ EARSHOT_ENRICH_BREAKER_FAILURES: '5', EARSHOT_ENRICH_QUEUE_MAX: '8' });
+  assert.deepEqual(c.breaker, { failureThreshold: 5, cooldownMs: 30_000 });
+  assert.equal(c.queue.maxPending, 8);
+});
+
 test('seed-style VLLM_URL / VLLM_MODEL are accepted; EARSHOT_ names win', () => {
   const seed = enrichConfigFromEnv({ VLLM_URL: 'http://vllm:8000', VLLM_MODEL: 'meta-llama/Llama-2-7b-hf' });
   assert.equal(seed.llm?.baseUrl, 'http://vllm:8000/v1');

@@ -174,6 +174,22 @@ test('overload: the oldest waiting request is dropped (and counted), the newest 
   }
 });
 
+test('overload: work that waited longer than maxWaitMs for a slot skips the LLM', async () => {
+  let now = 0;
+  const e = enricher({ llm: { baseUrl: fake.url, maxConcurrency: 1, model: 'Qwen/Qwen2.5-7B-Instruct' }, queue: { maxPending: 4, maxWaitMs: 1000 } }, { now: () => now });
+  fake.requests.length = 0;
+  fake.script({ kind: 'answer', content: GOOD, delayMs: 100 });
+  const first = e.enrich({ text: KO, utteranceId: 'slow' });
+  const waiting = e.enrich({ text: KO, utteranceId: 'waits' });
+  now += 1001; // the first call takes "too long" on the injected clock
+  const [a, b] = await Promise.all([first, waiting]);
+  assert.equal(a.source, 'llm');
+  assert.equal(b.fallbackReason, 'overloaded');
+  assert.equal(b.source, 'builtin');
+  assert.equal(fake.generations.length, 1, 'the stale one was never sent');
+  assert.equal(e.state().dropped, 1);
+});
+
 test('LLM answers are grounded in the text, categorised when the model gave none, and bounded', async () => {
   fake.script({
     kind: 'answer',

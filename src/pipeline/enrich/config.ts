@@ -36,7 +36,13 @@ export const enrichConfigSchema = z.object({
       cooldownMs: z.number().int().positive().default(30_000),
     })
     .default({ failureThreshold: 3, cooldownMs: 30_000 }),
-  queue: z.object({ maxPending: z.number().int().nonnegative().default(32) }).default({ maxPending: 32 }),
+  queue: z
+    .object({
+      maxPending: z.number().int().nonnegative().default(32),
+      /** work that waited longer than this for a free slot is stale and skips the LLM; unset: the LLM timeout */
+      maxWaitMs: z.number().int().positive().optional(),
+    })
+    .default({ maxPending: 32 }),
 });
 
 export type LlmConfig = z.infer<typeof llmSchema>;
@@ -130,8 +136,13 @@ export function enrichInputFromEnv(env: Env = process.env): EnrichConfigInput {
     ?.split(',')
     .map((c) => c.trim())
     .filter(Boolean);
+  const failureThreshold = int(env, 'EARSHOT_ENRICH_BREAKER_FAILURES');
+  const cooldownMs = int(env, 'EARSHOT_ENRICH_BREAKER_COOLDOWN_MS');
+  const maxPending = int(env, 'EARSHOT_ENRICH_QUEUE_MAX');
   return defined({
     enabled: bool(env, 'EARSHOT_ENRICH'),
+    breaker: failureThreshold !== undefined || cooldownMs !== undefined ? { ...defined({ failureThreshold, cooldownMs }) } : undefined,
+    queue: maxPending !== undefined ? { maxPending } : undefined,
     llm: llmInputFromEnv(env) ?? undefined,
     fallback: bool(env, 'EARSHOT_ENRICH_FALLBACK'),
     categories: categories?.length ? categories : undefined,

@@ -52,7 +52,7 @@ export interface EnricherState {
   lastError: string | null;
   breaker: BreakerSnapshot;
   queue: { pending: number; running: number; maxPending: number; concurrency: number };
-  /** enrichment requests dropped from the queue under overload */
+  /** enrichment requests that skipped the LLM under overload: pushed out of the queue, or waited past maxWaitMs */
   dropped: number;
   fallback: boolean;
   lexiconTerms: number;
@@ -75,6 +75,7 @@ function isServerFailure(err: LlmError): boolean {
 }
 
 class BreakerOpenError extends Error {}
+class StaleError extends Error {}
 
 const ERROR_WINDOW = 50;
 
@@ -93,11 +94,14 @@ export class Enricher {
   private calls = 0;
   private failures = 0;
   private readonly outcomes: boolean[] = [];
+  private readonly now: () => number;
+  private stale = 0;
 
   constructor(config: EnrichConfig | EnrichConfigInput = {}, options: EnricherOptions = {}) {
     this.config = parseEnrichConfig(config as EnrichConfigInput);
     this.lexicon = options.lexicon;
     this.logger = options.logger;
+    this.now = options.now ?? Date.now;
     this.client = this.config.llm ? new LlmClient(this.config.llm, options.fetch) : null;
     this.builtin = new BuiltinExtractor({ categories: this.config.categories, lexicon: options.lexicon, maxKeywords: this.config.maxKeywords });
     this.breaker = new CircuitBreaker({ ...this.config.breaker, now: options.now });
@@ -137,19 +141,32 @@ export class Enricher {
     if (!this.breaker.tryAcquire()) return fallback('breaker_open', this.lastError ?? undefined);
 
     const client = this.client;
+    const enqueuedAt = this.now();
+    const maxWaitMs = this.config.queue.maxWaitMs ?? client.config.timeoutMs;
+    const adaptations = `${client.mode}/${client.structuredOutput}`;
     try {
       const answer = await this.queue.run(async () => {
         // a job that waited while the breaker opened does not add to the pile-up
         if (this.breaker.state === 'open') throw new BreakerOpenError();
+        // nor does one whose keywords would arrive too late to matter
+        if (this.now() - enqueuedAt > maxWaitMs) throw new StaleError();
         return client.extract(text, { language, categories: this.config.categories, maxKeywords: this.config.maxKeywords, signal: request.signal });
       }, request.signal);
       this.recordSuccess(answer.latencyMs);
+      if (`${client.mode}/${client.structuredOutput}` !== adaptations) {
+        this.logger?.info({ mode: client.mode, structuredOutput: client.structuredOutput }, 'LLM server refused part of the request; adapted to what it accepts');
+      }
       const keywords = this.llmKeywords(answer.keywords, text, language);
       this.sessionOf(request.sessionId)?.score(keywords.map((k, i) => this.asCandidate(k, i)));
       return { ...base, status: 'ok', keywords, categories: this.categoriesOf(keywords), source: 'llm', model: answer.model, latencyMs: elapsed() };
     } catch (err) {
       if (err instanceof DroppedError) {
         this.breaker.release();
+        return fallback('overloaded');
+      }
+      if (err instanceof StaleError) {
+        this.breaker.release();
+        this.stale++;
         return fallback('overloaded');
       }
       if (err instanceof BreakerOpenError) {
@@ -272,7 +289,7 @@ export class Enricher {
       lastError: this.lastError,
       breaker: this.breaker.snapshot(),
       queue: { pending: this.queue.size, running: this.queue.active, maxPending: this.queue.maxPending, concurrency: this.queue.concurrency },
-      dropped: this.queue.dropped,
+      dropped: this.queue.dropped + this.stale,
       fallback: this.config.fallback,
       lexiconTerms: this.lexicon?.size ?? 0,
     };
