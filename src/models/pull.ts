@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { ModelStore, validateModelId, type InstalledModel } from './store.js';
 import { detectModel, importModel } from './import/index.js';
 import type { PullProgressListener } from './progress.js';
-import { defaultModelId, resolveSource, type ModelSource, type ResolveOptions } from './sources/resolve.js';
+import { defaultModelId, hubEndpoint, hubToken, resolveSource, type ModelSource, type ResolveOptions } from './sources/resolve.js';
 import { ModelSourceError } from './sources/errors.js';
 import { httpOpener, resumableDownload, type ExpectedDigests, type Opener } from './sources/download.js';
 import { hubAuthHint, listHubPath, resolveUrl } from './sources/hub.js';
@@ -48,6 +48,14 @@ export function modelLockPath(store: ModelStore, id: string): string {
 
 export async function pullModel(spec: string, opts: PullOptions): Promise<PullResult> {
   const { store, signal } = opts;
+  // An installed model's id is a valid source too (--model my-import, MODEL_NAME=base).
+  if (!opts.id && !opts.force && !opts.quantize && store.has(spec.trim())) {
+    const existing = await store.get(spec.trim());
+    if (existing) {
+      opts.onProgress?.({ phase: 'done', id: existing.id, message: `"${existing.id}" is already installed` });
+      return { ...existing, alreadyInstalled: true };
+    }
+  }
   const resolveOpts: ResolveOptions = {};
   if (opts.env) resolveOpts.env = opts.env;
   if (opts.s3Endpoint) resolveOpts.s3Endpoint = opts.s3Endpoint;
@@ -61,7 +69,7 @@ export async function pullModel(spec: string, opts: PullOptions): Promise<PullRe
   const emit: PullProgressListener = (e) => opts.onProgress?.(e);
   await store.init();
 
-  const early = await installedMatch(store, id, spec, opts);
+  const early = await installedMatch(store, id, spec, source, opts);
   if (early) return early;
 
   const lock = await acquireLock(modelLockPath(store, id), {
@@ -71,7 +79,7 @@ export async function pullModel(spec: string, opts: PullOptions): Promise<PullRe
   let stage: string | undefined;
   try {
     // Someone else may have finished it while we waited.
-    const installed = await installedMatch(store, id, spec, opts);
+    const installed = await installedMatch(store, id, spec, source, opts);
     if (installed) return installed;
 
     emit({ phase: 'resolve', id, message: `pulling ${spec} as "${id}"` });
@@ -103,10 +111,16 @@ export async function pullModel(spec: string, opts: PullOptions): Promise<PullRe
   }
 }
 
-async function installedMatch(store: ModelStore, id: string, spec: string, opts: PullOptions): Promise<PullResult | undefined> {
+/**
+ * The installed model that already answers this pull, if any. A catalogue name is its own identity
+ * (whoever installed "base", it is base); for other sources an id taken by a different source is
+ * an error rather than a silent swap.
+ */
+async function installedMatch(store: ModelStore, id: string, spec: string, source: ModelSource, opts: PullOptions): Promise<PullResult | undefined> {
   const existing = await store.get(id);
   if (!existing || opts.force) return undefined;
-  if (existing.source !== spec) {
+  const sameModel = existing.source === spec || (source.kind === 'catalogue' && !opts.id && !opts.quantize);
+  if (!sameModel) {
     throw new ModelSourceError('exists', `a model "${id}" is already installed (from ${existing.source}); pick another name with --id or replace it with --force`);
   }
   opts.onProgress?.({ phase: 'done', id, message: `"${id}" is already installed` });
@@ -204,9 +218,13 @@ async function fetchSource(source: ModelSource, id: string, stage: string, opts:
 
     case 'url': {
       const name = basename(new URL(source.url).pathname) || 'download';
+      // A plain https:// link into the Hub (or its mirror) gets the Hub token too.
+      const env = opts.env ?? process.env;
+      const token = new URL(source.url).origin === new URL(hubEndpoint(env)).origin ? hubToken(env) : undefined;
       const job: FileJob = {
         open: httpOpener({
           url: source.url,
+          ...(token ? { token } : {}),
           authHint: (status) => `${source.url}: the server requires authentication (HTTP ${status}); put a presigned or public URL, or use hf:// / s3:// with credentials`,
           describe: source.url,
         }),

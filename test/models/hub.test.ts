@@ -277,3 +277,21 @@ test('a file that changed on the server since the partial was written is downloa
     await t.cleanup();
   }
 });
+
+test('--quantize converts the fetched ggml; ids and sources that clash are refused', async () => {
+  const t = await tempStore();
+  try {
+    const q = await pullModel('hf://acme/whisper-ggml/ggml-tiny.en.bin', { store: t.store, env, quantize: 'q8_0' });
+    assert.equal(q.id, 'tiny.en-q8_0');
+    assert.equal(q.quantization, 'q8_0');
+    assert.ok(q.size < statSync(fixtureGgml('tiny.en')).size, 'q8_0 is smaller than f16');
+    // an installed id works as a source by itself
+    const same = await pullModel('tiny.en-q8_0', { store: t.store, env });
+    assert.equal(same.alreadyInstalled, true);
+    // the same id from another source is not silently swapped
+    const err = await rejectsWith(pullModel('hf://acme/private-whisper/ggml-model.bin', { store: t.store, env: { ...env, HF_TOKEN: TOKEN }, id: 'tiny.en-q8_0' }), 'exists', /--force/);
+    assert.equal(err.exitCode, 21);
+  } finally {
+    await t.cleanup();
+  }
+});
