@@ -151,6 +151,12 @@ export interface StreamSessionStats {
   partials: number;
   partialDecodes: number;
   partialsAborted: number;
+  /** a partial decode is running now */
+  partialInFlight: boolean;
+  /** a final decode is running now */
+  finalInFlight: boolean;
+  /** ended utterances waiting for their final decode */
+  finalsQueued: number;
   backpressureDroppedSeconds: number;
   backpressureDroppedUtterances: number;
 }
@@ -320,6 +326,9 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       partials: this.counters.partials,
       partialDecodes: this.counters.partialDecodes,
       partialsAborted: this.counters.partialsAborted,
+      partialInFlight: this.partialRunning !== null,
+      finalInFlight: this.finalRunning !== null,
+      finalsQueued: this.finalQueue.length,
       backpressureDroppedSeconds: this.counters.bpSamples / SAMPLE_RATE,
       backpressureDroppedUtterances: this.counters.bpUtterances,
     };
@@ -517,12 +526,13 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       }
       return; // silence or noise decoded to nothing: no final
     }
-    const shift = job.start;
+    // utterance-relative → stream seconds (to the millisecond: no float noise in the JSON)
+    const at = (t: number) => Math.round((t + job.start) * 1000) / 1000;
     const segments = result.segments.map((s) => ({
       ...s,
-      start: s.start + shift,
-      end: s.end + shift,
-      words: s.words?.map((w) => ({ ...w, start: w.start + shift, end: w.end + shift })),
+      start: at(s.start),
+      end: at(s.end),
+      words: s.words?.map((w) => ({ ...w, start: at(w.start), end: at(w.end) })),
     }));
     this.counters.finals++;
     this.emit('final', {
