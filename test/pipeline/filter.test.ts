@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { Segment, Transcript } from '../../src/engines/types.js';
 import { FilterStats, HallucinationFilter, builtinPatternCount, filterTranscript, longestRepetition, repetitionTokens } from '../../src/pipeline/filter/index.js';
 import { SileroVadModel } from '../../src/pipeline/vad/index.js';
-import { compose, decode16k, librivox, silence } from './helpers/audio.js';
+import { ALSA_NOISE, compose, decode16k, librivox, silence } from './helpers/audio.js';
 
 let model: SileroVadModel;
 test.before(async () => {
@@ -144,6 +144,19 @@ test('text over audio the VAD calls non-speech is dropped (non_speech_audio)', a
   assert.deepEqual(r.transcript.segments.map((s) => s.id), [0]);
   assert.equal(r.dropped[0].rule, 'non_speech_audio');
   assert.equal(r.transcript.text, 'He might even have been made amiable himself.');
+});
+
+test("whisper tiny.en's real output on ALSA Noise.wav is dropped: the VAD hears no speech under it", async () => {
+  // tiny.en transcribed /usr/share/sounds/alsa/Noise.wav (1.4 s of noise) as this, with confident log-probabilities
+  const audio = decode16k(ALSA_NOISE);
+  const t = transcript(
+    'en',
+    segment(0, ' He was a good one.', { start: 0, end: 0.7, avgLogprob: -0.24, noSpeechProb: 0.0 }),
+    segment(1, ' He was a good one.', { start: 0.7, end: 1.4, avgLogprob: -0.0, noSpeechProb: 0.0 }),
+  );
+  const r = await new HallucinationFilter().filter(t, { audio, vad: model.createDetector() });
+  assert.deepEqual(r.dropped.map((d) => d.rule), ['non_speech_audio', 'non_speech_audio']);
+  assert.equal(r.transcript.text, '');
 });
 
 test('repetition loops: repeated n-grams and compression ratio over 2.4', async () => {
