@@ -267,7 +267,7 @@ test('scheduleEnrichment returns at once: the final goes out first, keywords fol
   sent.push('final');
   assert.deepEqual(sent, ['final'], 'scheduling did not wait for the LLM');
   await delivered;
-  const message = sent[1] as KeywordsMessage;
+  const message = sent[1] as unknown as KeywordsMessage;
   assert.equal(message.type, 'keywords');
   assert.equal(message.utteranceId, 'u7');
   assert.equal(message.source, 'llm');

@@ -47,7 +47,7 @@ const post = (body: unknown, key = 'k1') =>
 test('POST /api/enrich returns keywords from the LLM', async () => {
   const res = await post({ text: '내일 서울에서 회의를 합니다', language: 'ko', utteranceId: 'u1' });
   assert.equal(res.status, 200);
-  const body = await res.json();
+  const body = (await res.json()) as Record<string, any>;
   assert.equal(body.success, true);
   assert.equal(body.source, 'llm');
   assert.equal(body.utteranceId, 'u1');
@@ -60,7 +60,7 @@ test('POST /api/enrich returns keywords from the LLM', async () => {
 
 test('POST /api/enrich falls back when the LLM errors, and says so', async () => {
   fake.script({ kind: 'error', status: 500, message: 'engine dead' });
-  const body = await (await post({ text: 'Alice flew to Seoul on Monday.' })).json();
+  const body = (await (await post({ text: 'Alice flew to Seoul on Monday.' })).json()) as Record<string, any>;
   assert.equal(body.source, 'builtin');
   assert.equal(body.fallbackReason, 'http_error');
   assert.deepEqual(body.keywords.map((k: { text: string }) => k.text).sort(), ['Alice', 'Monday', 'Seoul']);
@@ -72,14 +72,14 @@ test('bad bodies are 400 in the seed error shape; the API key is enforced', asyn
   assert.deepEqual(await missing.json(), { success: false, error: { code: 'bad_request', message: 'text: Invalid input: expected string, received undefined' } });
   const long = await post({ text: 'x'.repeat(10_001) });
   assert.equal(long.status, 400);
-  assert.match((await long.json()).error.message, /longer than 10000/);
+  assert.match(((await long.json()) as { error: { message: string } }).error.message, /longer than 10000/);
   assert.equal((await post({ text: 'hi' }, 'wrong')).status, 401);
 });
 
 test('GET /api/enrich/state reports the LLM state without the API key', async () => {
   const res = await fetch(`${base}/api/enrich/state`, { headers: { authorization: 'Bearer k1' } });
   assert.equal(res.status, 200);
-  const s = await res.json();
+  const s = (await res.json()) as Record<string, any>;
   assert.equal(s.configured, true);
   assert.equal(s.url, fake.url);
   assert.equal(s.model, 'Qwen/Qwen2.5-7B-Instruct');
