@@ -39,6 +39,8 @@ import type { SpeechStateOptions } from './vad/speech-state.js';
 import type { VadDetector } from './vad/types.js';
 
 export interface StreamSessionConfig {
+  /** must be 16000: resample before push() (src/audio does that for the interfaces) */
+  sampleRate?: number;
   /** ISO 639-1; undefined or 'auto' = detect per utterance */
   language?: string;
   task?: 'transcribe' | 'translate';
@@ -211,7 +213,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   private processing = false;
   private readonly finalQueue: FinalJob[] = [];
   private finalRunning: { job: FinalJob; controller: AbortController } | null = null;
-  private partialRunning: { utterance: Utterance; controller: AbortController; done: Promise<void> } | null = null;
+  private partialRunning: { utterance: Utterance; controller: AbortController } | null = null;
   private current: Utterance | null = null;
   private detectedLanguage: string | undefined;
   private stopping = false;
@@ -234,6 +236,9 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     this.engine = options.engine;
     this.config = options.config ?? {};
     this.filter = options.filter === undefined ? new HallucinationFilter() : options.filter;
+    if (this.config.sampleRate !== undefined && this.config.sampleRate !== SAMPLE_RATE) {
+      throw new Error(`the session takes ${SAMPLE_RATE} Hz mono audio; resample ${this.config.sampleRate} Hz input first`);
+    }
     if (options.vad.sampleRate !== SAMPLE_RATE) throw new Error(`the session runs at ${SAMPLE_RATE} Hz; the VAD wants ${options.vad.sampleRate}`);
     options.vad.reset();
     this.segmenter = new Segmenter(options.vad, {
@@ -417,12 +422,12 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     const copy = audio.slice();
     const controller = new AbortController();
     this.counters.partialDecodes++;
-    const done = this.decodePartial(utterance, copy, controller).finally(() => {
+    this.partialRunning = { utterance, controller };
+    void this.decodePartial(utterance, copy, controller).finally(() => {
       this.partialRunning = null;
       if (!this.closed) this.maybeStartPartial();
       this.wakeIdle();
     });
-    this.partialRunning = { utterance, controller, done };
   }
 
   private async decodePartial(utterance: Utterance, audio: Float32Array, controller: AbortController): Promise<void> {
