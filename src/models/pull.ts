@@ -3,7 +3,7 @@
 // installing is the importer's job (importModel). A per-id lock makes concurrent pulls of the same
 // model, across processes, download it once; the staging folder goes away whatever happens.
 import { createHash } from 'node:crypto';
-import { rm, stat, statfs } from 'node:fs/promises';
+import { readdir, rm, stat, statfs } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ModelStore, validateModelId, type InstalledModel } from './store.js';
 import { detectModel, importModel } from './import/index.js';
@@ -83,7 +83,8 @@ export async function pullModel(spec: string, opts: PullOptions): Promise<PullRe
     if (installed) return installed;
 
     emit({ phase: 'resolve', id, message: `pulling ${spec} as "${id}"` });
-    stage = await store.stagingDir('pull-');
+    await removeStaleStages(store, id);
+    stage = await store.stagingDir(`pull@${id}@`);
     const fetched = await fetchSource(source, id, stage, opts, emit);
     const modelPath = await unpackIfArchive(fetched, source, stage, opts, id, emit);
     await checkSupported(modelPath);
@@ -125,6 +126,20 @@ async function installedMatch(store: ModelStore, id: string, spec: string, sourc
   }
   opts.onProgress?.({ phase: 'done', id, message: `"${id}" is already installed` });
   return { ...existing, alreadyInstalled: true };
+}
+
+/**
+ * Staging folders of earlier pulls of this id that were killed before cleaning up. We hold the
+ * id's lock, so none of them is in use. ('@' cannot occur in ids, so prefixes never collide.)
+ */
+async function removeStaleStages(store: ModelStore, id: string): Promise<void> {
+  const entries = await readdir(store.tmpDir).catch(() => [] as string[]);
+  const prefix = `pull@${id}@`;
+  for (const name of entries) {
+    if (name.startsWith(prefix) && !name.slice(prefix.length).includes('@')) {
+      await rm(join(store.tmpDir, name), { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
 }
 
 /** Stable partial-file location per model id and remote file, so a rerun finds it. */

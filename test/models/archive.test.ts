@@ -33,7 +33,7 @@ before(async () => {
     goodZip,
     zipBuffer([
       { name: 'faster-whisper-model/', mode: 0o040755 },
-      ...readdirSync(ct2).map((name) => ({ name: `faster-whisper-model/${name}`, body: readFileSync(join(ct2, name)), deflate: !name.endsWith('.bin') })),
+      ...readdirSync(ct2).filter((name) => !name.startsWith('.')).map((name) => ({ name: `faster-whisper-model/${name}`, body: readFileSync(join(ct2, name)), deflate: !name.endsWith('.bin') })),
     ]),
   );
   hub = await startHubServer({ repos: { 'acme/archives': { files: { 'model.tar.gz': goodTgz } } } });

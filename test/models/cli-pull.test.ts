@@ -4,11 +4,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startHubServer, type HubServer } from '../helpers/hub-server.js';
-import { fixtureGgml, fileDigest, tempStore, modelDirs } from './fixtures.js';
+import { fixtureGgml, fileDigest, tempStore, modelDirs, leftovers } from './fixtures.js';
 
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'earshot.js');
@@ -90,6 +90,9 @@ test('a pull killed with SIGKILL halfway resumes with a Range request and ends v
     assert.match(resumed[0].range ?? '', /^bytes=[1-9]\d*-$/, 'the rerun asked for the rest only');
     assert.equal(resumed[0].status, 206);
     assert.ok(resumed[0].bytesSent < size * 0.75, `sent ${resumed[0].bytesSent} of ${size}`);
+
+    assert.deepEqual(leftovers(t.home), [], 'no partial or staged files left');
+    assert.deepEqual(readdirSync(join(t.home, 'tmp')).filter((n) => n.startsWith('pull@')), [], "the killed run's staging folder was cleaned up");
 
     const verify = await earshot(['verify', 'tiny-resumed'], t.home).done;
     assert.equal(verify.code, 0, verify.stderr);
