@@ -105,6 +105,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Dict {
       threads: num(env.EARSHOT_THREADS),
       parallel: num(env.EARSHOT_PARALLEL),
     },
+    limits: {
+      maxUploadBytes: num(env.EARSHOT_MAX_UPLOAD_BYTES),
+      maxAudioSeconds: num(env.EARSHOT_MAX_AUDIO_SECONDS),
+    },
     llm: {
       url: env.EARSHOT_LLM_URL,
       apiKey: env.EARSHOT_LLM_API_KEY,

@@ -21,6 +21,8 @@ export interface LoadedModel {
   lastUsed: number;
   leases: number;
   retiring: boolean;
+  /** settles when loading ends, either way */
+  settled?: Promise<unknown>;
 }
 
 export interface Lease {
@@ -100,7 +102,19 @@ export class EngineManager extends EventEmitter {
   }
 
   /** Loads (or returns the already loaded) model; warm-up included. */
-  async load(source: string, opts: { makeDefault?: boolean } = {}): Promise<LoadedModel> {
+  load(source: string, opts: { makeDefault?: boolean } = {}): Promise<LoadedModel> {
+    const existing = this.models.get(source);
+    if (existing?.state === 'loading' && existing.settled) {
+      if (opts.makeDefault) this.defaultId = existing.id;
+      return existing.settled.then(() => this.load(existing.id, opts));
+    }
+    const promise = this.loadNow(source, opts);
+    const entry = this.models.get(source);
+    if (entry && entry.state === 'loading') entry.settled = promise.catch(() => undefined);
+    return promise;
+  }
+
+  private async loadNow(source: string, opts: { makeDefault?: boolean }): Promise<LoadedModel> {
     const placeholderId = source;
     const existing = this.models.get(placeholderId);
     if (existing && existing.state !== 'error' && !existing.retiring) {
@@ -238,7 +252,9 @@ export class EngineManager extends EventEmitter {
       entry = await this.load(id);
     }
     if (entry.state === 'loading') {
-      throw new EngineError('model_load_failed', `model "${entry.id}" is still loading`);
+      // Requests that arrive while the model loads wait for it rather than fail.
+      await (entry.settled ?? Promise.resolve());
+      return this.acquire({ ...opts, model: entry.id });
     }
     if (entry.state === 'error' || !entry.engine) {
       throw new EngineError('model_load_failed', `model "${entry.id}" failed to load: ${entry.error ?? 'unknown error'}`);

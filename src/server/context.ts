@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { EngineManager } from '../engines/manager.js';
 import type { Transcript } from '../engines/types.js';
 import type { ModelStore } from '../models/store.js';
+import type { Enricher } from '../pipeline/enrich/index.js';
 
 /** Post-processing applied to every transcript (hallucination filter); returns what it removed. */
 export type TranscriptFilter = (t: Transcript, audio: Float32Array) => { transcript: Transcript; dropped: Array<{ segmentId: number; rule: string; text: string }> };
@@ -28,4 +29,5 @@ export interface AppContext {
   log: FastifyBaseLogger;
   startedAt: number;
   filter?: TranscriptFilter;
+  enricher?: Enricher;
 }

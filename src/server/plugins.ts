@@ -1,9 +1,12 @@
 // Route families beyond the seed API, in registration order. Each is a small plugin over AppContext.
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from './context.js';
+import { enrichRoutes } from './routes/enrich.js';
 
 export type RoutePlugin = (app: FastifyInstance, ctx: AppContext) => Promise<void> | void;
 
-export async function serverPlugins(_ctx: AppContext): Promise<RoutePlugin[]> {
-  return [];
+export async function serverPlugins(ctx: AppContext): Promise<RoutePlugin[]> {
+  const plugins: RoutePlugin[] = [];
+  if (ctx.enricher) plugins.push(enrichRoutes(ctx.enricher));
+  return plugins;
 }

@@ -8,6 +8,7 @@ import { ModelStore } from '../models/store.js';
 import { buildApp } from './app.js';
 import { EventBus, type AppContext } from './context.js';
 import { serverPlugins } from './plugins.js';
+import { Enricher, enrichConfigFromApp } from '../pipeline/enrich/index.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -21,7 +22,8 @@ export async function startServer(config: Config, opts: { store?: ModelStore; re
   const store = opts.store ?? new ModelStore();
   await store.init();
   const engines = new EngineManager({ config, store, resolver: opts.resolver });
-  const ctx: AppContext = { config, store, engines, events: new EventBus(), log, startedAt: Date.now() };
+  const enricher = await Enricher.create(enrichConfigFromApp(config.llm), { logger: log });
+  const ctx: AppContext = { config, store, engines, events: new EventBus(), log, startedAt: Date.now(), enricher };
   const app = await buildApp({ ctx, plugins: await serverPlugins(ctx) });
 
   engines

@@ -1,7 +1,7 @@
 // Reads a transcription upload: multipart (file + fields, streamed into the decoder) or a raw audio body.
 import type { FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
-import { decodeAudio, type DecodedAudio, type DecodeLimits } from '../audio/decode.js';
+import { decodeAudio, formatBytes, type DecodedAudio, type DecodeLimits } from '../audio/decode.js';
 import { ApiError } from './errors.js';
 
 export type Fields = Record<string, string | string[]>;
@@ -20,6 +20,12 @@ function addField(fields: Fields, name: string, value: string): void {
 }
 
 export async function readUpload(request: FastifyRequest, opts: { fileFields: string[]; limits: DecodeLimits }): Promise<Upload> {
+  // Refuse an oversized upload from its declared length before reading a byte of it.
+  const declared = Number(request.headers['content-length'] ?? NaN);
+  const multipartOverhead = 64 * 1024;
+  if (Number.isFinite(declared) && declared > opts.limits.maxBytes + multipartOverhead) {
+    throw new ApiError(413, 'audio_too_large', `request of ${formatBytes(declared)} exceeds the ${formatBytes(opts.limits.maxBytes)} upload limit`, 'file');
+  }
   const fields: Fields = {};
   for (const [k, v] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
     if (typeof v === 'string') addField(fields, k, v);

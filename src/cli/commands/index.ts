@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { register as serve } from './serve.js';
 import { register as transcribe } from './transcribe.js';
+import { register as enrich } from './enrich.js';
 import { register as models } from './models.js';
 
 /** Each command module exports register(program); add new ones here. */
 export function registerCommands(program: Command): void {
   serve(program);
   transcribe(program);
+  enrich(program);
   models(program);
 }

@@ -30,6 +30,11 @@ function healthStatus(ctx: AppContext): 'ok' | 'loading' | 'error' {
   return 'loading';
 }
 
+function llmHealth(ctx: AppContext): Record<string, unknown> {
+  const s = ctx.enricher!.state();
+  return { configured: s.configured, reachable: s.reachable, model: s.model, last_latency_ms: s.lastLatencyMs, error_rate: s.errorRate };
+}
+
 /** Parses the task / language fields shared by the seed and OpenAI endpoints. */
 export function parseLanguage(value: string | undefined, param = 'language'): string | undefined {
   try {
@@ -58,6 +63,7 @@ export async function seedRoutes(app: FastifyInstance, ctx: AppContext): Promise
       version: VERSION,
       ...(stats ? { workers: stats.workers, busy: stats.busy, queued: stats.queued, worker_restarts: stats.restarts } : {}),
       ...(def.error ? { error: def.error } : {}),
+      ...(ctx.enricher ? { llm: llmHealth(ctx) } : {}),
     });
   });
 
