@@ -152,7 +152,7 @@ function runFfmpeg(inputArgs: string[], stdin: Readable | undefined, limits: Dec
     ff.on('error', (err: NodeJS.ErrnoException) => {
       failure ??= new AudioError('decoder_unavailable', err.code === 'ENOENT' ? 'ffmpeg is not installed (Debian: apt-get install ffmpeg)' : `ffmpeg failed to start: ${err.message}`);
     });
-    ff.stdout.on('data', (chunk: Buffer) => {
+    ff.stdout!.on('data', (chunk: Buffer) => {
       outBytes += chunk.length;
       if (outBytes / 4 > maxSamples) {
         fail(new AudioError('audio_too_long', `audio is longer than the ${limits.maxSeconds} s limit`));
@@ -160,7 +160,7 @@ function runFfmpeg(inputArgs: string[], stdin: Readable | undefined, limits: Dec
       }
       chunks.push(chunk);
     });
-    ff.stderr.on('data', (chunk: Buffer) => {
+    ff.stderr!.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString('utf8')).slice(-4000);
     });
     if (stdin && ff.stdin) {
