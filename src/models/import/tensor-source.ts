@@ -57,7 +57,7 @@ export function decodeToFloat32(bytes: Buffer, dtype: StorageDtype, count: numbe
       decodeBfloat16Array(bytes, out);
       break;
     case 'int8':
-      for (let i = 0; i < count; i++) out[i] = bytes.readInt8(i);
+      out.set(new Int8Array(bytes.buffer, bytes.byteOffset, count));
       break;
     case 'int16':
       for (let i = 0; i < count; i++) out[i] = bytes.readInt16LE(i * 2);
@@ -107,9 +107,12 @@ export function scaledTensor(raw: SourceTensor, scales: Float32Array): SourceTen
     dtype: 'float32',
     async read(start, count) {
       const values = await raw.read(start, count);
-      for (let i = 0; i < count; i++) {
-        const scale = scales.length === 1 ? scales[0] : scales[Math.floor((start + i) / rowLength)];
-        values[i] /= scale;
+      // Walk row by row so each row's scale is looked up once.
+      for (let i = 0; i < count; ) {
+        const row = Math.floor((start + i) / rowLength);
+        const rowEnd = Math.min(count, (row + 1) * rowLength - start);
+        const scale = scales.length === 1 ? scales[0] : scales[row];
+        for (; i < rowEnd; i++) values[i] /= scale;
       }
       return values;
     },
