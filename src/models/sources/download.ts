@@ -137,6 +137,14 @@ async function downloadOnce(opts: DownloadOptions): Promise<DownloadResult> {
     have = 0;
   }
 
+  // Hash what is already on disk before asking for the rest, so the response never sits idle
+  // (a server may drop a connection that does not read for long).
+  const hasherFor = (size: number | undefined) => new Hasher(opts.expected, size);
+  let hasher = hasherFor(sidecar?.total ?? opts.expected?.size);
+  if (have > 0) {
+    for await (const chunk of createReadStream(partial, { end: have - 1 })) hasher.update(chunk as Buffer);
+  }
+
   let res = await opts.open(have, sidecar?.etag, signal);
   if (have > 0 && res.start === have) {
     // The server honoured the range; make sure it is still the same file we started.
@@ -171,10 +179,7 @@ async function downloadOnce(opts: DownloadOptions): Promise<DownloadResult> {
     throw mapFsError(err, opts.describe);
   }
 
-  const hasher = new Hasher(expected, total);
-  if (have > 0) {
-    for await (const chunk of createReadStream(partial, { end: have - 1 })) hasher.update(chunk as Buffer);
-  }
+  if (have === 0) hasher = hasherFor(total);
 
   let done = have;
   opts.onBytes?.(done, total);
