@@ -59,3 +59,35 @@ export function resampleLinear(input: Float32Array, fromRate: number, toRate = S
   }
   return out;
 }
+
+/** Linear resampler that keeps its phase across chunks, for live streams at another rate. */
+export class StreamResampler {
+  private readonly step: number;
+  private pos = 0;
+  private last: number | undefined;
+
+  constructor(
+    readonly fromRate: number,
+    readonly toRate = SAMPLE_RATE,
+  ) {
+    this.step = fromRate / toRate;
+  }
+
+  push(input: Float32Array): Float32Array {
+    if (this.fromRate === this.toRate) return input;
+    // Position `pos` is measured from the sample before input[0] (the previous chunk's last).
+    const prev = this.last;
+    const get = (i: number) => (i < 0 ? (prev ?? input[0]!) : input[i]!);
+    const out: number[] = [];
+    let pos = this.pos;
+    while (pos <= input.length - 1) {
+      const i0 = Math.floor(pos);
+      const f = pos - i0;
+      out.push(get(i0 - 1) * (1 - f) + get(i0) * f);
+      pos += this.step;
+    }
+    this.pos = pos - input.length;
+    if (input.length > 0) this.last = input[input.length - 1];
+    return Float32Array.from(out);
+  }
+}

@@ -38,6 +38,8 @@ export interface ManagerOptions {
   config: Config;
   store: ModelStore;
   resolver?: ModelResolver;
+  /** whether `resolver` understands a source (a catalogue name, hf://, https://, s3://, a path) */
+  canResolve?: (source: string) => boolean;
   /** for tests: override process count etc. */
   engineFactory?: (model: InstalledModel, config: Config) => Engine;
 }
@@ -67,6 +69,11 @@ export class EngineManager extends EventEmitter {
       this.sweepTimer = setInterval(() => this.unloadIdle(ttl * 1000), Math.min(ttl * 1000, 60_000));
       this.sweepTimer.unref();
     }
+  }
+
+  /** true when `source` names something the resolver could fetch (so a request may load it) */
+  canResolve(source: string): boolean {
+    return Boolean(this.opts.resolver && this.opts.canResolve?.(source));
   }
 
   get device(): 'cpu' | 'cuda' {

@@ -2,7 +2,8 @@
 // transcribe, filter hallucinations, publish the result.
 import type { EngineManager } from '../engines/manager.js';
 import type { Transcript, TranscribeOptions } from '../engines/types.js';
-import type { TranscriptFilter } from '../server/context.js';
+import type { DroppedSegment, HallucinationFilter } from './filter/index.js';
+import type { CreatedVad } from './vad/index.js';
 
 export interface BatchRequest {
   audio: Float32Array;
@@ -13,13 +14,20 @@ export interface BatchRequest {
 
 export interface BatchResult {
   transcript: Transcript;
-  dropped: Array<{ segmentId: number; rule: string; text: string }>;
+  dropped: DroppedSegment[];
 }
 
-export async function transcribeBatch(engines: EngineManager, req: BatchRequest, filter?: TranscriptFilter): Promise<BatchResult> {
-  return engines.withEngine({ model: req.model, language: req.options.language, allowLoad: req.allowLoad }, async (engine) => {
-    const transcript = await engine.transcribe(req.audio, req.options);
-    if (!filter) return { transcript, dropped: [] };
-    return filter(transcript, req.audio);
-  });
+/** The same hallucination filter as streaming; the VAD tells it where the audio has no speech. */
+export interface BatchPost {
+  filter?: HallucinationFilter;
+  vad?: CreatedVad;
+}
+
+export async function transcribeBatch(engines: EngineManager, req: BatchRequest, post: BatchPost = {}): Promise<BatchResult> {
+  const transcript = await engines.withEngine({ model: req.model, language: req.options.language, allowLoad: req.allowLoad }, (engine) =>
+    engine.transcribe(req.audio, req.options),
+  );
+  if (!post.filter) return { transcript, dropped: [] };
+  const result = await post.filter.filter(transcript, { audio: req.audio, vad: post.vad?.create(), language: req.options.language });
+  return { transcript: result.transcript, dropped: result.dropped };
 }

@@ -3,12 +3,10 @@ import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { EngineManager } from '../engines/manager.js';
-import type { Transcript } from '../engines/types.js';
 import type { ModelStore } from '../models/store.js';
 import type { Enricher } from '../pipeline/enrich/index.js';
-
-/** Post-processing applied to every transcript (hallucination filter); returns what it removed. */
-export type TranscriptFilter = (t: Transcript, audio: Float32Array) => { transcript: Transcript; dropped: Array<{ segmentId: number; rule: string; text: string }> };
+import type { HallucinationFilter } from '../pipeline/filter/index.js';
+import type { CreatedVad } from '../pipeline/vad/index.js';
 
 /**
  * Events the monitor feed and the dashboard follow:
@@ -28,6 +26,9 @@ export interface AppContext {
   events: EventBus;
   log: FastifyBaseLogger;
   startedAt: number;
-  filter?: TranscriptFilter;
+  /** hallucination filter shared by batch and streaming (its stats are the server's) */
+  filter?: HallucinationFilter;
+  /** VAD factory: one detector per stream or per batch request */
+  vad?: CreatedVad;
   enricher?: Enricher;
 }

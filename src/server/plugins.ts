@@ -2,11 +2,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from './context.js';
 import { enrichRoutes } from './routes/enrich.js';
+import { openAiRoutes } from './routes/openai.js';
+import { wsRoutes } from './routes/ws.js';
 
 export type RoutePlugin = (app: FastifyInstance, ctx: AppContext) => Promise<void> | void;
 
 export async function serverPlugins(ctx: AppContext): Promise<RoutePlugin[]> {
-  const plugins: RoutePlugin[] = [];
+  const plugins: RoutePlugin[] = [openAiRoutes, wsRoutes];
   if (ctx.enricher) plugins.push(enrichRoutes(ctx.enricher));
   return plugins;
 }

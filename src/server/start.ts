@@ -9,6 +9,8 @@ import { buildApp } from './app.js';
 import { EventBus, type AppContext } from './context.js';
 import { serverPlugins } from './plugins.js';
 import { Enricher, enrichConfigFromApp } from '../pipeline/enrich/index.js';
+import { HallucinationFilter } from '../pipeline/filter/index.js';
+import { createVad } from '../pipeline/vad/index.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -23,7 +25,10 @@ export async function startServer(config: Config, opts: { store?: ModelStore; re
   await store.init();
   const engines = new EngineManager({ config, store, resolver: opts.resolver });
   const enricher = await Enricher.create(enrichConfigFromApp(config.llm), { logger: log });
-  const ctx: AppContext = { config, store, engines, events: new EventBus(), log, startedAt: Date.now(), enricher };
+  const vad = await createVad({ kind: 'auto' });
+  if (vad.fallbackReason) log.warn(vad.fallbackReason);
+  const filter = new HallucinationFilter({ enabled: config.filter.enabled, phrases: config.filter.phrases });
+  const ctx: AppContext = { config, store, engines, events: new EventBus(), log, startedAt: Date.now(), enricher, filter, vad };
   const app = await buildApp({ ctx, plugins: await serverPlugins(ctx) });
 
   engines
@@ -41,6 +46,7 @@ export async function startServer(config: Config, opts: { store?: ModelStore; re
       (closing ??= (async () => {
         await app.close();
         await engines.close();
+        await vad.close();
       })()),
   };
 }

@@ -92,7 +92,7 @@ export async function seedRoutes(app: FastifyInstance, ctx: AppContext): Promise
           allowLoad: ctx.config.server.allowModelLoading,
           options: { language, task, wordTimestamps: words || format === 'srt' || format === 'vtt', signal: abort.signal, beamSize: ctx.config.model.beamSize },
         },
-        ctx.filter,
+        ctx,
       );
       ctx.events.emit('transcription', { source: 'rest', transcript });
       const out = render(transcript, format, { seed: true, words });
