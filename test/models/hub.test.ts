@@ -2,7 +2,7 @@
 // serving the real test models. Installs go to a temporary store per test.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync, mkdtempSync, statSync } from 'node:fs';
+import { readdirSync, writeFileSync, mkdtempSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
 import { pullModel, ModelSourceError } from '../../src/models/pull.js';
@@ -40,6 +40,7 @@ before(async () => {
 
 after(async () => {
   await hub?.close();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 async function rejectsWith(p: Promise<unknown>, code: string, pattern?: RegExp): Promise<ModelSourceError> {
