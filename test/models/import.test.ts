@@ -400,6 +400,10 @@ describe('bad input gives clear errors and leaves nothing behind', () => {
     await assert.rejects(importModel(text, { store, id: 'bad-text' }), /cannot import .*not a ggml, CTranslate2 or safetensors/);
   });
 
+  test('f32 output is refused: whisper.cpp 1.9.1 aborts on f32 conv kernels on CPU', async () => {
+    await assert.rejects(importModel(CT2_BASE, { store, id: 'bad-f32', quantize: 'f32' }), /f32 .*abort whisper\.cpp/);
+  });
+
   test('failed imports installed nothing and cleaned their staging folders', async () => {
     const ids = (await store.list()).map((m) => m.id);
     assert.ok(!ids.some((id) => id.startsWith('bad-')), ids.join(','));

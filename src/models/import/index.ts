@@ -26,7 +26,7 @@ export interface ImportOptions {
   id?: string;
   /** recorded in the manifest; defaults to the input path */
   source?: string;
-  /** output weight type; converted models default to f16, ggml files keep theirs */
+  /** output weight type; converted models default to f16, ggml files keep theirs ('f32' is refused, see F32_REFUSED) */
   quantize?: GgmlOutputType;
   /** tensor elements converted so far / in all (bytes copied for ggml files taken as they are) */
   onProgress?: (done: number, total: number) => void;
@@ -34,12 +34,19 @@ export interface ImportOptions {
 
 export const MODEL_FILE = 'model.bin';
 
+// whisper.cpp 1.9.1 builds its encoder convolutions with an f16 im2col whose CPU kernel asserts
+// f16 weights (ggml-cpu ops.cpp, im2col_f16), and an f32 model file makes those weights f32:
+// the process aborts on the first transcription. So f32 output is refused rather than written.
+const F32_REFUSED =
+  'f32 Whisper ggml models abort whisper.cpp 1.9.1 on CPU (its convolution needs f16 kernels); use f16, q8_0 or q5_0';
+
 /** Model-size names whisper.cpp itself uses, by encoder depth. */
 const SIZE_BY_LAYERS: Record<number, string> = { 4: 'tiny', 6: 'base', 12: 'small', 24: 'medium', 32: 'large' };
 
 export async function importModel(input: string, opts: ImportOptions): Promise<InstalledModel> {
   const detection = await detectModel(input);
   if (detection.kind === 'unknown') throw new Error(`cannot import ${input}: ${detection.reason}`);
+  if (opts.quantize === 'f32') throw new Error(F32_REFUSED);
   const { store } = opts;
   const id = opts.id ?? defaultModelId(input, opts.quantize);
   const staging = await store.stagingDir('import-');
@@ -156,6 +163,7 @@ function checkVocab(h: WhisperHparams, vocab: Buffer[], origin: string): void {
 
 async function importGgml(path: string, target: string, quantize: GgmlOutputType | undefined, onProgress?: ProgressFn): Promise<GgmlModelInfo> {
   const info = await readGgmlModel(path);
+  if (info.quantization === 'f32' && !quantize) throw new Error(`${path}: ${F32_REFUSED} (import it with quantize 'f16' to convert it)`);
   if (!quantize || quantize === info.quantization) {
     await copyFile(path, target);
     onProgress?.(info.fileSize, info.fileSize);
