@@ -46,6 +46,9 @@ export async function startS3Server(): Promise<S3TestServer> {
   child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   let exited = false;
   child.once('exit', () => (exited = true));
+  // Never outlive the test process, even if it dies before calling stop().
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -66,6 +69,7 @@ export async function startS3Server(): Promise<S3TestServer> {
   return {
     endpoint,
     async stop() {
+      process.off('exit', killOnExit);
       if (exited) return;
       const gone = new Promise<void>((r) => child.once('exit', () => r()));
       child.kill('SIGTERM');
