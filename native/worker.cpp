@@ -216,7 +216,11 @@ private:
         p.print_timestamps = false;
         p.print_special = false;
         p.translate = o.value("translate", false);
-        p.no_context = o.value("no_context", false);
+        // Every job starts clean: the state is reused across jobs, and whisper.cpp would otherwise
+        // prompt this job with the previous job's text. "no_context" from the host means no
+        // conditioning on earlier windows inside this job either.
+        p.no_context = true;
+        if (o.value("no_context", false)) p.n_max_text_ctx = 0;
         p.single_segment = o.value("single_segment", false);
         p.token_timestamps = o.value("word_timestamps", false);
         p.suppress_nst = o.value("suppress_nst", false);

@@ -3,6 +3,7 @@ import { register as serve } from './serve.js';
 import { register as transcribe } from './transcribe.js';
 import { register as enrich } from './enrich.js';
 import { register as models } from './models.js';
+import { register as listen } from './listen.js';
 
 /** Each command module exports register(program); add new ones here. */
 export function registerCommands(program: Command): void {
@@ -10,4 +11,5 @@ export function registerCommands(program: Command): void {
   transcribe(program);
   enrich(program);
   models(program);
+  listen(program);
 }
