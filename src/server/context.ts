@@ -7,6 +7,7 @@ import type { ModelStore } from '../models/store.js';
 import type { Enricher } from '../pipeline/enrich/index.js';
 import type { HallucinationFilter } from '../pipeline/filter/index.js';
 import type { CreatedVad } from '../pipeline/vad/index.js';
+import type { HistoryStore } from '../store/history.js';
 
 /**
  * Events the monitor feed and the dashboard follow:
@@ -31,4 +32,6 @@ export interface AppContext {
   /** VAD factory: one detector per stream or per batch request */
   vad?: CreatedVad;
   enricher?: Enricher;
+  /** transcript history (absent when disabled or its file could not be opened) */
+  history?: HistoryStore;
 }

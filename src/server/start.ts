@@ -11,6 +11,7 @@ import { serverPlugins } from './plugins.js';
 import { Enricher, enrichConfigFromApp } from '../pipeline/enrich/index.js';
 import { HallucinationFilter } from '../pipeline/filter/index.js';
 import { createVad } from '../pipeline/vad/index.js';
+import { attachHistory } from '../store/index.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -28,7 +29,9 @@ export async function startServer(config: Config, opts: { store?: ModelStore; re
   const vad = await createVad({ kind: 'auto' });
   if (vad.fallbackReason) log.warn(vad.fallbackReason);
   const filter = new HallucinationFilter({ enabled: config.filter.enabled, phrases: config.filter.phrases });
-  const ctx: AppContext = { config, store, engines, events: new EventBus(), log, startedAt: Date.now(), enricher, filter, vad };
+  const events = new EventBus();
+  const history = config.history.enabled ? attachHistory({ home: store.home, events, enricher, retentionDays: config.history.retentionDays, log }) : undefined;
+  const ctx: AppContext = { config, store, engines, events, log, startedAt: Date.now(), enricher, filter, vad, history: history?.store };
   const app = await buildApp({ ctx, plugins: await serverPlugins(ctx) });
 
   engines
@@ -47,6 +50,7 @@ export async function startServer(config: Config, opts: { store?: ModelStore; re
         await app.close();
         await engines.close();
         await vad.close();
+        history?.close();
       })()),
   };
 }

@@ -1,0 +1,100 @@
+// The transcript history contract: what the server records (streaming finals, batch transcriptions,
+// their keywords) and how the dashboard reads it back. SQLite implements it today (sqlite.ts);
+// a server database can implement the same interface later without touching the routes.
+
+export type HistoryKind = 'stream' | 'batch';
+
+/** Where a transcript came from: the /ws stream, the seed REST API or the OpenAI API. */
+export type HistorySource = 'ws' | 'rest' | 'openai';
+
+export interface HistorySegment {
+  start: number;
+  end: number;
+  text: string;
+}
+
+export interface HistoryKeyword {
+  text: string;
+  category: string;
+}
+
+export interface NewHistoryEntry {
+  kind: HistoryKind;
+  source: HistorySource;
+  text: string;
+  language?: string;
+  model?: string;
+  /** streaming: the session and the utterance within it */
+  sessionId?: string;
+  utteranceId?: string;
+  /** seconds: within the session (stream) or the file (batch) */
+  start?: number;
+  end?: number;
+  /** audio seconds (batch: the file; stream: end - start) */
+  duration?: number;
+  segments?: HistorySegment[];
+  keywords?: HistoryKeyword[];
+  /** ms since the epoch; default now */
+  createdAt?: number;
+}
+
+export interface HistoryEntry {
+  id: number;
+  createdAt: number;
+  kind: HistoryKind;
+  source: HistorySource;
+  text: string;
+  language: string | null;
+  model: string | null;
+  sessionId: string | null;
+  utteranceId: string | null;
+  start: number | null;
+  end: number | null;
+  duration: number | null;
+  segments: HistorySegment[];
+  keywords: HistoryKeyword[];
+}
+
+export interface HistoryQuery {
+  /** words that must all appear in the text (prefix match per word) */
+  text?: string;
+  /** an exact keyword (case-insensitive) the entry must carry */
+  keyword?: string;
+  /** a keyword category the entry must carry */
+  category?: string;
+  sessionId?: string;
+  /** 1-based */
+  page?: number;
+  pageSize?: number;
+}
+
+export interface HistoryPage {
+  items: HistoryEntry[];
+  total: number;
+  page: number;
+  pageSize: number;
+}
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 200;
+
+export interface HistoryStore {
+  add(entry: NewHistoryEntry): HistoryEntry;
+  /** replaces the keywords of an entry (enrichment arrives after the final); false when it is gone */
+  setKeywords(id: number, keywords: HistoryKeyword[]): boolean;
+  /** newest first */
+  search(query?: HistoryQuery): HistoryPage;
+  get(id: number): HistoryEntry | undefined;
+  delete(id: number): boolean;
+  /** deletes entries created before `cutoff` (ms since the epoch); returns how many */
+  purgeOlderThan(cutoff: number): number;
+  count(): number;
+  close(): void;
+}
+
+/** Page and size after clamping to sane bounds. */
+export function normalizePaging(query: HistoryQuery): { page: number; pageSize: number } {
+  const page = Number.isFinite(query.page) && query.page! >= 1 ? Math.floor(query.page!) : 1;
+  const size = Number.isFinite(query.pageSize) && query.pageSize! >= 1 ? Math.floor(query.pageSize!) : DEFAULT_PAGE_SIZE;
+  return { page, pageSize: Math.min(size, MAX_PAGE_SIZE) };
+}
