@@ -1,0 +1,338 @@
+// Batch: the same clips through Earshot (whisper.cpp worker) and faster-whisper (CTranslate2), on
+// the same weights, with the same decoding settings, A/B alternated clip by clip, model load excluded.
+//
+// Decoding settings on both sides: language en, temperature 0 with no fallback (Earshot
+// temperatureIncrement 0, faster-whisper temperature=[0]), greedy = beam 1 / beam 5 with patience 1,
+// best_of 1, conditioning on previous text on, segment timestamps on (whisper.cpp's default mode,
+// faster-whisper without_timestamps=False), no word timestamps, no VAD, blank suppression only.
+import { WhisperEngine } from '../src/engines/whisper/engine.js';
+import { pooledWer, werCount } from '../src/eval/wer.js';
+import { ModelStore } from '../src/models/store.js';
+import type { BenchClip, BenchCorpus, ClipSet } from './lib/corpus.js';
+import { FasterWhisperRunner, ct2ModelDir } from './lib/faster-whisper.js';
+import { statusKb } from './lib/proc.js';
+import { median, round, sum } from './lib/stats.js';
+
+export type EarshotModelId = 'base' | 'base-q8_0';
+
+export interface PairSpec {
+  /** e.g. "q8_0/int8 t2 greedy" */
+  key: string;
+  earshotModel: EarshotModelId;
+  /** what the ggml file holds */
+  earshotFormat: 'f16' | 'q8_0';
+  fwComputeType: 'float32' | 'int8';
+  threads: number;
+  beamSize: number;
+}
+
+export interface BatchPlan {
+  /** every pair runs the matrix clips `reps` times */
+  pairs: PairSpec[];
+  matrixClipIds: string[];
+  reps: number;
+  /** pairs that also run every clip and the long file (`corpusReps` times) */
+  corpusPairKeys: string[];
+  corpusReps: number;
+  /** matrix repetitions after the first stop starting once the section has run this long */
+  budgetSeconds: number;
+}
+
+const FORMATS: Array<[EarshotModelId, 'f16' | 'q8_0', 'float32' | 'int8']> = [
+  ['base', 'f16', 'float32'],
+  ['base-q8_0', 'q8_0', 'int8'],
+];
+
+export function allPairs(): PairSpec[] {
+  const pairs: PairSpec[] = [];
+  for (const [earshotModel, earshotFormat, fwComputeType] of FORMATS) {
+    for (const threads of [1, 2]) {
+      for (const beamSize of [1, 5]) {
+        const decoding = beamSize === 1 ? 'greedy' : `beam${beamSize}`;
+        pairs.push({ key: `${earshotFormat}/${fwComputeType} t${threads} ${decoding}`, earshotModel, earshotFormat, fwComputeType, threads, beamSize });
+      }
+    }
+  }
+  return pairs;
+}
+
+interface Sample {
+  earshot: number;
+  fw: number;
+}
+
+interface ClipRun {
+  clip: BenchClip;
+  samples: Sample[];
+  earshotText?: string;
+  fwText?: string;
+}
+
+export interface ClipResult {
+  id: string;
+  set: ClipSet;
+  audioSeconds: number;
+  earshotSeconds: number | null;
+  fwSeconds: number | null;
+  /** Earshot time / faster-whisper time, medians of the repetitions */
+  ratio: number | null;
+  earshotRtf: number | null;
+  fwRtf: number | null;
+  earshotSamples: Array<number | null>;
+  fwSamples: Array<number | null>;
+  earshotText: string;
+  fwText: string;
+}
+
+export interface PairResult {
+  key: string;
+  tier: 'matrix' | 'corpus';
+  earshot: { model: string; format: string; threads: number; beamSize: number };
+  fasterWhisper: { computeType: string; threads: number; beamSize: number };
+  repetitions: number;
+  audioSeconds: number;
+  /** sums of the per-clip medians */
+  earshotSeconds: number | null;
+  fwSeconds: number | null;
+  earshotRtf: number | null;
+  fwRtf: number | null;
+  /** Earshot / faster-whisper over the summed medians (>1: Earshot slower) */
+  ratio: number | null;
+  /** median of the per-clip ratios (robust to one slow clip) */
+  medianClipRatio: number | null;
+  /** pooled WER of the first repetition; for the corpus tier also per set (long = the ~5 min file) */
+  wer: { earshot: number | null; fasterWhisper: number | null; bySet?: Record<string, { earshot: number | null; fasterWhisper: number | null; words: number }> };
+  clips: ClipResult[];
+}
+
+export interface LoadTime {
+  engine: 'earshot' | 'faster-whisper';
+  config: string;
+  seconds: number;
+}
+
+export interface BatchResult {
+  plan: { matrixClips: string[]; repsPlanned: number; repsRun: number; corpusPairs: string[]; corpusReps: number; corpusClips: string[] };
+  settings: Record<string, unknown>;
+  loadTimes: LoadTime[];
+  matrix: PairResult[];
+  corpus: PairResult[];
+  /** peak RSS of each engine process after all its work, MiB */
+  processPeaks: Array<{ engine: 'earshot' | 'faster-whisper'; config: string; peakMiB: number | null }>;
+  versions: { whisperCpp?: string; whisperSystemInfo?: string; fasterWhisper?: string; ctranslate2?: string };
+  wallSeconds: number;
+}
+
+export interface BatchDeps {
+  corpus: BenchCorpus;
+  plan: BatchPlan;
+  python: string;
+  log: (line: string) => void;
+}
+
+const LANGUAGE = 'en';
+
+export async function runBatch({ corpus, plan, python, log }: BatchDeps): Promise<BatchResult> {
+  const began = performance.now();
+  const store = new ModelStore();
+  const ct2Dir = ct2ModelDir('base');
+  const pairs = plan.pairs;
+  const corpusPairs = pairs.filter((p) => plan.corpusPairKeys.includes(p.key));
+  const byId = new Map([...corpus.clips, corpus.long].map((c) => [c.id, c]));
+  const matrixClips = plan.matrixClipIds.map((id) => {
+    const clip = byId.get(id);
+    if (!clip) throw new Error(`matrix clip ${id} is not in the corpus`);
+    return clip;
+  });
+
+  // Load every engine once, alternating sides, before anything is timed.
+  const earshot = new Map<string, WhisperEngine>();
+  const fw = new Map<string, FasterWhisperRunner>();
+  const loadTimes: LoadTime[] = [];
+  const earshotKey = (p: PairSpec) => `${p.earshotFormat} t${p.threads}`;
+  const fwKey = (p: PairSpec) => `${p.fwComputeType} t${p.threads}`;
+  try {
+    for (const p of pairs) {
+      if (!earshot.has(earshotKey(p))) {
+        const model = await store.get(p.earshotModel);
+        if (!model) throw new Error(`model ${p.earshotModel} is not installed: run npm run fetch:test-models`);
+        const started = performance.now();
+        const engine = new WhisperEngine({ modelId: p.earshotModel, modelPath: model.path, threads: p.threads, parallel: 1, processes: 1, device: 'cpu' });
+        earshot.set(earshotKey(p), engine);
+        await engine.ready();
+        loadTimes.push({ engine: 'earshot', config: earshotKey(p), seconds: (performance.now() - started) / 1000 });
+      }
+      if (!fw.has(fwKey(p))) {
+        const runner = await FasterWhisperRunner.start({ python, modelDir: ct2Dir, computeType: p.fwComputeType, threads: p.threads });
+        fw.set(fwKey(p), runner);
+        loadTimes.push({ engine: 'faster-whisper', config: fwKey(p), seconds: runner.loadSeconds });
+      }
+    }
+    log(`batch: ${earshot.size} Earshot engines and ${fw.size} faster-whisper runners loaded`);
+
+    const runOne = async (p: PairSpec, run: ClipRun, earshotFirst: boolean) => {
+      const engine = earshot.get(earshotKey(p))!;
+      const runner = fw.get(fwKey(p))!;
+      const timeEarshot = async () => {
+        const t = performance.now();
+        const r = await engine.transcribe(run.clip.samples, {
+          language: LANGUAGE,
+          beamSize: p.beamSize,
+          bestOf: 1,
+          temperature: 0,
+          temperatureIncrement: 0,
+          wordTimestamps: false,
+          noContext: false,
+        });
+        run.earshotText ??= r.text;
+        return (performance.now() - t) / 1000;
+      };
+      const timeFw = async () => {
+        const r = await runner.transcribe(run.clip.pcmPath, { language: LANGUAGE, beamSize: p.beamSize });
+        run.fwText ??= r.text;
+        return r.seconds;
+      };
+      const sample: Sample = { earshot: 0, fw: 0 };
+      if (earshotFirst) {
+        sample.earshot = await timeEarshot();
+        sample.fw = await timeFw();
+      } else {
+        sample.fw = await timeFw();
+        sample.earshot = await timeEarshot();
+      }
+      run.samples.push(sample);
+    };
+
+    const matrixRuns = new Map(pairs.map((p) => [p.key, matrixClips.map((clip): ClipRun => ({ clip, samples: [] }))]));
+    const matrixRep = async (rep: number) => {
+      for (const [i, p] of pairs.entries()) {
+        for (const [j, run] of matrixRuns.get(p.key)!.entries()) await runOne(p, run, (rep + i + j) % 2 === 0);
+      }
+      log(`batch: matrix repetition ${rep + 1} done (${((performance.now() - began) / 1000).toFixed(0)} s)`);
+    };
+
+    // The first matrix repetition warms every engine; the corpus runs next; then the other repetitions.
+    await matrixRep(0);
+    let repsRun = 1;
+    const corpusClips = [...corpus.clips, corpus.long];
+    const corpusRuns = new Map(corpusPairs.map((p) => [p.key, corpusClips.map((clip): ClipRun => ({ clip, samples: [] }))]));
+    for (let rep = 0; rep < plan.corpusReps; rep++) {
+      for (const [i, p] of corpusPairs.entries()) {
+        for (const [j, run] of corpusRuns.get(p.key)!.entries()) await runOne(p, run, (rep + i + j) % 2 === 1);
+        log(`batch: corpus ${p.key} repetition ${rep + 1} done (${((performance.now() - began) / 1000).toFixed(0)} s)`);
+      }
+    }
+    for (let rep = 1; rep < plan.reps; rep++) {
+      if ((performance.now() - began) / 1000 > plan.budgetSeconds) {
+        log(`batch: time budget of ${plan.budgetSeconds} s spent: ${repsRun} of ${plan.reps} matrix repetitions run`);
+        break;
+      }
+      await matrixRep(rep);
+      repsRun++;
+    }
+
+    const processPeaks: BatchResult['processPeaks'] = [];
+    for (const [config, engine] of earshot) {
+      const kb = engine.workerPids().map((pid) => statusKb(pid, 'VmHWM') ?? 0);
+      processPeaks.push({ engine: 'earshot', config, peakMiB: kb.length ? Math.max(...kb) / 1024 : null });
+    }
+    for (const [config, runner] of fw) processPeaks.push({ engine: 'faster-whisper', config, peakMiB: (await runner.memory()).peakMiB });
+
+    const anyEngine = [...earshot.values()][0]!;
+    const anyRunner = [...fw.values()][0]!;
+    return {
+      plan: {
+        matrixClips: plan.matrixClipIds,
+        repsPlanned: plan.reps,
+        repsRun,
+        corpusPairs: corpusPairs.map((p) => p.key),
+        corpusReps: plan.corpusReps,
+        corpusClips: corpusClips.map((c) => c.id),
+      },
+      settings: {
+        language: LANGUAGE,
+        temperature: 0,
+        temperatureFallback: false,
+        bestOf: 1,
+        patience: 1,
+        conditionOnPreviousText: true,
+        timestamps: 'segment timestamps on both (whisper.cpp default; faster-whisper without_timestamps=False)',
+        wordTimestamps: false,
+        vad: false,
+        suppress: 'blank only (whisper.cpp suppress_nst off; faster-whisper suppress_tokens=[])',
+        ompWaitPolicy: 'PASSIVE on both (Earshot sets it for its worker; the bench sets it for faster-whisper)',
+        timing:
+          'Earshot: wall time of engine.transcribe() in the bench process (includes sending the audio to the worker process); faster-whisper: transcribe() plus draining its segment generator inside Python',
+        ct2Float16: 'not measured: CTranslate2 float16 has no fast CPU path; float32 is the unquantized CPU baseline (weights stored as float16)',
+      },
+      loadTimes: loadTimes.map((l) => ({ ...l, seconds: round(l.seconds)! })),
+      matrix: pairs.map((p) => summarize(p, 'matrix', matrixRuns.get(p.key)!)),
+      corpus: corpusPairs.map((p) => summarize(p, 'corpus', corpusRuns.get(p.key)!)),
+      processPeaks: processPeaks.map((m) => ({ ...m, peakMiB: round(m.peakMiB ?? undefined, 1) })),
+      versions: {
+        whisperCpp: anyEngine.info.detail.whisperVersion as string | undefined,
+        whisperSystemInfo: anyEngine.info.detail.systemInfo as string | undefined,
+        fasterWhisper: anyRunner.versions.faster_whisper,
+        ctranslate2: anyRunner.versions.ctranslate2,
+      },
+      wallSeconds: round((performance.now() - began) / 1000, 1)!,
+    };
+  } finally {
+    await Promise.all([...earshot.values()].map((e) => e.close()));
+    await Promise.all([...fw.values()].map((r) => r.close()));
+  }
+}
+
+function summarize(p: PairSpec, tier: 'matrix' | 'corpus', runs: ClipRun[]): PairResult {
+  const clips: ClipResult[] = runs.map((run) => {
+    const e = median(run.samples.map((s) => s.earshot));
+    const f = median(run.samples.map((s) => s.fw));
+    return {
+      id: run.clip.id,
+      set: run.clip.set,
+      audioSeconds: round(run.clip.duration, 2)!,
+      earshotSeconds: round(e),
+      fwSeconds: round(f),
+      ratio: round(e / f),
+      earshotRtf: round(e / run.clip.duration, 4),
+      fwRtf: round(f / run.clip.duration, 4),
+      earshotSamples: run.samples.map((s) => round(s.earshot)),
+      fwSamples: run.samples.map((s) => round(s.fw)),
+      earshotText: run.earshotText ?? '',
+      fwText: run.fwText ?? '',
+    };
+  });
+  const audio = sum(runs.map((r) => r.clip.duration));
+  const e = sum(runs.map((r) => median(r.samples.map((s) => s.earshot))));
+  const f = sum(runs.map((r) => median(r.samples.map((s) => s.fw))));
+  const werOf = (rs: ClipRun[]) => ({
+    earshot: round(pooledWer(rs.map((r) => ({ reference: r.clip.reference, hypothesis: r.earshotText ?? '' }))), 4),
+    fasterWhisper: round(pooledWer(rs.map((r) => ({ reference: r.clip.reference, hypothesis: r.fwText ?? '' }))), 4),
+  });
+  // Pooled over separately scored clips; the long file repeats their speech, so it is its own row.
+  const scored = runs.filter((r) => r.clip.set !== 'long');
+  const wer: PairResult['wer'] = werOf(scored.length ? scored : runs);
+  if (tier === 'corpus') {
+    wer.bySet = {};
+    for (const set of [...new Set(runs.map((r) => r.clip.set))]) {
+      const rs = runs.filter((r) => r.clip.set === set);
+      wer.bySet[set] = { ...werOf(rs), words: sum(rs.map((r) => werCount(r.clip.reference, '').words)) };
+    }
+  }
+  return {
+    key: p.key,
+    tier,
+    earshot: { model: p.earshotModel, format: p.earshotFormat, threads: p.threads, beamSize: p.beamSize },
+    fasterWhisper: { computeType: p.fwComputeType, threads: p.threads, beamSize: p.beamSize },
+    repetitions: Math.max(...runs.map((r) => r.samples.length)),
+    audioSeconds: round(audio, 2)!,
+    earshotSeconds: round(e),
+    fwSeconds: round(f),
+    earshotRtf: round(e / audio, 4),
+    fwRtf: round(f / audio, 4),
+    ratio: round(e / f),
+    medianClipRatio: round(median(runs.map((r) => median(r.samples.map((s) => s.earshot)) / median(r.samples.map((s) => s.fw))))),
+    wer,
+    clips,
+  };
+}

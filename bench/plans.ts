@@ -1,0 +1,62 @@
+// What each mode measures. The full plan is sized for a shared 2-core machine: every configuration
+// on one dense 25 s prompt (3 repetitions, medians), the whole corpus (clips + the ~5 min file) on
+// the headline pair, and the streaming / load / memory sections on the test model.
+import { allPairs, type BatchPlan } from './batch.js';
+import type { LoadPlan } from './load.js';
+import type { MemoryPlan } from './memory.js';
+import type { StreamPlan } from './stream.js';
+
+export interface BenchPlan {
+  batch: BatchPlan;
+  stream: StreamPlan;
+  load: LoadPlan;
+  memory: MemoryPlan;
+  /** clip ids */
+  memoryClip: string;
+}
+
+/** The model the streaming, load and memory sections run on: the test model `npm run fetch:test-models` installs. */
+export const SERVER_MODEL = process.env.EARSHOT_BENCH_MODEL ?? 'base';
+export const HEADLINE_PAIR = 'q8_0/int8 t2 greedy';
+
+export function fullPlan(): BenchPlan {
+  return {
+    batch: {
+      pairs: allPairs(),
+      matrixClipIds: ['asterisk-basic-pbx-ivr-main'],
+      reps: 3,
+      corpusPairKeys: [HEADLINE_PAIR],
+      corpusReps: 1,
+      budgetSeconds: 300,
+    },
+    stream: { model: SERVER_MODEL, levels: [1, 2, 4, 8], clipsPerStream: 2, frameMs: [20, 40, 60, 100], drainTimeoutSeconds: 12, sustainP95Seconds: 5 },
+    load: { model: SERVER_MODEL, clients: [2, 4, 8, 16], requestsPerClient: 1, minRequests: 2, requestTimeoutSeconds: 300 },
+    memory: {
+      earshotModels: [
+        { id: 'base', format: 'f16', ct2: 'base' },
+        { id: 'base-q8_0', format: 'q8_0', ct2: 'base' },
+        { id: 'tiny.en', format: 'f16', ct2: 'tiny.en' },
+      ],
+      fw: [
+        { ct2: 'base', computeType: 'float32' },
+        { ct2: 'base', computeType: 'int8' },
+        { ct2: 'tiny.en', computeType: 'float32' },
+        { ct2: 'tiny.en', computeType: 'int8' },
+      ],
+      threads: 2,
+    },
+    memoryClip: 'sense_and_sensibility_01_austen_64kb-0870',
+  };
+}
+
+/** Every path once on tiny inputs: a smoke test, its timings mean nothing. */
+export function quickPlan(): BenchPlan {
+  const pairs = allPairs().filter((p) => p.key === 'f16/float32 t2 greedy' || p.key === 'q8_0/int8 t1 beam5');
+  return {
+    batch: { pairs, matrixClipIds: ['cards-001'], reps: 1, corpusPairKeys: [pairs[0]!.key], corpusReps: 1, budgetSeconds: 0 },
+    stream: { model: 'tiny.en', levels: [1], clipsPerStream: 1, frameMs: [40], drainTimeoutSeconds: 30, sustainP95Seconds: 5 },
+    load: { model: 'tiny.en', clients: [2], requestsPerClient: 1, minRequests: 2, requestTimeoutSeconds: 120 },
+    memory: { earshotModels: [{ id: 'tiny.en', format: 'f16', ct2: 'tiny.en' }], fw: [{ ct2: 'tiny.en', computeType: 'int8' }], threads: 2 },
+    memoryClip: 'cards-001',
+  };
+}

@@ -1,0 +1,167 @@
+// Renders a bench result as Markdown (bench/results/*.md and the console).
+import type { BatchResult, PairResult } from './batch.js';
+import type { MachineFacts } from './lib/machine.js';
+import type { LoadResult } from './load.js';
+import type { MemoryResult } from './memory.js';
+import type { StreamResult } from './stream.js';
+
+export interface BenchResult {
+  schema: 1;
+  mode: 'full' | 'quick';
+  sections: string[];
+  started: string;
+  wallSeconds: number;
+  /** wall seconds per section (setup = venv check, audio decoding) */
+  sectionSeconds: Record<string, number>;
+  command: string;
+  machine: MachineFacts & { versions: Record<string, string | undefined> };
+  batch?: BatchResult;
+  stream?: StreamResult;
+  load?: LoadResult;
+  memory?: MemoryResult;
+  notes: string[];
+}
+
+const n = (v: number | null | undefined, digits = 2) => (v === null || v === undefined ? '—' : v.toFixed(digits));
+const pct = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)} %`);
+const ratio = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${v.toFixed(2)}×`);
+
+function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+function corpusTable(p: PairResult): string {
+  const sets = [...new Set(p.clips.map((c) => c.set))];
+  const rows = sets.map((set) => {
+    const cs = p.clips.filter((c) => c.set === set);
+    const audio = cs.reduce((a, c) => a + c.audioSeconds, 0);
+    const e = cs.reduce((a, c) => a + (c.earshotSeconds ?? 0), 0);
+    const f = cs.reduce((a, c) => a + (c.fwSeconds ?? 0), 0);
+    const wer = p.wer.bySet?.[set];
+    return [set === 'long' ? 'long (~5 min file)' : set, String(cs.length), n(audio, 1), n(e / audio, 3), n(f / audio, 3), ratio(e / f), pct(wer?.earshot), pct(wer?.fasterWhisper)];
+  });
+  rows.push(['**all**', String(p.clips.length), n(p.audioSeconds, 1), n(p.earshotRtf, 3), n(p.fwRtf, 3), `**${ratio(p.ratio)}**`, pct(p.wer.earshot) + ' ¹', pct(p.wer.fasterWhisper) + ' ¹']);
+  return table(['clips', 'n', 'audio s', 'Earshot RTF', 'faster-whisper RTF', 'time ratio E/F', 'Earshot WER', 'faster-whisper WER'], rows);
+}
+
+export function renderMarkdown(r: BenchResult): string {
+  const m = r.machine;
+  const out: string[] = [];
+  out.push(`# Earshot vs faster-whisper — ${r.started.slice(0, 10)} on ${m.host}${r.mode === 'quick' ? ' (quick smoke run: timings mean nothing)' : ''}`);
+  out.push('');
+  const parts = Object.entries(r.sectionSeconds).map(([k, v]) => `${k} ${n(v, 0)} s`).join(', ');
+  out.push(`\`${r.command}\` — ${n(r.wallSeconds, 0)} s wall (${parts})`);
+  out.push('');
+  out.push(
+    table(
+      ['machine', ''],
+      [
+        ['CPU', `${m.cpuModel}, ${m.cores} logical cores, ${m.memoryGiB} GiB`],
+        ['SIMD flags', m.simdFlags.join(' ') || '—'],
+        ['load average (1/5/15 min) start → end', `${m.loadAverage.start.join(' / ')} → ${m.loadAverage.end?.join(' / ') ?? '—'}`],
+        ['kernel / Node', `${m.kernel} / ${m.node}`],
+        ['whisper.cpp (Earshot worker)', m.versions.whisperCpp ?? '—'],
+        ['faster-whisper / CTranslate2', `${m.versions.fasterWhisper ?? '—'} / ${m.versions.ctranslate2 ?? '—'}`],
+        ['Earshot commit', m.gitCommit ?? '—'],
+      ],
+    ),
+  );
+  out.push('');
+  for (const note of r.notes) out.push(`- ${note}`);
+  out.push('');
+
+  const b = r.batch;
+  if (b) {
+    out.push('## Batch: the same audio, weights and decoding settings');
+    out.push('');
+    out.push('Ratios are Earshot time ÷ faster-whisper time (above 1: Earshot slower), from medians of A/B-alternated runs; RTF = processing time ÷ audio duration; model load excluded.');
+    out.push('');
+    for (const p of b.corpus) {
+      out.push(`### Whole corpus — ${p.key} (${p.repetitions} run${p.repetitions > 1 ? 's' : ''})`);
+      out.push('');
+      out.push(corpusTable(p));
+      out.push('');
+      out.push(`Median per-clip ratio ${ratio(p.medianClipRatio)}. ¹ pooled over the separately scored clips (the long file repeats their speech).`);
+      out.push('');
+    }
+    out.push(`### Every configuration — ${b.plan.matrixClips.join(', ')} (${b.plan.repsRun} of ${b.plan.repsPlanned} repetitions)`);
+    out.push('');
+    out.push(
+      table(
+        ['Earshot ggml / faster-whisper compute, threads, decoding', 'Earshot RTF', 'faster-whisper RTF', 'time ratio E/F', 'Earshot WER', 'faster-whisper WER'],
+        b.matrix.map((p) => [p.key, n(p.earshotRtf, 3), n(p.fwRtf, 3), `**${ratio(p.ratio)}**`, pct(p.wer.earshot), pct(p.wer.fasterWhisper)]),
+      ),
+    );
+    out.push('');
+    out.push('### Model load (process start → ready)');
+    out.push('');
+    out.push(table(['engine', 'config', 'seconds'], b.loadTimes.map((l) => [l.engine, l.config, n(l.seconds)])));
+    out.push('');
+    out.push('Decoding settings (both sides): ' + Object.entries(b.settings).map(([k, v]) => `${k}: ${String(v)}`).join('; ') + '.');
+    out.push('');
+  }
+
+  const s = r.stream;
+  if (s) {
+    out.push(`## Streaming: concurrent real-time /ws streams (${s.model})`);
+    out.push('');
+    out.push(
+      table(
+        ['streams', 'audio s each', 'final latency p50 / p95 s', 'first partial p50 / p95 s', 'finals / clips without one', 'dropped audio s', 'errors', 'WER', 'real time'],
+        s.levels.map((l) => [
+          String(l.streams),
+          n(l.audioSecondsPerStream, 1),
+          `${n(l.finalLatency.p50)} / ${n(l.finalLatency.p95)}`,
+          `${n(l.firstPartial.p50)} / ${n(l.firstPartial.p95)}`,
+          `${l.finalsReceived} / ${l.clipsWithoutFinal}`,
+          n(l.droppedAudioSeconds, 1),
+          String(l.errors.length),
+          pct(l.wer),
+          l.sustained ? 'yes' : 'no',
+        ]),
+      ),
+    );
+    out.push('');
+    out.push(
+      `Largest count sustained in real time: **${s.maxSustainedStreams}** (nothing dropped or lost, no errors, p95 end-of-speech → final ≤ ${s.sustainP95Seconds} s). Latency runs from sending a clip's last sample to the final's arrival, VAD hangover included; frames of ${s.frameMs.join('/')} ms.`,
+    );
+    out.push('');
+  }
+
+  const l = r.load;
+  if (l) {
+    out.push(`## Server under load: concurrent POST /transcribe (${l.model})`);
+    out.push('');
+    out.push(
+      table(
+        ['clients', 'requests', 'ok', 'errors', 'req/s', 'audio s per s', 'latency p50 / p95 / p99 s'],
+        l.levels.map((x) => [String(x.clients), String(x.requests), String(x.ok), x.errors ? `**${x.errors}** (${x.errorSamples.join('; ')})` : '0', n(x.requestsPerSecond, 3), n(x.audioSecondsPerSecond), `${n(x.latency.p50)} / ${n(x.latency.p95)} / ${n(x.latency.p99)}`]),
+      ),
+    );
+    out.push('');
+    out.push(`Peak RSS after the load levels: server ${n(l.peakMiB.server, 0)} MiB, worker(s) ${l.peakMiB.workers.map((w) => n(w, 0)).join(', ')} MiB.`);
+    out.push('');
+  }
+
+  const mem = r.memory;
+  if (mem) {
+    out.push(`## Memory: peak RSS (VmHWM) after load + one transcription of ${mem.clip} (${mem.threads} threads)`);
+    out.push('');
+    out.push(
+      table(
+        ['engine', 'model', 'format', 'process MiB', 'whisper.cpp worker MiB', 'total MiB'],
+        mem.rows.map((x) => [x.engine, x.model, x.format, n(x.processMiB, 0), x.workerMiB === undefined ? '—' : n(x.workerMiB, 0), n(x.totalMiB, 0)]),
+      ),
+    );
+    out.push('');
+    out.push('Earshot: process = the Node server, the model lives in the whisper.cpp worker; faster-whisper: one Python process.');
+    out.push('');
+  }
+  if (b) {
+    out.push('Peak RSS of the batch engine processes after all their work (the corpus configuration transcribed the ~5 min file too):');
+    out.push('');
+    out.push(table(['engine', 'config', 'peak MiB'], b.processPeaks.map((x) => [x.engine, x.config, n(x.peakMiB, 0)])));
+    out.push('');
+  }
+  return out.join('\n');
+}

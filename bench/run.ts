@@ -1,0 +1,114 @@
+// npm run bench [-- --quick] [-- --only batch,stream,load,memory] [-- --out DIR]
+// Earshot measured side by side with faster-whisper on this machine: batch (processing time, RTF,
+// WER per configuration), streaming, server under load, memory. Writes JSON + Markdown results.
+// A full run of every section writes bench/results/<date>-<host>.{json,md} and latest.{json,md};
+// quick and partial runs write to bench/results/tmp/ (git-ignored) unless --out says otherwise.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runBatch } from './batch.js';
+import { loadCorpus } from './lib/corpus.js';
+import { BENCH_DIR, ensurePython } from './lib/faster-whisper.js';
+import { loadAverageNow, machineFacts } from './lib/machine.js';
+import { runLoad } from './load.js';
+import { runMemory } from './memory.js';
+import { fullPlan, quickPlan } from './plans.js';
+import { renderMarkdown, type BenchResult } from './report.js';
+import { runStreaming } from './stream.js';
+
+const SECTIONS = ['batch', 'stream', 'load', 'memory'] as const;
+type Section = (typeof SECTIONS)[number];
+
+function parse(): { quick: boolean; sections: Section[]; out?: string } {
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } },
+    allowPositionals: false,
+  });
+  const only = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : [...SECTIONS];
+  for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section "${s}" (use ${SECTIONS.join(',')})`);
+  return { quick: values.quick ?? false, sections: SECTIONS.filter((s) => only.includes(s)), out: values.out };
+}
+
+function log(line: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+async function main(): Promise<void> {
+  const args = parse();
+  const plan = args.quick ? quickPlan() : fullPlan();
+  const began = performance.now();
+  const started = new Date().toISOString();
+  const machine = machineFacts();
+  log(`${machine.cpuModel}, ${machine.cores} cores, load average ${machine.loadAverage.start.join(' ')}`);
+  const workDir = mkdtempSync(join(tmpdir(), 'earshot-bench-audio-'));
+  const result: BenchResult = {
+    schema: 1,
+    mode: args.quick ? 'quick' : 'full',
+    sections: args.sections,
+    started,
+    wallSeconds: 0,
+    sectionSeconds: {},
+    command: ['npm run bench', args.quick || args.sections.length < SECTIONS.length ? '--' : '', args.quick ? '--quick' : '', args.sections.length < SECTIONS.length ? `--only ${args.sections.join(',')}` : '']
+      .filter(Boolean)
+      .join(' '),
+    machine: { ...machine, versions: {} },
+    notes: [
+      'Shared machine: other work ran on these cores, so absolute times are noisy; read the ratios, which come from alternating Earshot and faster-whisper clip by clip (A/B, order flipped each time) and taking medians.',
+      'Same weights on both sides: the ggml models were converted from the very CTranslate2 folder faster-whisper loads (f16 ↔ CT2 float32 compute on the float16-stored weights; q8_0 ↔ CT2 int8).',
+      'OMP_WAIT_POLICY=PASSIVE on both sides (Earshot sets it for its worker). With libgomp\'s default spin-waiting, faster-whisper at 2 threads was several times slower on this busy 2-core machine — a load artifact, so it is not measured that way.',
+      'CTranslate2 float16 is not benchmarked: it has no fast CPU path.',
+    ],
+  };
+  try {
+    const needsPython = args.sections.includes('batch') || args.sections.includes('memory');
+    const python = needsPython ? ensurePython(log) : '';
+    const corpus = await loadCorpus(workDir, args.quick);
+    log(`corpus: ${corpus.clips.length} clips (${corpus.clips.reduce((a, c) => a + c.duration, 0).toFixed(0)} s) + ${corpus.long.id} (${corpus.long.duration.toFixed(0)} s)`);
+    const librivox = corpus.clips.filter((c) => c.set === 'librivox');
+    const streamPool = librivox.length ? librivox : corpus.clips;
+    const loadPool = corpus.clips.filter((c) => c.set === 'librivox' || c.set === 'cards');
+
+    const timed = async <T>(section: Section, run: () => Promise<T>): Promise<T> => {
+      const t = performance.now();
+      const value = await run();
+      result.sectionSeconds[section] = Math.round((performance.now() - t) / 100) / 10;
+      return value;
+    };
+    result.sectionSeconds.setup = Math.round((performance.now() - began) / 100) / 10;
+    if (args.sections.includes('batch')) {
+      result.batch = await timed('batch', () => runBatch({ corpus, plan: plan.batch, python, log }));
+      Object.assign(result.machine.versions, result.batch.versions);
+    }
+    if (args.sections.includes('stream')) result.stream = await timed('stream', () => runStreaming(streamPool, plan.stream, log));
+    if (args.sections.includes('load')) result.load = await timed('load', () => runLoad(loadPool, plan.load, log));
+    if (args.sections.includes('memory')) {
+      const clip = corpus.clips.find((c) => c.id === plan.memoryClip) ?? corpus.clips[0]!;
+      result.memory = await timed('memory', () => runMemory(clip, plan.memory, python, log));
+    }
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+  result.machine.loadAverage.end = loadAverageNow();
+  result.wallSeconds = Math.round((performance.now() - began) / 100) / 10;
+
+  const complete = !args.quick && args.sections.length === SECTIONS.length;
+  const outDir = args.out ?? join(BENCH_DIR, 'results', complete ? '' : 'tmp');
+  mkdirSync(outDir, { recursive: true });
+  const name = `${started.slice(0, 10)}-${machine.host}${complete ? '' : `-${args.quick ? 'quick' : args.sections.join('-')}`}`;
+  const json = JSON.stringify(result, null, 2) + '\n';
+  const md = renderMarkdown(result) + '\n';
+  writeFileSync(join(outDir, `${name}.json`), json);
+  writeFileSync(join(outDir, `${name}.md`), md);
+  if (complete && !args.out) {
+    writeFileSync(join(outDir, 'latest.json'), json);
+    writeFileSync(join(outDir, 'latest.md'), md);
+  }
+  process.stdout.write(md);
+  log(`wrote ${join(outDir, name)}.{json,md} in ${result.wallSeconds} s`);
+}
+
+main().catch((err: unknown) => {
+  log(`failed: ${(err as Error).stack ?? String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,248 @@
+// Streaming: N concurrent real-time streams of real speech through /ws of a real server.
+// Each stream is a few clips joined by 1–2 s of silence, sent as s16le frames paced at real time on
+// an absolute schedule (no drift). Because the bench knows where every clip starts and ends in the
+// stream, it times:
+//   end-of-speech → final: from the wall time the frame holding a clip's last sample was sent to the
+//                          arrival of the last final overlapping that clip (VAD hangover included:
+//                          that is what a user waits);
+//   first partial:         from the frame holding the clip's first sample to the first partial of an
+//                          utterance that starts in the clip;
+//   dropped audio:         what the server reported in backpressure events;
+//   WER of finals:         each stream's finals against its clips' references, pooled.
+import WebSocket from 'ws';
+import { pooledWer } from '../src/eval/wer.js';
+import { SAMPLE_RATE } from '../src/engines/types.js';
+import { float32ToS16le } from '../src/audio/pcm.js';
+import type { BenchClip } from './lib/corpus.js';
+import { startServer } from './lib/server.js';
+import { percentile, round, sum } from './lib/stats.js';
+
+export interface StreamPlan {
+  model: string;
+  levels: number[];
+  clipsPerStream: number;
+  /** frame sizes, rotated over the streams of a level */
+  frameMs: number[];
+  /** how long to wait for the last finals after `stop` */
+  drainTimeoutSeconds: number;
+  /** a level counts as real time when nothing was dropped or lost and p95 end-of-speech → final is at most this */
+  sustainP95Seconds: number;
+}
+
+interface Placed {
+  clip: BenchClip;
+  /** stream seconds */
+  start: number;
+  end: number;
+  startSentAt?: number;
+  endSentAt?: number;
+}
+
+interface Received {
+  finals: Array<{ utteranceId: number; text: string; start: number; end: number; at: number }>;
+  speechStarts: Map<number, number>;
+  firstPartialAt: Map<number, number>;
+  droppedSeconds: number;
+  backpressureEvents: number;
+  errors: string[];
+  doneAt?: number;
+}
+
+export interface StreamLevelResult {
+  streams: number;
+  audioSecondsPerStream: number;
+  utterances: number;
+  finalsReceived: number;
+  clipsWithoutFinal: number;
+  finalLatency: { p50: number | null; p95: number | null; max: number | null };
+  firstPartial: { p50: number | null; p95: number | null; measured: number };
+  droppedAudioSeconds: number;
+  backpressureEvents: number;
+  errors: string[];
+  wer: number | null;
+  /** stop → done, seconds (null: not done within the drain timeout) */
+  drainSeconds: number | null;
+  sustained: boolean;
+}
+
+export interface StreamResult {
+  model: string;
+  frameMs: number[];
+  sustainP95Seconds: number;
+  levels: StreamLevelResult[];
+  /** largest level that kept up in real time (0: none) */
+  maxSustainedStreams: number;
+  serverPeakMiB?: number | null;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/** Lays clips out on a stream: 0.5 s lead-in, 1–2 s gaps (varied per stream), 2 s tail. */
+function layout(pool: BenchClip[], streamIndex: number, count: number): { placed: Placed[]; samples: Float32Array } {
+  const chosen = Array.from({ length: count }, (_, k) => pool[(streamIndex + 2 * k) % pool.length]!);
+  const placed: Placed[] = [];
+  let t = 0.5;
+  for (const [k, clip] of chosen.entries()) {
+    placed.push({ clip, start: t, end: t + clip.duration });
+    t += clip.duration + (k === chosen.length - 1 ? 2 : 1 + (((streamIndex * 7 + k * 3) % 11) / 10));
+  }
+  const samples = new Float32Array(Math.round(t * SAMPLE_RATE));
+  for (const p of placed) samples.set(p.clip.samples, Math.round(p.start * SAMPLE_RATE));
+  return { placed, samples };
+}
+
+async function runStream(url: string, pool: BenchClip[], index: number, plan: StreamPlan): Promise<{ placed: Placed[]; got: Received; audioSeconds: number; stopAt: number }> {
+  const { placed, samples } = layout(pool, index, plan.clipsPerStream);
+  const pcm = float32ToS16le(samples);
+  const frameMs = plan.frameMs[index % plan.frameMs.length]!;
+  const frameSamples = Math.round((frameMs / 1000) * SAMPLE_RATE);
+  const got: Received = { finals: [], speechStarts: new Map(), firstPartialAt: new Map(), droppedSeconds: 0, backpressureEvents: 0, errors: [] };
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws`);
+  let onReady!: () => void;
+  let onDone!: () => void;
+  const ready = new Promise<void>((r) => (onReady = r));
+  const done = new Promise<void>((r) => (onDone = r));
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) return;
+    const at = performance.now();
+    const msg = JSON.parse(data.toString()) as Record<string, unknown>;
+    switch (msg.type) {
+      case 'ready':
+        onReady();
+        break;
+      case 'speech_start':
+        got.speechStarts.set(Number(msg.utterance_id), Number(msg.start));
+        break;
+      case 'partial':
+        if (!got.firstPartialAt.has(Number(msg.utterance_id))) got.firstPartialAt.set(Number(msg.utterance_id), at);
+        break;
+      case 'final':
+        got.finals.push({ utteranceId: Number(msg.utterance_id), text: String(msg.text), start: Number(msg.start), end: Number(msg.end), at });
+        break;
+      case 'backpressure':
+        got.backpressureEvents++;
+        got.droppedSeconds = Math.max(got.droppedSeconds, Number(msg.total_dropped_seconds));
+        break;
+      case 'error':
+        got.errors.push(`${String(msg.code)}: ${String(msg.message)}`);
+        break;
+      case 'done':
+        got.doneAt = at;
+        onDone();
+        break;
+    }
+  });
+  ws.on('close', () => {
+    onReady();
+    onDone();
+  });
+  ws.on('error', (err) => got.errors.push(`socket: ${err.message}`));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  ws.send(JSON.stringify({ type: 'config', language: 'en', sample_rate: SAMPLE_RATE, encoding: 'pcm_s16le', enrich: false }));
+  await ready;
+
+  const frames = Math.ceil(samples.length / frameSamples);
+  const t0 = performance.now();
+  for (let k = 0; k < frames; k++) {
+    await sleep(t0 + k * frameMs - performance.now());
+    if (ws.readyState !== WebSocket.OPEN) break;
+    ws.send(pcm.subarray(k * frameSamples * 2, Math.min(samples.length, (k + 1) * frameSamples) * 2));
+    const sentAt = performance.now();
+    const to = (k + 1) * frameSamples;
+    for (const p of placed) {
+      const first = Math.round(p.start * SAMPLE_RATE);
+      const last = Math.round(p.end * SAMPLE_RATE) - 1;
+      if (p.startSentAt === undefined && first < to) p.startSentAt = sentAt;
+      if (p.endSentAt === undefined && last < to) p.endSentAt = sentAt;
+    }
+  }
+  const stopAt = performance.now();
+  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'stop' }));
+  await Promise.race([done, sleep(plan.drainTimeoutSeconds * 1000)]);
+  ws.terminate();
+  return { placed, got, audioSeconds: samples.length / SAMPLE_RATE, stopAt };
+}
+
+function overlap(a0: number, a1: number, b0: number, b1: number): number {
+  return Math.max(0, Math.min(a1, b1) - Math.max(a0, b0));
+}
+
+async function runLevel(url: string, pool: BenchClip[], streams: number, plan: StreamPlan): Promise<StreamLevelResult> {
+  const runs = await Promise.all(Array.from({ length: streams }, (_, i) => runStream(url, pool, i, plan)));
+  const latencies: number[] = [];
+  const partials: number[] = [];
+  let clipsWithoutFinal = 0;
+  const werPairs: Array<{ reference: string; hypothesis: string }> = [];
+  const drains: number[] = [];
+  let allDone = true;
+  for (const { placed, got, stopAt } of runs) {
+    // Each final belongs to the clip it overlaps most.
+    const lastFinalAt = new Map<Placed, number>();
+    for (const f of got.finals) {
+      let best: Placed | undefined;
+      let bestOverlap = 0;
+      for (const p of placed) {
+        const o = overlap(f.start, f.end, p.start, p.end);
+        if (o > bestOverlap) (best = p), (bestOverlap = o);
+      }
+      if (best) lastFinalAt.set(best, Math.max(lastFinalAt.get(best) ?? 0, f.at));
+    }
+    for (const p of placed) {
+      const at = lastFinalAt.get(p);
+      if (at === undefined || p.endSentAt === undefined) clipsWithoutFinal++;
+      else latencies.push((at - p.endSentAt) / 1000);
+      // First partial of an utterance that started inside this clip (or just before it: pre-roll).
+      const ids = [...got.speechStarts].filter(([, s]) => s >= p.start - 0.6 && s < p.end).map(([id]) => id);
+      const firstAt = Math.min(...ids.map((id) => got.firstPartialAt.get(id) ?? Infinity));
+      if (Number.isFinite(firstAt) && p.startSentAt !== undefined) partials.push((firstAt - p.startSentAt) / 1000);
+    }
+    werPairs.push({
+      reference: placed.map((p) => p.clip.reference).join(' '),
+      hypothesis: [...got.finals].sort((a, b) => a.utteranceId - b.utteranceId).map((f) => f.text).join(' '),
+    });
+    if (got.doneAt === undefined) allDone = false;
+    else drains.push((got.doneAt - stopAt) / 1000);
+  }
+  const dropped = sum(runs.map((r) => r.got.droppedSeconds));
+  const errors = runs.flatMap((r) => r.got.errors);
+  const p95 = percentile(latencies, 95);
+  return {
+    streams,
+    audioSecondsPerStream: round(Math.max(...runs.map((r) => r.audioSeconds)), 2)!,
+    utterances: sum(runs.map((r) => r.placed.length)),
+    finalsReceived: sum(runs.map((r) => r.got.finals.length)),
+    clipsWithoutFinal,
+    finalLatency: { p50: round(percentile(latencies, 50)), p95: round(p95), max: round(Math.max(...latencies)) },
+    firstPartial: { p50: round(percentile(partials, 50)), p95: round(percentile(partials, 95)), measured: partials.length },
+    droppedAudioSeconds: round(dropped)!,
+    backpressureEvents: sum(runs.map((r) => r.got.backpressureEvents)),
+    errors,
+    wer: round(pooledWer(werPairs), 4),
+    drainSeconds: allDone ? round(Math.max(...drains)) : null,
+    sustained: dropped === 0 && errors.length === 0 && clipsWithoutFinal === 0 && p95 <= plan.sustainP95Seconds,
+  };
+}
+
+export async function runStreaming(pool: BenchClip[], plan: StreamPlan, log: (line: string) => void): Promise<StreamResult> {
+  const server = await startServer({ model: plan.model });
+  try {
+    const levels: StreamLevelResult[] = [];
+    for (const n of plan.levels) {
+      const r = await runLevel(server.url, pool, n, plan);
+      levels.push(r);
+      log(`stream: ${n} stream(s): final p50 ${r.finalLatency.p50} s p95 ${r.finalLatency.p95} s, missing ${r.clipsWithoutFinal}, dropped ${r.droppedAudioSeconds} s, ${r.sustained ? 'real time' : 'NOT real time'}`);
+    }
+    return {
+      model: plan.model,
+      frameMs: plan.frameMs,
+      sustainP95Seconds: plan.sustainP95Seconds,
+      levels,
+      maxSustainedStreams: Math.max(0, ...levels.filter((l) => l.sustained).map((l) => l.streams)),
+    };
+  } finally {
+    await server.stop();
+  }
+}
