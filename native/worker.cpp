@@ -98,6 +98,7 @@ void log_callback(ggml_log_level level, const char * text, void *) {
 struct Word {
     std::string text;
     int64_t t0 = -1, t1 = -1;
+    int64_t dtw = -1;  // DTW time of the word's first token (centiseconds)
     double p_sum = 0;
     int n = 0;
 };
@@ -122,6 +123,7 @@ json segment_json(whisper_context * ctx, whisper_state * state, int i, bool word
         Word & w = out_words.back();
         w.text += piece;
         if (w.t0 < 0) w.t0 = td.t0;
+        if (w.dtw < 0) w.dtw = td.t_dtw;
         w.t1 = td.t1;
         w.p_sum += td.p;
         w.n++;
@@ -139,11 +141,38 @@ json segment_json(whisper_context * ctx, whisper_state * state, int i, bool word
     if (words) {
         json ws = json::array();
         for (const Word & w : out_words) {
-            ws.push_back({{"word", w.text}, {"t0", w.t0}, {"t1", w.t1}, {"p", w.n ? w.p_sum / w.n : 0.0}});
+            ws.push_back({{"word", w.text}, {"t0", w.t0}, {"t1", w.t1}, {"dtw", w.dtw}, {"p", w.n ? w.p_sum / w.n : 0.0}});
         }
         seg["words"] = ws;
     }
     return seg;
+}
+
+struct SegmentCtx {
+    Job * job;
+    bool words;
+    bool stream;
+    bool progress;
+};
+
+// Records (and streams, if asked) the segments decoded since the last call. Called from both
+// callbacks, whichever sees them first: with DTW on, whisper.cpp 1.9.1 passes a wrong count to
+// new_segment_callback and skips it after the first window, while the progress callback runs at
+// the start of every window.
+void report_new_segments(whisper_context * ctx, whisper_state * st, SegmentCtx * sc) {
+    Job * job = sc->job;
+    const int n = whisper_full_n_segments_from_state(st);
+    if (n <= job->n_reported) return;
+    const int64_t seek = job->window_end;
+    for (int i = job->n_reported; i < n; i++) {
+        job->seg_temperature.push_back(job->temperature);
+        job->seg_seek.push_back(seek);
+        if (sc->stream) {
+            write_frame({{"type", "segment"}, {"id", job->id}, {"index", i}, {"segment", segment_json(ctx, st, i, sc->words, job->temperature, seek)}});
+        }
+    }
+    job->n_reported = n;
+    job->window_end = whisper_full_get_segment_t1_from_state(st, n - 1);
 }
 
 class Worker {
@@ -222,6 +251,7 @@ private:
         p.no_context = true;
         if (o.value("no_context", false)) p.n_max_text_ctx = 0;
         p.single_segment = o.value("single_segment", false);
+        p.no_timestamps = o.value("no_timestamps", false);
         p.token_timestamps = o.value("word_timestamps", false);
         p.suppress_nst = o.value("suppress_nst", false);
         p.temperature = o.value("temperature", 0.0f);
@@ -264,28 +294,17 @@ private:
 
         const bool words = p.token_timestamps;
         const bool stream_segments = o.value("stream_segments", false);
-        struct SegmentCtx { Job * job; bool words; bool stream; };
-        SegmentCtx seg_ctx{&job, words, stream_segments};
-        p.new_segment_callback = [](whisper_context * ctx, whisper_state * st, int n_new, void * ud) {
-            auto * sc = static_cast<SegmentCtx *>(ud);
-            const int n = whisper_full_n_segments_from_state(st);
-            const int64_t seek = sc->job->window_end;
-            for (int i = n - n_new; i < n; i++) {
-                sc->job->seg_temperature.push_back(sc->job->temperature);
-                sc->job->seg_seek.push_back(seek);
-                if (sc->stream) {
-                    write_frame({{"type", "segment"}, {"id", sc->job->id}, {"index", i}, {"segment", segment_json(ctx, st, i, sc->words, sc->job->temperature, seek)}});
-                }
-            }
-            if (n > 0) sc->job->window_end = whisper_full_get_segment_t1_from_state(st, n - 1);
+        SegmentCtx seg_ctx{&job, words, stream_segments, o.value("progress", false)};
+        p.new_segment_callback = [](whisper_context * ctx, whisper_state * st, int, void * ud) {
+            report_new_segments(ctx, st, static_cast<SegmentCtx *>(ud));
         };
         p.new_segment_callback_user_data = &seg_ctx;
-        if (o.value("progress", false)) {
-            p.progress_callback = [](whisper_context *, whisper_state *, int progress, void * ud) {
-                write_frame({{"type", "progress"}, {"id", static_cast<Job *>(ud)->id}, {"progress", progress}});
-            };
-            p.progress_callback_user_data = &job;
-        }
+        p.progress_callback = [](whisper_context * ctx, whisper_state * st, int progress, void * ud) {
+            auto * sc = static_cast<SegmentCtx *>(ud);
+            report_new_segments(ctx, st, sc);
+            if (sc->progress) write_frame({{"type", "progress"}, {"id", sc->job->id}, {"progress", progress}});
+        };
+        p.progress_callback_user_data = &seg_ctx;
 
         const int rc = whisper_full_with_state(ctx_, state, p, job.pcm.data(), static_cast<int>(job.pcm.size()));
         if (job.abort.load()) {
@@ -296,6 +315,7 @@ private:
             write_frame({{"type", "error"}, {"id", job.id}, {"code", "internal"}, {"message", "whisper_full failed with code " + std::to_string(rc)}});
             return;
         }
+        report_new_segments(ctx_, state, &seg_ctx);  // the last window's, if no callback reported them
         json segments = json::array();
         const int n = whisper_full_n_segments_from_state(state);
         for (int i = 0; i < n; i++) {
@@ -355,6 +375,14 @@ int main(int argc, char ** argv) {
     cparams.use_gpu = arg_flag(argc, argv, "--gpu");
     cparams.flash_attn = arg_flag(argc, argv, "--flash-attn");
     cparams.gpu_device = atoi(arg_value(argc, argv, "--gpu-device", "0"));
+    // Cross-attention DTW word timing: works with and without timestamp tokens (whisper.cpp's
+    // token_timestamps need them). The top text layers' heads fit any model, converted ones too.
+    if (arg_flag(argc, argv, "--dtw")) {
+        cparams.flash_attn = false;
+        cparams.dtw_token_timestamps = true;
+        cparams.dtw_aheads_preset = WHISPER_AHEADS_N_TOP_MOST;
+        cparams.dtw_n_top = std::max(1, atoi(arg_value(argc, argv, "--dtw-n-top", "2")));
+    }
 
     whisper_context * ctx = whisper_init_from_file_with_params_no_state(model, cparams);
     if (ctx == nullptr) {
@@ -372,6 +400,7 @@ int main(int argc, char ** argv) {
                    {"n_mels", whisper_model_n_mels(ctx)},
                    {"ftype", whisper_model_ftype(ctx)},
                    {"gpu", cparams.use_gpu},
+                   {"dtw", cparams.dtw_token_timestamps},
                    {"threads", threads},
                    {"parallel", parallel},
                    {"system_info", whisper_print_system_info()}}}});

@@ -58,6 +58,12 @@ export interface TranscribeOptions {
   noContext?: boolean;
   /** force one segment (streaming partials) */
   singleSegment?: boolean;
+  /**
+   * decode without timestamp tokens (faster-whisper's without_timestamps): one segment spanning the
+   * audio. For short VAD-cut utterances this avoids Whisper's habit of "starting" at a later
+   * timestamp and skipping the first words.
+   */
+  withoutTimestamps?: boolean;
   /** finals jump the queue ahead of partials */
   priority?: 'high' | 'normal' | 'low';
   signal?: AbortSignal;

@@ -440,6 +440,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
         priority: 'low',
         noContext: true,
         singleSegment: true,
+        withoutTimestamps: true,
         wordTimestamps: this.wordTimestamps,
         beamSize: 1,
         temperature: 0,
@@ -506,6 +507,8 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
         task: this.config.task,
         priority: 'high',
         noContext: true,
+        // VAD-cut utterances: timestamp decoding makes Whisper skip leading words ("starts" at 0.5 s).
+        withoutTimestamps: job.audio.length <= 30 * SAMPLE_RATE,
         wordTimestamps: this.wordTimestamps,
         signal: controller.signal,
       });

@@ -27,7 +27,10 @@ export interface WhisperEngineOptions {
   device: 'cpu' | 'cuda';
   gpuDevice?: number;
   flashAttn?: boolean;
-  /** how long a cancelled job may take to stop before its worker is killed */
+  /** DTW word timing (default on: word times also for decodes without timestamp tokens) */
+  dtw?: boolean;
+  /** how long a cancelled job may take to stop before its worker is killed; whisper.cpp checks
+   *  for aborts between encoder/decoder passes, so this must exceed one encoder pass under load */
   abortGraceMs?: number;
   /** a job running longer than max(minJobTimeoutMs, audio seconds × this) is a hang: kill the worker */
   jobTimeoutPerAudioSecond?: number;
@@ -88,6 +91,7 @@ export class WhisperEngine extends EventEmitter implements Engine {
       gpu: this.options.device === 'cuda',
       gpuDevice: this.options.gpuDevice,
       flashAttn: this.options.flashAttn,
+      dtw: this.options.dtw ?? true,
     };
   }
 
@@ -121,12 +125,19 @@ export class WhisperEngine extends EventEmitter implements Engine {
       const index = this.workers.indexOf(worker);
       if (index >= 0) this.workers.splice(index, 1);
       if (this.closed) return;
-      // Replace the dead worker; back off if it keeps dying (a corrupt model, say).
       this.counters.restarts++;
       this.emit('worker_exit', { pid: worker.pid });
-      setTimeout(() => this.respawn(), this.restartDelayMs).unref();
-      this.restartDelayMs = Math.min(this.restartDelayMs * 2, 10_000);
+      this.scheduleRespawn();
     });
+  }
+
+  private respawnTimer: NodeJS.Timeout | undefined;
+
+  /** Replaces a dead worker after a delay that doubles while workers keep dying (a corrupt model, say). */
+  private scheduleRespawn(): void {
+    // Not unref'd: queued jobs are waiting for this worker, the process must not exit under them.
+    this.respawnTimer = setTimeout(() => this.respawn(), this.restartDelayMs);
+    this.restartDelayMs = Math.min(this.restartDelayMs * 2, 10_000);
   }
 
   private respawn(): void {
@@ -153,8 +164,7 @@ export class WhisperEngine extends EventEmitter implements Engine {
         this.emit('worker_exit', { pid: worker.pid, error: err.message });
         if (!this.closed) {
           this.counters.restarts++;
-          setTimeout(() => this.respawn(), this.restartDelayMs).unref();
-          this.restartDelayMs = Math.min(this.restartDelayMs * 2, 10_000);
+          this.scheduleRespawn();
         }
       });
   }
@@ -227,6 +237,7 @@ export class WhisperEngine extends EventEmitter implements Engine {
       word_timestamps: o.wordTimestamps ?? false,
       no_context: o.noContext ?? false,
       single_segment: o.singleSegment ?? false,
+      no_timestamps: o.withoutTimestamps ?? false,
       stream_segments: Boolean(o.onSegment),
       progress: Boolean(o.onProgress),
     };
@@ -286,7 +297,8 @@ export class WhisperEngine extends EventEmitter implements Engine {
   }
 
   private toTranscript(raw: RawResult, job: PendingJob, elapsed: number): Transcript {
-    const segments = raw.segments.map((s, i) => toSegment(s, i));
+    const duration = job.audio.length / SAMPLE_RATE;
+    const segments = raw.segments.map((s, i) => toSegment(s, i, 0, duration));
     const probs = raw.language_probs ?? undefined;
     return {
       text: joinText(segments),
@@ -314,7 +326,7 @@ export class WhisperEngine extends EventEmitter implements Engine {
     if (!worker || !this.running.has(job.id)) return;
     worker.cancel(job.id);
     // The native abort callback is checked between graph computations; if it does not stop in time, kill.
-    job.abortTimer = setTimeout(() => worker.kill('worker killed: cancelled job did not stop in time'), this.options.abortGraceMs ?? 3000);
+    job.abortTimer = setTimeout(() => worker.kill('worker killed: cancelled job did not stop in time'), this.options.abortGraceMs ?? 30_000);
     job.abortTimer.unref();
   }
 
@@ -330,6 +342,7 @@ export class WhisperEngine extends EventEmitter implements Engine {
   async close(graceMs = 5000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.respawnTimer);
     this.failQueue(new EngineError('closed', 'engine is shutting down'));
     await Promise.all(this.workers.map((w) => w.shutdown(graceMs)));
   }

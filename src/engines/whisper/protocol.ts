@@ -37,7 +37,7 @@ export interface RawSegment {
   no_speech_prob: number;
   temperature: number;
   seek: number;
-  words?: { word: string; t0: number; t1: number; p: number }[];
+  words?: { word: string; t0: number; t1: number; dtw?: number; p: number }[];
 }
 
 export interface RawResult {

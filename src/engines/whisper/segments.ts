@@ -12,25 +12,37 @@ export function compressionRatio(text: string): number {
 
 const cs = (t: number) => Math.max(0, t) / 100;
 
+/**
+ * Word times from token timestamps when the decode had timestamp tokens; otherwise from DTW
+ * (each word runs from its first token's DTW time to the next word's).
+ */
 function toWords(raw: NonNullable<RawSegment['words']>, segStart: number, segEnd: number): Word[] {
+  const useDtw = raw.every((w) => w.t1 <= w.t0) && raw.some((w) => (w.dtw ?? -1) >= 0);
   const words: Word[] = [];
   let last = segStart;
-  for (const w of raw) {
-    const text = w.word;
-    if (text.trim() === '') continue;
-    // Token times can fall slightly outside the segment or go backwards; keep them inside and monotonic.
-    const start = Math.min(Math.max(cs(w.t0), last, segStart), segEnd);
-    const end = Math.min(Math.max(cs(w.t1), start), segEnd);
-    words.push({ word: text, start, end, probability: w.p });
+  raw.forEach((w, i) => {
+    if (w.word.trim() === '') return;
+    let t0 = cs(w.t0);
+    let t1 = cs(w.t1);
+    if (useDtw) {
+      t0 = cs(w.dtw ?? 0);
+      const next = raw.slice(i + 1).find((n) => (n.dtw ?? -1) >= 0);
+      t1 = next ? cs(next.dtw!) : segEnd;
+    }
+    // Times can fall slightly outside the segment or go backwards; keep them inside and monotonic.
+    const start = Math.min(Math.max(t0, last, segStart), segEnd);
+    const end = Math.min(Math.max(t1, start), segEnd);
+    words.push({ word: w.word, start, end, probability: w.p });
     last = start;
-  }
+  });
   return words;
 }
 
-export function toSegment(raw: RawSegment, id: number, offsetSeconds = 0): Segment {
+export function toSegment(raw: RawSegment, id: number, offsetSeconds = 0, audioSeconds = Infinity): Segment {
   const text = raw.text.trim();
-  const start = cs(raw.t0) + offsetSeconds;
-  const end = Math.max(cs(raw.t1) + offsetSeconds, start);
+  // Whisper's last window is padded to 30 s: a segment may claim to end past the audio.
+  const start = Math.min(cs(raw.t0), audioSeconds) + offsetSeconds;
+  const end = Math.max(Math.min(cs(raw.t1), audioSeconds) + offsetSeconds, start);
   const segment: Segment = {
     id,
     seek: raw.seek + Math.round(offsetSeconds * 100),
@@ -45,7 +57,7 @@ export function toSegment(raw: RawSegment, id: number, offsetSeconds = 0): Segme
   };
   if (raw.words) {
     segment.words = toWords(
-      raw.words.map((w) => ({ ...w, t0: w.t0 + offsetSeconds * 100, t1: w.t1 + offsetSeconds * 100 })),
+      raw.words.map((w) => ({ ...w, t0: w.t0 + offsetSeconds * 100, t1: w.t1 + offsetSeconds * 100, dtw: w.dtw !== undefined && w.dtw >= 0 ? w.dtw + offsetSeconds * 100 : w.dtw })),
       start,
       end,
     );

@@ -20,6 +20,8 @@ export interface WorkerProcessOptions {
   gpu: boolean;
   gpuDevice?: number;
   flashAttn?: boolean;
+  /** cross-attention DTW word timing (needed for word times without timestamp tokens) */
+  dtw?: boolean;
 }
 
 export interface RunningJob {
@@ -53,6 +55,7 @@ export class WorkerProcess extends EventEmitter {
     const args = ['--model', options.modelPath, '--threads', String(options.threads), '--parallel', String(options.parallel)];
     if (options.gpu) args.push('--gpu', '--gpu-device', String(options.gpuDevice ?? 0));
     if (options.flashAttn) args.push('--flash-attn');
+    if (options.dtw) args.push('--dtw');
     // Passive OpenMP waiting: spinning threads steal the CPU from Node, ffmpeg and other workers
     // (measured here: 40 % less CPU time per clip on a busy 2-core machine).
     const env = { OMP_WAIT_POLICY: 'PASSIVE', ...process.env };
