@@ -160,7 +160,7 @@ export class EngineManager extends EventEmitter {
       entry.state = 'error';
       entry.error = (err as Error).message;
       this.emit('change');
-      throw err;
+      throw err instanceof EngineError ? err : new EngineError('model_load_failed', `model "${source}" could not be loaded: ${entry.error}`);
     }
   }
 

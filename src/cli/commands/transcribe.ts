@@ -5,6 +5,9 @@ import { normalizeLanguage } from '../../engines/languages.js';
 import { EngineManager } from '../../engines/manager.js';
 import { isResponseFormat, render, RESPONSE_FORMATS } from '../../formats/index.js';
 import { ModelStore } from '../../models/store.js';
+import { storeResolver } from '../../models/resolver.js';
+import { HallucinationFilter } from '../../pipeline/filter/index.js';
+import { createVad } from '../../pipeline/vad/index.js';
 import { transcribeBatch } from '../../pipeline/batch.js';
 
 export function register(program: Command): void {
@@ -27,7 +30,9 @@ export function register(program: Command): void {
       if (task !== 'transcribe' && task !== 'translate') throw new Error('--task must be transcribe or translate');
       const language = normalizeLanguage(o.language as string);
       const store = new ModelStore();
-      const engines = new EngineManager({ config, store });
+      const engines = new EngineManager({ config, store, ...storeResolver(store, (m) => process.stderr.write(m + '\n')) });
+      const vad = await createVad();
+      const filter = new HallucinationFilter({ enabled: config.filter.enabled, phrases: config.filter.phrases });
       let failed = 0;
       try {
         await engines.load(config.model.name, { makeDefault: true });
@@ -37,7 +42,7 @@ export function register(program: Command): void {
             const { transcript } = await transcribeBatch(engines, {
               audio: audio.samples,
               options: { language, task, beamSize: config.model.beamSize, wordTimestamps: format === 'srt' || format === 'vtt' || format === 'verbose_json' },
-            });
+            }, { filter, vad });
             const out = render(transcript, format, { seed: true, words: format === 'verbose_json' });
             const body = typeof out.body === 'string' ? out.body : JSON.stringify(out.body) + '\n';
             if (files.length > 1 && format === 'text') process.stdout.write(`${file}: `);
@@ -49,6 +54,7 @@ export function register(program: Command): void {
         }
       } finally {
         await engines.close();
+        await vad.close();
       }
       if (failed > 0) process.exitCode = 1;
     });
