@@ -10,7 +10,7 @@ import { pooledWer, werCount } from '../src/eval/wer.js';
 import { ModelStore } from '../src/models/store.js';
 import type { BenchClip, BenchCorpus, ClipSet } from './lib/corpus.js';
 import { FasterWhisperRunner, ct2ModelDir } from './lib/faster-whisper.js';
-import { statusKb } from './lib/proc.js';
+import { cpuSeconds, statusKb } from './lib/proc.js';
 import { median, round, sum } from './lib/stats.js';
 
 export type EarshotModelId = 'base' | 'base-q8_0';
@@ -34,7 +34,7 @@ export interface BatchPlan {
   /** pairs that also run every clip and the long file (`corpusReps` times) */
   corpusPairKeys: string[];
   corpusReps: number;
-  /** matrix repetitions after the first stop starting once the section has run this long */
+  /** matrix repetitions after the first only start when they are expected to end within this many seconds of the section's start */
   budgetSeconds: number;
 }
 
@@ -57,8 +57,12 @@ export function allPairs(): PairSpec[] {
 }
 
 interface Sample {
+  /** wall seconds */
   earshot: number;
   fw: number;
+  /** CPU seconds of the engine's process (all threads): the work done, far less sensitive to other load */
+  earshotCpu: number;
+  fwCpu: number;
 }
 
 interface ClipRun {
@@ -78,8 +82,14 @@ export interface ClipResult {
   ratio: number | null;
   earshotRtf: number | null;
   fwRtf: number | null;
+  /** CPU seconds (medians) and their ratio */
+  earshotCpuSeconds: number | null;
+  fwCpuSeconds: number | null;
+  cpuRatio: number | null;
   earshotSamples: Array<number | null>;
   fwSamples: Array<number | null>;
+  earshotCpuSamples: Array<number | null>;
+  fwCpuSamples: Array<number | null>;
   earshotText: string;
   fwText: string;
 }
@@ -100,6 +110,11 @@ export interface PairResult {
   ratio: number | null;
   /** median of the per-clip ratios (robust to one slow clip) */
   medianClipRatio: number | null;
+  /** the same from CPU seconds of each engine's process: the work each did, much less disturbed by other load on the machine */
+  earshotCpuSeconds: number | null;
+  fwCpuSeconds: number | null;
+  cpuRatio: number | null;
+  medianClipCpuRatio: number | null;
   /** pooled WER of the first repetition; for the corpus tier also per set (long = the ~5 min file) */
   wer: { earshot: number | null; fasterWhisper: number | null; bySet?: Record<string, { earshot: number | null; fasterWhisper: number | null; words: number }> };
   clips: ClipResult[];
@@ -173,7 +188,14 @@ export async function runBatch({ corpus, plan, python, log }: BatchDeps): Promis
     const runOne = async (p: PairSpec, run: ClipRun, earshotFirst: boolean) => {
       const engine = earshot.get(earshotKey(p))!;
       const runner = fw.get(fwKey(p))!;
+      const earshotPid = engine.workerPids()[0]!;
+      const cpuOf = (pid: number) => {
+        const c = cpuSeconds(pid);
+        if (c === null) throw new Error(`process ${pid} is gone`);
+        return c;
+      };
       const timeEarshot = async () => {
+        const cpu = cpuOf(earshotPid);
         const t = performance.now();
         const r = await engine.transcribe(run.clip.samples, {
           language: LANGUAGE,
@@ -184,35 +206,39 @@ export async function runBatch({ corpus, plan, python, log }: BatchDeps): Promis
           wordTimestamps: false,
           noContext: false,
         });
+        const wall = (performance.now() - t) / 1000;
         run.earshotText ??= r.text;
-        return (performance.now() - t) / 1000;
+        return [wall, cpuOf(earshotPid) - cpu] as const;
       };
       const timeFw = async () => {
+        const cpu = cpuOf(runner.pid);
         const r = await runner.transcribe(run.clip.pcmPath, { language: LANGUAGE, beamSize: p.beamSize });
         run.fwText ??= r.text;
-        return r.seconds;
+        return [r.seconds, cpuOf(runner.pid) - cpu] as const;
       };
-      const sample: Sample = { earshot: 0, fw: 0 };
+      const sample: Sample = { earshot: 0, fw: 0, earshotCpu: 0, fwCpu: 0 };
       if (earshotFirst) {
-        sample.earshot = await timeEarshot();
-        sample.fw = await timeFw();
+        [sample.earshot, sample.earshotCpu] = await timeEarshot();
+        [sample.fw, sample.fwCpu] = await timeFw();
       } else {
-        sample.fw = await timeFw();
-        sample.earshot = await timeEarshot();
+        [sample.fw, sample.fwCpu] = await timeFw();
+        [sample.earshot, sample.earshotCpu] = await timeEarshot();
       }
       run.samples.push(sample);
     };
 
     const matrixRuns = new Map(pairs.map((p) => [p.key, matrixClips.map((clip): ClipRun => ({ clip, samples: [] }))]));
     const matrixRep = async (rep: number) => {
+      const t = performance.now();
       for (const [i, p] of pairs.entries()) {
         for (const [j, run] of matrixRuns.get(p.key)!.entries()) await runOne(p, run, (rep + i + j) % 2 === 0);
       }
       log(`batch: matrix repetition ${rep + 1} done (${((performance.now() - began) / 1000).toFixed(0)} s)`);
+      return (performance.now() - t) / 1000;
     };
 
     // The first matrix repetition warms every engine; the corpus runs next; then the other repetitions.
-    await matrixRep(0);
+    const repSeconds = await matrixRep(0);
     let repsRun = 1;
     const corpusClips = [...corpus.clips, corpus.long];
     const corpusRuns = new Map(corpusPairs.map((p) => [p.key, corpusClips.map((clip): ClipRun => ({ clip, samples: [] }))]));
@@ -223,8 +249,8 @@ export async function runBatch({ corpus, plan, python, log }: BatchDeps): Promis
       }
     }
     for (let rep = 1; rep < plan.reps; rep++) {
-      if ((performance.now() - began) / 1000 > plan.budgetSeconds) {
-        log(`batch: time budget of ${plan.budgetSeconds} s spent: ${repsRun} of ${plan.reps} matrix repetitions run`);
+      if ((performance.now() - began) / 1000 + repSeconds > plan.budgetSeconds) {
+        log(`batch: another repetition would overrun the ${Math.round(plan.budgetSeconds)} s budget: ${repsRun} of ${plan.reps} matrix repetitions run`);
         break;
       }
       await matrixRep(rep);
@@ -262,7 +288,7 @@ export async function runBatch({ corpus, plan, python, log }: BatchDeps): Promis
         suppress: 'blank only (whisper.cpp suppress_nst off; faster-whisper suppress_tokens=[])',
         ompWaitPolicy: 'PASSIVE on both (Earshot sets it for its worker; the bench sets it for faster-whisper)',
         timing:
-          'Earshot: wall time of engine.transcribe() in the bench process (includes sending the audio to the worker process); faster-whisper: transcribe() plus draining its segment generator inside Python',
+          'wall: Earshot engine.transcribe() seen from the bench process (sending the audio to the worker included), faster-whisper transcribe() plus draining its segment generator inside Python; CPU: user+system seconds of the engine process (whisper.cpp worker / Python) across the same call, from /proc',
         ct2Float16: 'not measured: CTranslate2 float16 has no fast CPU path; float32 is the unquantized CPU baseline (weights stored as float16)',
       },
       loadTimes: loadTimes.map((l) => ({ ...l, seconds: round(l.seconds)! })),
@@ -283,10 +309,14 @@ export async function runBatch({ corpus, plan, python, log }: BatchDeps): Promis
   }
 }
 
+const med = (run: ClipRun, pick: (s: Sample) => number) => median(run.samples.map(pick));
+
 function summarize(p: PairSpec, tier: 'matrix' | 'corpus', runs: ClipRun[]): PairResult {
   const clips: ClipResult[] = runs.map((run) => {
-    const e = median(run.samples.map((s) => s.earshot));
-    const f = median(run.samples.map((s) => s.fw));
+    const e = med(run, (s) => s.earshot);
+    const f = med(run, (s) => s.fw);
+    const ec = med(run, (s) => s.earshotCpu);
+    const fc = med(run, (s) => s.fwCpu);
     return {
       id: run.clip.id,
       set: run.clip.set,
@@ -296,15 +326,22 @@ function summarize(p: PairSpec, tier: 'matrix' | 'corpus', runs: ClipRun[]): Pai
       ratio: round(e / f),
       earshotRtf: round(e / run.clip.duration, 4),
       fwRtf: round(f / run.clip.duration, 4),
+      earshotCpuSeconds: round(ec, 2),
+      fwCpuSeconds: round(fc, 2),
+      cpuRatio: round(ec / fc),
       earshotSamples: run.samples.map((s) => round(s.earshot)),
       fwSamples: run.samples.map((s) => round(s.fw)),
+      earshotCpuSamples: run.samples.map((s) => round(s.earshotCpu, 2)),
+      fwCpuSamples: run.samples.map((s) => round(s.fwCpu, 2)),
       earshotText: run.earshotText ?? '',
       fwText: run.fwText ?? '',
     };
   });
   const audio = sum(runs.map((r) => r.clip.duration));
-  const e = sum(runs.map((r) => median(r.samples.map((s) => s.earshot))));
-  const f = sum(runs.map((r) => median(r.samples.map((s) => s.fw))));
+  const e = sum(runs.map((r) => med(r, (s) => s.earshot)));
+  const f = sum(runs.map((r) => med(r, (s) => s.fw)));
+  const ec = sum(runs.map((r) => med(r, (s) => s.earshotCpu)));
+  const fc = sum(runs.map((r) => med(r, (s) => s.fwCpu)));
   const werOf = (rs: ClipRun[]) => ({
     earshot: round(pooledWer(rs.map((r) => ({ reference: r.clip.reference, hypothesis: r.earshotText ?? '' }))), 4),
     fasterWhisper: round(pooledWer(rs.map((r) => ({ reference: r.clip.reference, hypothesis: r.fwText ?? '' }))), 4),
@@ -331,7 +368,11 @@ function summarize(p: PairSpec, tier: 'matrix' | 'corpus', runs: ClipRun[]): Pai
     earshotRtf: round(e / audio, 4),
     fwRtf: round(f / audio, 4),
     ratio: round(e / f),
-    medianClipRatio: round(median(runs.map((r) => median(r.samples.map((s) => s.earshot)) / median(r.samples.map((s) => s.fw))))),
+    medianClipRatio: round(median(runs.map((r) => med(r, (s) => s.earshot) / med(r, (s) => s.fw)))),
+    earshotCpuSeconds: round(ec, 2),
+    fwCpuSeconds: round(fc, 2),
+    cpuRatio: round(ec / fc),
+    medianClipCpuRatio: round(median(runs.map((r) => med(r, (s) => s.earshotCpu) / med(r, (s) => s.fwCpu)))),
     wer,
     clips,
   };

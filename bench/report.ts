@@ -37,11 +37,13 @@ function corpusTable(p: PairResult): string {
     const audio = cs.reduce((a, c) => a + c.audioSeconds, 0);
     const e = cs.reduce((a, c) => a + (c.earshotSeconds ?? 0), 0);
     const f = cs.reduce((a, c) => a + (c.fwSeconds ?? 0), 0);
+    const ec = cs.reduce((a, c) => a + (c.earshotCpuSeconds ?? 0), 0);
+    const fc = cs.reduce((a, c) => a + (c.fwCpuSeconds ?? 0), 0);
     const wer = p.wer.bySet?.[set];
-    return [set === 'long' ? 'long (~5 min file)' : set, String(cs.length), n(audio, 1), n(e / audio, 3), n(f / audio, 3), ratio(e / f), pct(wer?.earshot), pct(wer?.fasterWhisper)];
+    return [set === 'long' ? 'long (~5 min file)' : set, String(cs.length), n(audio, 1), n(e / audio, 3), n(f / audio, 3), ratio(e / f), ratio(ec / fc), pct(wer?.earshot), pct(wer?.fasterWhisper)];
   });
-  rows.push(['**all**', String(p.clips.length), n(p.audioSeconds, 1), n(p.earshotRtf, 3), n(p.fwRtf, 3), `**${ratio(p.ratio)}**`, pct(p.wer.earshot) + ' ¹', pct(p.wer.fasterWhisper) + ' ¹']);
-  return table(['clips', 'n', 'audio s', 'Earshot RTF', 'faster-whisper RTF', 'time ratio E/F', 'Earshot WER', 'faster-whisper WER'], rows);
+  rows.push(['**all**', String(p.clips.length), n(p.audioSeconds, 1), n(p.earshotRtf, 3), n(p.fwRtf, 3), `**${ratio(p.ratio)}**`, `**${ratio(p.cpuRatio)}**`, pct(p.wer.earshot) + ' ¹', pct(p.wer.fasterWhisper) + ' ¹']);
+  return table(['clips', 'n', 'audio s', 'Earshot RTF', 'faster-whisper RTF', 'wall-time ratio E/F', 'CPU-time ratio E/F', 'Earshot WER', 'faster-whisper WER'], rows);
 }
 
 export function renderMarkdown(r: BenchResult): string {
@@ -74,22 +76,24 @@ export function renderMarkdown(r: BenchResult): string {
   if (b) {
     out.push('## Batch: the same audio, weights and decoding settings');
     out.push('');
-    out.push('Ratios are Earshot time ÷ faster-whisper time (above 1: Earshot slower), from medians of A/B-alternated runs; RTF = processing time ÷ audio duration; model load excluded.');
+    out.push(
+      'Ratios are Earshot ÷ faster-whisper (above 1: Earshot slower), from medians of A/B-alternated runs. Wall-time ratio: what a caller waits. CPU-time ratio: user+system seconds of each engine process over the same call — the work done, which other load on a shared machine disturbs far less than wall time. RTF = wall processing time ÷ audio duration; model load excluded.',
+    );
     out.push('');
     for (const p of b.corpus) {
       out.push(`### Whole corpus — ${p.key} (${p.repetitions} run${p.repetitions > 1 ? 's' : ''})`);
       out.push('');
       out.push(corpusTable(p));
       out.push('');
-      out.push(`Median per-clip ratio ${ratio(p.medianClipRatio)}. ¹ pooled over the separately scored clips (the long file repeats their speech).`);
+      out.push(`Median per-clip ratio: wall ${ratio(p.medianClipRatio)}, CPU ${ratio(p.medianClipCpuRatio)}. ¹ pooled over the separately scored clips (the long file repeats their speech).`);
       out.push('');
     }
     out.push(`### Every configuration — ${b.plan.matrixClips.join(', ')} (${b.plan.repsRun} of ${b.plan.repsPlanned} repetitions)`);
     out.push('');
     out.push(
       table(
-        ['Earshot ggml / faster-whisper compute, threads, decoding', 'Earshot RTF', 'faster-whisper RTF', 'time ratio E/F', 'Earshot WER', 'faster-whisper WER'],
-        b.matrix.map((p) => [p.key, n(p.earshotRtf, 3), n(p.fwRtf, 3), `**${ratio(p.ratio)}**`, pct(p.wer.earshot), pct(p.wer.fasterWhisper)]),
+        ['Earshot ggml / faster-whisper compute, threads, decoding', 'Earshot RTF', 'faster-whisper RTF', 'wall-time ratio E/F', 'CPU-time ratio E/F', 'Earshot WER', 'faster-whisper WER'],
+        b.matrix.map((p) => [p.key, n(p.earshotRtf, 3), n(p.fwRtf, 3), `**${ratio(p.ratio)}**`, `**${ratio(p.cpuRatio)}**`, pct(p.wer.earshot), pct(p.wer.fasterWhisper)]),
       ),
     );
     out.push('');

@@ -28,3 +28,17 @@ export function childPids(pid: number, pattern: string): number[] {
     return [];
   }
 }
+
+/** CPU time (user + system, all threads) a process has used so far, in seconds; null once it is gone. */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15 (clock ticks).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
+const CLOCK_TICKS = 100;
