@@ -28,6 +28,11 @@ export async function transcribeBatch(engines: EngineManager, req: BatchRequest,
     engine.transcribe(req.audio, req.options),
   );
   if (!post.filter) return { transcript, dropped: [] };
-  const result = await post.filter.filter(transcript, { audio: req.audio, vad: post.vad?.create(), language: req.options.language });
+  const result = await post.filter.filter(transcript, { audio: req.audio, vad: post.vad?.create(), language: outputLanguage(req.options) });
   return { transcript: result.transcript, dropped: result.dropped };
+}
+
+/** The language of the text the filter judges: translations come out in English. */
+export function outputLanguage(options: Pick<TranscribeOptions, 'task' | 'language'>): string | undefined {
+  return options.task === 'translate' ? 'en' : options.language;
 }

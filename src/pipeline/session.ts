@@ -31,6 +31,7 @@
 // bound, as a hint to a client that can slow down.
 import { EventEmitter } from 'node:events';
 import { EngineError, SAMPLE_RATE, type Engine, type Segment, type TranscribeOptions, type Word } from '../engines/types.js';
+import { outputLanguage } from './batch.js';
 import { HallucinationFilter, type DroppedSegment } from './filter/index.js';
 import { LocalAgreement, wordsFromSegments } from './policy/index.js';
 import { Segmenter, type EndReason, type SegmenterEvent } from './segmenter.js';
@@ -459,7 +460,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     let segments = transcript.segments;
     if (this.filter) {
       const speech = this.segmenter.currentSpeechMap();
-      const filtered = await this.filter.filter(transcript, { speech: speech ?? undefined, language: this.config.language }, { record: false });
+      const filtered = await this.filter.filter(transcript, { speech: speech ?? undefined, language: outputLanguage(this.config) }, { record: false });
       segments = filtered.transcript.segments;
     }
     if (this.closed || utterance.ended) return;
@@ -522,7 +523,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     let result = transcript;
     let reasons: DroppedSegment[] = [];
     if (this.filter) {
-      const filtered = await this.filter.filter(transcript, { speech: job.speech, audio: job.audio, language: this.config.language });
+      const filtered = await this.filter.filter(transcript, { speech: job.speech, audio: job.audio, language: outputLanguage(this.config) });
       result = filtered.transcript;
       reasons = filtered.dropped;
     }

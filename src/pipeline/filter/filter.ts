@@ -132,6 +132,13 @@ export class HallucinationFilter {
         dropped.push({ segmentId: segment.id, rule: cut.rule, pattern: cut.pattern, text: cut.removed });
         current = cut.segment;
         if (current.text.trim() === '') break;
+        // What is left may itself be a whole sign-off ("Thank you for watching. Please subscribe and like.").
+        const whole = this.wholePhrase(current.text, patterns, quiet);
+        if (whole) {
+          dropped.push({ segmentId: segment.id, rule: 'phrase', pattern: whole, text: current.text.trim() });
+          current = { ...current, text: '' };
+          break;
+        }
       }
       const emptied = normalizePhrase(current.text) === '';
       for (const d of dropped.filter((d) => d.segmentId === segment.id)) stats.record(d.rule, d.pattern, !emptied);
@@ -147,15 +154,23 @@ export class HallucinationFilter {
     return { transcript: { ...transcript, segments: kept, text }, dropped };
   }
 
+  /** The label of a pattern matching the whole text, if any. */
+  private wholePhrase(text: string, patterns: CompiledPattern[], quiet: () => boolean): string | undefined {
+    const trimmed = text.trim();
+    const norm = normalizePhrase(trimmed);
+    for (const p of patterns) {
+      if (p.where === 'trailing') continue;
+      const hit = p.phrase !== undefined ? norm === p.phrase : p.whole!.test(trimmed);
+      if (hit && (!p.quietOnly || quiet())) return p.label;
+    }
+    return undefined;
+  }
+
   private judge(segment: Segment, patterns: CompiledPattern[], quiet: () => boolean, speech?: SpeechMap): Verdict | null {
     const c = this.config;
     const text = segment.text.trim();
-    const norm = normalizePhrase(text);
-    for (const p of patterns) {
-      if (p.where === 'trailing') continue;
-      const hit = p.phrase !== undefined ? norm === p.phrase : p.whole!.test(text);
-      if (hit && (!p.quietOnly || quiet())) return { rule: 'phrase', pattern: p.label };
-    }
+    const phrase = this.wholePhrase(text, patterns, quiet);
+    if (phrase) return { rule: 'phrase', pattern: phrase };
     const rep = longestRepetition(repetitionTokens(text));
     if (rep && rep.times >= c.minRepeats + (rep.gram.length === 1 ? 1 : 0) && rep.coverage >= c.minRepetitionCoverage) {
       return { rule: 'repetition' };

@@ -66,6 +66,8 @@ export const ENGLISH_PATTERNS: HallucinationPattern[] = [
   p('Please subscribe to my channel'),
   p('Subscribe to my channel'),
   p('Like and subscribe'),
+  p('Please subscribe and like'),
+  p('Subscribe and like'),
   p("Don't forget to like and subscribe"),
   p("Don't forget to subscribe"),
   p('Please like, comment and subscribe'),
