@@ -1,7 +1,11 @@
 // The OpenAI audio API, driven by the official `openai` SDK against a real server.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createReadStream, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { createReadStream, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { parseSync } from 'subtitle';
 import { pocketsphinxClips } from '../../src/eval/corpus.js';
@@ -117,6 +121,22 @@ describe('OpenAI audio API (official SDK)', () => {
     assert.ok(wer(clip.reference, done[0]!.text!) <= 0.1, done[0]!.text);
   });
 
+  it('translates speech into English (translations.create)', async () => {
+    // No recorded non-English speech is packaged; espeak-ng synthesises it. Whisper base cannot make sense of
+    // espeak's Korean (see test/pipeline/hallucination-engine.test.ts), so the translation path is shown on Spanish.
+    const dir = mkdtempSync(join(tmpdir(), 'earshot-tr-'));
+    const wav = join(dir, 'es.wav');
+    execFileSync('espeak-ng', ['-v', 'es', '-s', '140', '-w', wav, 'Buenos días. Hoy hace muy buen tiempo. Mañana vamos a Madrid.']);
+    const detected = await client.audio.transcriptions.create({ file: createReadStream(wav), model: 'base', response_format: 'verbose_json' });
+    assert.equal(detected.language, 'spanish');
+    assert.match(detected.text.toLowerCase(), /buenos días/);
+    const tr = await client.audio.translations.create({ file: createReadStream(wav), model: 'base' });
+    const text = tr.text.toLowerCase();
+    assert.match(text, /good morning/, tr.text);
+    assert.match(text, /weather/, tr.text);
+    assert.doesNotMatch(text, /buenos|tiempo/, tr.text);
+  });
+
   it('answers bad requests with OpenAI-shaped errors', async () => {
     const file = () => toFile(readFileSync(clip.path), 'clip.wav');
     const expectError = async (promise: Promise<unknown>, status: number, param?: string) => {
@@ -149,6 +169,25 @@ describe('OpenAI audio API (official SDK)', () => {
     // Wrong key.
     const bad = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'wrong', maxRetries: 0 });
     await expectError(bad.models.list(), 401);
+    // Oversized: the declared length is refused before the upload is read.
+    const huge = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${server.url}/v1/audio/transcriptions`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer sk-test-earshot', 'content-type': 'multipart/form-data; boundary=x', 'content-length': String(200 * 1024 * 1024) },
+      });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body });
+          req.destroy();
+        });
+      });
+      req.on('error', reject);
+      req.write('--x\r\n');
+    });
+    assert.equal(huge.status, 413);
+    assert.equal((JSON.parse(huge.body) as { error: { code: string } }).error.code, 'audio_too_large');
     // Still serving.
     const ok = await client.audio.transcriptions.create({ file: await file(), model: 'base', language: 'en' });
     assert.ok(wer(clip.reference, ok.text) <= 0.1);
