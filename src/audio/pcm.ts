@@ -1,5 +1,6 @@
 // PCM helpers shared by the decoder, the streaming path and the wake-word client.
 import { SAMPLE_RATE } from '../engines/types.js';
+import { encodeWavS16 } from './wav.js';
 
 export function s16leToFloat32(buf: Buffer): Float32Array {
   const n = Math.floor(buf.length / 2);
@@ -27,21 +28,7 @@ export function float32ToS16le(samples: Float32Array): Buffer {
 /** A 16-bit PCM mono WAV file. */
 export function encodeWav(samples: Float32Array, sampleRate = SAMPLE_RATE): Buffer {
   const data = float32ToS16le(samples);
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'ascii');
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVE', 8, 'ascii');
-  header.write('fmt ', 12, 'ascii');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(sampleRate, 24);
-  header.writeUInt32LE(sampleRate * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36, 'ascii');
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
+  return encodeWavS16(new Int16Array(data.buffer, data.byteOffset, data.length / 2), sampleRate);
 }
 
 /** Linear resampling for live streams arriving at another rate (files go through ffmpeg instead). */

@@ -1,5 +1,5 @@
 // Sends one utterance to an Earshot (or seed-compatible) server: POST {server}/transcribe, multipart field "audio".
-import { encodeWav } from './wav.js';
+import { encodeWavS16 as encodeWav } from '../audio/wav.js';
 
 export interface TranscribeRequest {
   server: string;

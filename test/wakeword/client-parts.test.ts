@@ -12,7 +12,7 @@ import { runExec, splitCommand } from '../../src/wakeword/exec.js';
 import { resolveWakewordModel } from '../../src/wakeword/models.js';
 import { TranscribeError } from '../../src/wakeword/transcribe-client.js';
 import { UploadQueue } from '../../src/wakeword/upload-queue.js';
-import { decodeWav, encodeWav } from '../../src/wakeword/wav.js';
+import { decodeWav, encodeWavS16 as encodeWav } from '../../src/audio/wav.js';
 import { decodeFile, NOISE } from './helpers/audio.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'earshot-listen-'));

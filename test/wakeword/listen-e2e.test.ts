@@ -8,7 +8,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { encodeWav } from '../../src/wakeword/wav.js';
+import { encodeWavS16 as encodeWav } from '../../src/audio/wav.js';
 import { freePort, startServer, type TestServer } from '../helpers/server.js';
 import { concat, decodeFile, LIBRIVOX, NOISE, SENTENCE_0870, silence, speak, toBytes } from './helpers/audio.js';
 import { runListen, startListen } from './helpers/listen-cli.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { WakewordDetector } from '../../src/wakeword/detector.js';
-import { decodeWav } from '../../src/wakeword/wav.js';
+import { decodeWav } from '../../src/audio/wav.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const TOLERANCE = 0.02;

@@ -1,6 +1,6 @@
-// Minimal 16-bit PCM WAV encode/decode for the client's uploads and test fixtures.
+// 16-bit PCM mono WAV encode/decode (uploads, the wake-word client, test fixtures).
 
-export function encodeWav(samples: Int16Array, sampleRate = 16000): Buffer {
+export function encodeWavS16(samples: Int16Array, sampleRate = 16000): Buffer {
   const data = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
   const header = Buffer.alloc(44);
   header.write('RIFF', 0, 'ascii');
