@@ -1,6 +1,7 @@
 // The history layer as the server uses it: open the store under EARSHOT_HOME, record events into it.
 import type { EventEmitter } from 'node:events';
 import { join } from 'node:path';
+import { configSchema, type Config } from '../config/schema.js';
 import type { Enricher } from '../pipeline/enrich/index.js';
 import type { HistoryStore } from './history.js';
 import { HistoryRecorder, type RecorderLogger } from './recorder.js';
@@ -11,6 +12,14 @@ export { HistoryRecorder } from './recorder.js';
 export { SqliteHistoryStore, ftsQuery, normalizeKeyword } from './sqlite.js';
 
 export const HISTORY_FILE = 'history.sqlite';
+
+/**
+ * The history settings with their schema defaults applied. (zod 4 returns an object's `.default({})`
+ * as is, without its fields' defaults, so `config.history` may arrive as `{}`.)
+ */
+export function historySettings(config: Pick<Config, 'history'>): Config['history'] {
+  return configSchema.shape.history.unwrap().parse(config.history ?? {});
+}
 
 export interface AttachedHistory {
   store: HistoryStore;

@@ -6,6 +6,7 @@ import { transcribeBatch } from '../../pipeline/batch.js';
 import { VERSION } from '../../version.js';
 import type { AppContext } from '../context.js';
 import { ApiError } from '../errors.js';
+import { sendDashboard, wantsHtml } from './dashboard.js';
 import { field, readUpload } from '../upload.js';
 
 export function statusBody(ctx: AppContext): Record<string, unknown> {
@@ -46,7 +47,9 @@ export function parseLanguage(value: string | undefined, param = 'language'): st
 
 export async function seedRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   app.get('/', async (request, reply) => {
-    return reply.send(statusBody(ctx));
+    // browsers get the dashboard; API clients (curl's */*, JSON accept headers) the JSON status
+    if (wantsHtml(request.headers.accept)) return sendDashboard(reply);
+    return reply.header('vary', 'Accept').send(statusBody(ctx));
   });
 
   app.get('/health', async (_request, reply) => {
@@ -84,7 +87,7 @@ export async function seedRoutes(app: FastifyInstance, ctx: AppContext): Promise
     const words = field(fields, 'word_timestamps') === 'true';
     const abort = abortOnDisconnect(request, reply);
     try {
-      const { transcript } = await transcribeBatch(
+      const { transcript, dropped } = await transcribeBatch(
         ctx.engines,
         {
           audio: audio.samples,
@@ -95,7 +98,13 @@ export async function seedRoutes(app: FastifyInstance, ctx: AppContext): Promise
         ctx,
       );
       ctx.events.emit('transcription', { source: 'rest', transcript });
-      const out = render(transcript, format, { seed: true, words });
+      // Say what the hallucination filter removed, so a client can tell "silence" from "nothing heard".
+      const extra: Record<string, unknown> = {};
+      if (dropped.length) extra.filtered = dropped.map((d) => ({ rule: d.rule, pattern: d.pattern ?? null, text: d.text }));
+      if (field(fields, 'enrich') === 'true' && ctx.enricher && transcript.text) {
+        extra.keywords = await ctx.enricher.enrich({ text: transcript.text, language: transcript.language });
+      }
+      const out = render(transcript, format, { seed: true, words, extra });
       return reply.type(out.contentType).send(out.body);
     } finally {
       abort.done();
