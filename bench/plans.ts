@@ -40,7 +40,7 @@ export function fullPlan(): BenchPlan {
       fw: [
         { ct2: 'base', computeType: 'float32' },
         { ct2: 'base', computeType: 'int8' },
-        { ct2: 'tiny.en', computeType: 'int8' },
+        { ct2: 'tiny.en', computeType: 'float32' },
       ],
       threads: 2,
     },
@@ -55,7 +55,7 @@ export function quickPlan(): BenchPlan {
     batch: { pairs, matrixClipIds: ['cards-001'], reps: 1, corpusPairKeys: [pairs[0]!.key], corpusReps: 1, budgetSeconds: Infinity },
     stream: { model: 'tiny.en', levels: [1], clipsPerStream: 1, frameMs: [40], drainTimeoutSeconds: 30, sustainP95Seconds: 5 },
     load: { model: 'tiny.en', clients: [2], requestsPerClient: 1, minRequests: 2, requestTimeoutSeconds: 120 },
-    memory: { earshotModels: [{ id: 'tiny.en', format: 'f16', ct2: 'tiny.en' }], fw: [{ ct2: 'tiny.en', computeType: 'int8' }], threads: 2 },
+    memory: { earshotModels: [{ id: 'tiny.en', format: 'f16', ct2: 'tiny.en' }], fw: [{ ct2: 'tiny.en', computeType: 'float32' }], threads: 2 },
     memoryClip: 'cards-001',
   };
 }

@@ -46,6 +46,52 @@ function corpusTable(p: PairResult): string {
   return table(['clips', 'n', 'audio s', 'Earshot RTF', 'faster-whisper RTF', 'wall-time ratio E/F', 'CPU-time ratio E/F', 'Earshot WER', 'faster-whisper WER'], rows);
 }
 
+function spread(values: Array<number | null>): string {
+  const v = values.filter((x): x is number => x !== null).sort((a, b) => a - b);
+  if (!v.length) return '—';
+  const mid = v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  return `${ratio(v[0])}–${ratio(v[v.length - 1])} (median ${ratio(mid)})`;
+}
+
+/** The handful of numbers a reader wants first, all as ratios. */
+export function keyRatios(r: BenchResult): string[] {
+  const lines: string[] = [];
+  const b = r.batch;
+  if (b) {
+    for (const p of b.corpus) {
+      lines.push(
+        `Whole corpus (${p.clips.length} files, ${n(p.audioSeconds / 60, 1)} min of audio), ${p.key}: processing time **${ratio(p.cpuRatio)}** by CPU time, ${ratio(p.ratio)} by wall time; WER ${pct(p.wer.earshot)} vs ${pct(p.wer.fasterWhisper)}.`,
+      );
+    }
+    if (b.matrix.length) {
+      lines.push(`All ${b.matrix.length} configurations (f16↔float32, q8_0↔int8; 1/2 threads; greedy/beam 5) on ${b.plan.matrixClips.join(', ')}: CPU time ${spread(b.matrix.map((p) => p.cpuRatio))}, wall time ${spread(b.matrix.map((p) => p.ratio))}.`);
+    }
+    const loads = (engine: string) => b.loadTimes.filter((l) => l.engine === engine).map((l) => l.seconds).sort((x, y) => x - y);
+    const e = loads('earshot');
+    const f = loads('faster-whisper');
+    if (e.length && f.length) lines.push(`Model load (process start → ready): ${ratio(e[Math.floor(e.length / 2)]! / f[Math.floor(f.length / 2)]!)} (medians).`);
+  }
+  const mem = r.memory;
+  if (mem) {
+    const pairs: Array<[string, string, string]> = [
+      ['base', 'float32', 'base f16 ↔ float32'],
+      ['base-q8_0', 'int8', 'base q8_0 ↔ int8'],
+      ['tiny.en', 'float32', 'tiny.en f16 ↔ float32'],
+    ];
+    const parts: string[] = [];
+    for (const [earshotModel, compute, label] of pairs) {
+      const e = mem.rows.find((x) => x.engine === 'earshot' && x.model === earshotModel);
+      const f = mem.rows.find((x) => x.engine === 'faster-whisper' && x.model === (earshotModel === 'base-q8_0' ? 'base' : earshotModel) && x.format.startsWith(compute));
+      if (e?.workerMiB && e.totalMiB && f?.totalMiB) parts.push(`${label}: worker ${ratio(e.workerMiB / f.totalMiB)}, server + worker ${ratio(e.totalMiB / f.totalMiB)}`);
+    }
+    if (parts.length) lines.push(`Peak memory after one transcription — ${parts.join('; ')}.`);
+  }
+  // Server-side figures have no faster-whisper counterpart: stated as they are.
+  if (r.stream) lines.push(`Streaming (${r.stream.model}): ${r.stream.maxSustainedStreams} concurrent real-time stream(s) sustained on this machine (see the table for latency under overload).`);
+  if (r.load) lines.push(`Server under load (${r.load.model}): ${r.load.levels.reduce((a, l) => a + l.errors, 0)} errors in ${r.load.levels.reduce((a, l) => a + l.requests, 0)} requests up to ${Math.max(...r.load.levels.map((l) => l.clients))} concurrent clients.`);
+  return lines;
+}
+
 export function renderMarkdown(r: BenchResult): string {
   const m = r.machine;
   const out: string[] = [];
@@ -69,6 +115,13 @@ export function renderMarkdown(r: BenchResult): string {
     ),
   );
   out.push('');
+  const key = keyRatios(r);
+  if (key.length) {
+    out.push('**Key ratios** (Earshot ÷ faster-whisper; above 1 means Earshot takes longer or uses more):');
+    out.push('');
+    for (const line of key) out.push(`- ${line}`);
+    out.push('');
+  }
   for (const note of r.notes) out.push(`- ${note}`);
   out.push('');
 
