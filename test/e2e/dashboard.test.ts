@@ -134,6 +134,18 @@ describe('web dashboard (real Chromium)', { timeout: 900_000 }, () => {
     await tryView.locator('.utt').first().waitFor({ timeout: 30_000 });
     await tryView.locator('.utt-text').filter({ hasText: /\w/ }).first().waitFor({ timeout: SPEECH_TIMEOUT });
     await screenshot(page, 'try-recording');
+    // the user watches the monitor now (a background tab does not render, nor scroll); the recording goes on
+    await monitor.bringToFront();
+
+    // auto-scroll: a short transcript box on the monitor overflows with one row; scrolling up pauses
+    // following, so the next final does not move the view; "Jump to live" resumes
+    const squeeze = await monitor.addStyleTag({ content: '.transcript-scroll { height: 30px !important; }' });
+    const scroller = liveView.locator('.transcript-scroll');
+    const jump = liveView.getByRole('button', { name: /jump to live/i });
+    await liveView.locator('.utt.is-final').first().waitFor({ timeout: SPEECH_TIMEOUT });
+    assert.ok(await scroller.evaluate((el) => el.scrollTop > 0 && el.scrollHeight - el.scrollTop - el.clientHeight < 2), 'following the newest text');
+    await scroller.evaluate((el) => (el.scrollTop = 0));
+    await jump.waitFor();
 
     // both sentences are final once the one holding "selfish" is
     const last = tryView.locator('.utt.is-final .utt-text', { hasText: /selfish/i }).first();
@@ -141,6 +153,11 @@ describe('web dashboard (real Chromium)', { timeout: 900_000 }, () => {
     const selfish = (await last.textContent())!.trim();
     // the monitor page shows it while the session is still running: live, not afterwards
     await liveView.locator('.utt.is-final .utt-text', { hasText: selfish }).waitFor({ timeout: 10_000 });
+    assert.equal(await scroller.evaluate((el) => el.scrollTop), 0, 'paused: new text did not scroll the view');
+    await jump.click();
+    await jump.waitFor({ state: 'hidden' });
+    assert.ok(await scroller.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 2), 'back at the live edge');
+    await squeeze.evaluate((el) => el.remove());
     await monitor.locator('[data-field="sessions"]', { hasText: '1 active' }).waitFor({ timeout: 5000 });
     await page.getByRole('button', { name: 'Stop' }).click();
     await page.getByRole('button', { name: 'Record' }).waitFor({ timeout: SPEECH_TIMEOUT });
@@ -159,7 +176,7 @@ describe('web dashboard (real Chromium)', { timeout: 900_000 }, () => {
     const monitorFinals = await liveView.locator('.utt.is-final .utt-text').allTextContents();
     for (const text of finals.slice(0, upTo + 1)) assert.ok(monitorFinals.includes(text), `monitor shows "${text}"`);
     const tags = await liveView.locator('.utt.is-final .session-tag').allTextContents();
-    assert.ok(tags.length >= 2 && tags.every((tag) => tag === tags[0]), 'rows carry their session');
+    assert.ok(tags.length >= 1 && tags.every((tag) => tag === tags[0]), 'rows carry their session');
     // partials depend on spare CPU: on a busy machine the finals may overtake them
     const seen = await monitor.evaluate(() => (window as unknown as { seenPartials: number }).seenPartials);
     t.diagnostic(`partial revisions shown on the monitor page: ${seen}`);
@@ -249,6 +266,30 @@ describe('web dashboard (real Chromium)', { timeout: 900_000 }, () => {
     const gone = await fetch(`${server.url}/api/history/${id}`, { headers: { authorization: `Bearer ${API_KEY}` } });
     assert.equal(gone.status, 404);
     await keyed.close();
+  });
+
+  it('works from the keyboard', async () => {
+    const phoneErrors: string[] = [];
+    const keyed = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    await keyed.addInitScript((key) => localStorage.setItem('earshot.apiKey', key), API_KEY);
+    const page = await open('/#/live', keyed, phoneErrors);
+    await page.locator('.conn[data-state="open"]').waitFor();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+    // to the "Try it" tab and into it
+    for (let i = 0; i < 10 && (await page.evaluate(() => document.activeElement?.textContent)) !== 'Try it'; i++) await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Try it' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Try it' }).getAttribute('aria-current'), 'page');
+    for (let i = 0; i < 10 && (await page.evaluate(() => document.activeElement?.textContent)) !== 'Record'; i++) await page.keyboard.press('Tab');
+    const focused = page.getByRole('button', { name: 'Record' });
+    assert.ok(await focused.evaluate((el) => el === document.activeElement), 'Record is reachable with Tab');
+    const outline = await focused.evaluate((el) => getComputedStyle(el).outlineStyle);
+    assert.equal(outline, 'solid', 'focus is visible');
+    await screenshot(page, 'keyboard-focus');
+    assert.equal(await page.locator('[aria-live="polite"]').count() >= 2, true, 'transcripts announce finals');
+    await keyed.close();
+    assert.deepEqual(phoneErrors, []);
   });
 
   it('fits a phone screen', async () => {

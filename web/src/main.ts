@@ -63,6 +63,12 @@ window.addEventListener('hashchange', () => {
   main.focus({ preventScroll: true });
 });
 
+// the skip link must not change the hash: that is the router's
+document.querySelector<HTMLAnchorElement>('.skip-link')?.addEventListener('click', (e) => {
+  e.preventDefault();
+  main.focus();
+});
+
 function buildKeyDialog(): HTMLDialogElement {
   const input = h('input', { id: 'api-key', type: 'password', autocomplete: 'current-password', required: true });
   const dialog: HTMLDialogElement = h(

@@ -44,6 +44,12 @@ export class TranscriptView {
     this.announcer = h('div', { class: 'sr-only', 'aria-live': 'polite', 'aria-atomic': 'true' });
     this.el = h('div', { class: 'transcript' }, this.scroller, this.jump, this.announcer);
     this.scroller.addEventListener('scroll', () => this.onScroll(), { passive: true });
+    // a resized box (window, phone rotation) keeps following the newest text
+    new ResizeObserver(() => this.stickToBottom()).observe(this.scroller);
+    // a background tab neither renders nor scrolls: catch up with the newest text on return
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') this.stickToBottom();
+    });
   }
 
   get isFollowing(): boolean {

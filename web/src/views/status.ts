@@ -10,9 +10,9 @@ type Field = [label: string, key: string];
 const GROUPS: Array<[title: string, fields: Field[]]> = [
   ['Server', [['State', 'state'], ['Version', 'version'], ['Uptime', 'uptime']]],
   ['Model', [['Model', 'model'], ['Engine', 'engine'], ['Device', 'device'], ['VAD', 'vad']]],
-  ['Hardware', [['Processor', 'hardware'], ['Load', 'load'], ['Memory', 'memory']]],
+  ['Hardware', [['Processor', 'hardware'], ['Load', 'load'], ['Memory', 'memory'], ['Server', 'server-memory']]],
   ['Keywords LLM', [['LLM', 'llm'], ['Model', 'llm-model'], ['Latency', 'llm-latency'], ['Errors', 'llm-errors']]],
-  ['Activity', [['Sessions', 'sessions'], ['Queue', 'queue'], ['History', 'history']]],
+  ['Activity', [['Sessions', 'sessions'], ['Queue', 'queue'], ['Workers', 'workers'], ['History', 'history']]],
   ['Hallucination filter', [['Checked', 'filter-checked'], ['Dropped', 'filter-dropped'], ['Trimmed', 'filter-trimmed']]],
 ];
 
@@ -83,6 +83,7 @@ export class StatusPanel {
       this.set('hardware', `${gpu.name}${gpus.length > 1 ? ` (+${gpus.length - 1})` : ''}`);
       this.set('load', gpu.utilization_percent !== null ? `GPU ${gpu.utilization_percent}%` : '–');
       this.set('memory', total ? `${bytes(used * 1048576)} / ${bytes(total * 1048576)} GPU` : '–');
+      this.set('server-memory', `${bytes(s.system.memory.process_rss)} RSS`);
       this.gpuBar.hidden = !total;
       const share = total ? Math.min(100, (used / total) * 100) : 0;
       (this.gpuBar.firstElementChild as HTMLElement).style.width = `${share}%`;
@@ -92,19 +93,21 @@ export class StatusPanel {
       this.set('hardware', `CPU · ${cpu.cores} core${cpu.cores === 1 ? '' : 's'}${cpu.model ? ` · ${cpu.model}` : ''}`);
       this.set('load', `${cpu.usage_percent ?? '–'}% · load ${cpu.load[0]?.toFixed(2) ?? '–'}`);
       const m = s.system.memory;
-      this.set('memory', `${bytes(m.process_rss)} server · ${bytes(m.total - m.free)} / ${bytes(m.total)}`);
+      this.set('memory', `${bytes(m.total - m.free)} / ${bytes(m.total)}`);
+      this.set('server-memory', `${bytes(m.process_rss)} RSS`);
       this.gpuBar.hidden = true;
     }
     const llm = s.llm;
     if (!llm || !llm.enabled) this.set('llm', 'off');
-    else if (!llm.configured) this.set('llm', 'not configured (built-in keywords)');
+    else if (!llm.configured) this.set('llm', 'none (built-in keywords)');
     else if (llm.reachable === null) this.set('llm', 'configured, not called yet', 'warn');
     else this.set('llm', llm.reachable ? 'reachable' : `unreachable${llm.fallback ? ' (built-in keywords)' : ''}`, llm.reachable ? 'ok' : 'bad');
     this.set('llm-model', llm?.model ?? '–');
     this.set('llm-latency', llm?.last_latency_ms != null ? `${llm.last_latency_ms} ms` : '–');
     this.set('llm-errors', llm && llm.calls ? `${Math.round(llm.error_rate * 100)}% of last calls` : '–');
     this.set('sessions', `${s.sessions.active} active`);
-    this.set('queue', `${s.queue.busy} busy · ${s.queue.queued} queued · ${s.queue.workers} worker${s.queue.workers === 1 ? '' : 's'}`, s.queue.queued > 0 ? 'warn' : undefined);
+    this.set('queue', `${s.queue.queued} waiting · ${s.queue.busy} running`, s.queue.queued > 0 ? 'warn' : undefined);
+    this.set('workers', String(s.queue.workers));
     this.set('history', s.history.enabled ? `${s.history.entries ?? '–'} transcripts` : 'off');
     this.set('filter-checked', String(s.filter?.checked ?? '–'));
     this.set('filter-dropped', String(s.filter?.dropped ?? '–'));
