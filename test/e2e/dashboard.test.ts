@@ -86,6 +86,7 @@ describe('web dashboard (real Chromium)', { timeout: 900_000 }, () => {
     assert.equal(config.llm.configured, false);
     assert.equal(config.history.enabled, true);
     assert.equal(config.config.model.name, 'base');
+    assert.equal(config.config.history.retentionDays, 30);
 
     const stats = (await (await fetch(`${server.url}/api/stats`)).json()) as Record<string, any>;
     assert.equal(stats.status, 'ok');
@@ -220,6 +221,11 @@ describe('web dashboard (real Chromium)', { timeout: 900_000 }, () => {
     // the shell stays public, the API does not
     assert.equal((await fetch(`${server.url}/api/history`)).status, 401);
     assert.equal((await fetch(`${server.url}/`, { headers: { accept: BROWSER_ACCEPT } })).status, 200);
+    // /api/config shows the configuration without the secret
+    const configText = await (await fetch(`${server.url}/api/config`, { headers: { authorization: `Bearer ${API_KEY}` } })).text();
+    assert.deepEqual(JSON.parse(configText).config.server.apiKeys, ['***']);
+    assert.equal(JSON.parse(configText).auth, true);
+    assert.ok(!configText.includes(API_KEY));
 
     const keyed = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     const page = await open('/#/history', keyed);

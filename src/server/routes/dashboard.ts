@@ -4,7 +4,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { publicConfig } from '../../config/schema.js';
+import { configSchema, publicConfig } from '../../config/schema.js';
 import { historySettings } from '../../store/index.js';
 import { PROJECT_ROOT, VERSION } from '../../version.js';
 import type { AppContext } from '../context.js';
@@ -88,7 +88,8 @@ export async function configBody(ctx: AppContext): Promise<Record<string, unknow
     auth: ctx.config.server.apiKeys.length > 0,
     version: VERSION,
     node: process.version,
-    config: publicConfig(ctx.config),
+    // parsed again: zod 4 leaves a section that was never given as `{}`, without its fields' defaults
+    config: publicConfig(configSchema.parse(ctx.config)),
   };
 }
 
