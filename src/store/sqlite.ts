@@ -135,14 +135,15 @@ export class SqliteHistoryStore implements HistoryStore {
 
   /** Creates the FTS index (and fills it from existing rows) when this SQLite has FTS5. */
   private ensureFts(): boolean {
-    const exists = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'transcripts_fts'").get();
-    if (exists) return true;
+    const exists = () => Boolean(this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'transcripts_fts'").get());
+    if (exists()) return true;
     try {
-      this.db.exec(`BEGIN; ${FTS_SCHEMA} COMMIT;`);
+      this.db.exec(`BEGIN IMMEDIATE; ${FTS_SCHEMA} COMMIT;`);
       return true;
     } catch {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      return false;
+      // no FTS5 in this SQLite, or another process created the index first
+      return exists();
     }
   }
 
