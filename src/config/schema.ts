@@ -21,7 +21,7 @@ export const configSchema = z.object({
       /** allow /v1 requests to load catalogue models that are not loaded yet */
       allowModelLoading: z.boolean().default(true),
     })
-    .default({} as never),
+    .prefault({}),
   model: z
     .object({
       /** default model: a store id or any source (catalogue name, hf://, https://, s3://, path) */
@@ -35,7 +35,7 @@ export const configSchema = z.object({
       idleUnloadSeconds: z.coerce.number().min(0).default(900),
       beamSize: z.coerce.number().int().min(1).max(16).default(1),
     })
-    .default({} as never),
+    .prefault({}),
   /** seed 004's SUPPORTED_LANGUAGES: language → model (+ engine); unlisted languages use model.name */
   languages: z.record(z.string(), languageRoute).default({}),
   limits: z
@@ -44,14 +44,14 @@ export const configSchema = z.object({
       maxAudioSeconds: z.coerce.number().min(1).default(3 * 3600),
       maxQueue: z.coerce.number().int().min(1).default(64),
     })
-    .default({} as never),
+    .prefault({}),
   filter: z
     .object({
       enabled: z.boolean().default(true),
       /** extra phrases per language, e.g. {"ko": ["..."]} */
       phrases: z.record(z.string(), z.array(z.string())).default({}),
     })
-    .default({} as never),
+    .prefault({}),
   llm: z
     .object({
       url: z.string().optional(),
@@ -60,13 +60,13 @@ export const configSchema = z.object({
       mode: z.enum(['chat', 'completions']).default('chat'),
       timeoutMs: z.coerce.number().int().min(100).default(10_000),
     })
-    .default({} as never),
+    .prefault({}),
   history: z
     .object({
       enabled: z.boolean().default(true),
       retentionDays: z.coerce.number().min(0).default(30),
     })
-    .default({} as never),
+    .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
