@@ -2,7 +2,7 @@
 // and a client for bench/faster_whisper_runner.py, one process per (compute type, threads), model
 // loaded once, jobs and answers as JSON lines.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +36,12 @@ export function ensurePython(log: (line: string) => void): string {
     const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
   };
-  if (!existsSync(python)) run(process.env.PYTHON ?? 'python3', ['-m', 'venv', venv]);
+  // A venv left half-made by an interrupted run has no pip: start it over.
+  const hasPip = existsSync(python) && spawnSync(python, ['-m', 'pip', '--version'], { stdio: 'ignore' }).status === 0;
+  if (!hasPip) {
+    rmSync(venv, { recursive: true, force: true });
+    run(process.env.PYTHON ?? 'python3', ['-m', 'venv', venv]);
+  }
   run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', join(BENCH_DIR, 'requirements.txt')]);
   if (!importsWork(python)) throw new Error(`${python} still cannot import faster_whisper after pip install`);
   return python;
