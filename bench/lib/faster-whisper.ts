@@ -104,6 +104,8 @@ export class FasterWhisperRunner {
       else waiter.resolve(msg);
     });
     child.stderr!.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
+    // Writing to a runner that just died: the exit handler below reports it.
+    child.stdin!.on('error', () => undefined);
     child.once('exit', (code, signal) => {
       this.exited = true;
       const err = new Error(`faster-whisper runner exited (${code ?? signal}): ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`);
