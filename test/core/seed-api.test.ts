@@ -183,12 +183,12 @@ describe('seed REST API', () => {
 describe('seed REST API limits', () => {
   let server: TestServer;
   before(async () => {
-    server = await startServer({ env: { EARSHOT_MAX_UPLOAD_BYTES: '100000', EARSHOT_MAX_AUDIO_SECONDS: '4' } });
+    server = await startServer({ env: { EARSHOT_MAX_UPLOAD_BYTES: '400000', EARSHOT_MAX_AUDIO_SECONDS: '4' } });
   });
   after(async () => server?.stop());
 
   it('answers 413 for an upload over the size limit and for audio over the duration limit', async () => {
-    const big = await postForm(`${server.url}/transcribe`, { file: new Blob([randomBytes(300_000)]), filename: 'big.wav' });
+    const big = await postForm(`${server.url}/transcribe`, { file: new Blob([randomBytes(1_000_000)]), filename: 'big.wav' });
     const bigBody = (await big.json()) as SeedErr;
     assert.equal(big.status, 413, JSON.stringify(bigBody));
     assert.equal(bigBody.success, false);
