@@ -144,7 +144,10 @@ describe('web dashboard (real Chromium)', { timeout: 900_000 }, () => {
     const scroller = liveView.locator('.transcript-scroll');
     const jump = liveView.getByRole('button', { name: /jump to live/i });
     await liveView.locator('.utt.is-final').first().waitFor({ timeout: SPEECH_TIMEOUT });
-    assert.ok(await scroller.evaluate((el) => el.scrollTop > 0 && el.scrollHeight - el.scrollTop - el.clientHeight < 2), 'following the newest text');
+    // following the newest text (the scroll lands a frame or two after the row)
+    await monitor.waitForFunction((el) => !!el && el.scrollTop > 0 && el.scrollHeight - el.scrollTop - el.clientHeight < 2, await scroller.elementHandle(), {
+      timeout: 10_000,
+    });
     await scroller.evaluate((el) => (el.scrollTop = 0));
     await jump.waitFor();
 
