@@ -18,7 +18,7 @@ interface Msg {
 }
 
 /** A stream of the clips separated by silence, with a stretch of real noise; remembers where speech is. */
-async function buildStream(ids: number[], withNoise: boolean): Promise<{ audio: Float32Array; speech: Array<{ start: number; end: number; reference: string }> }> {
+async function buildStream(ids: number[], withNoise: boolean, gapSeconds = 2): Promise<{ audio: Float32Array; speech: Array<{ start: number; end: number; reference: string }> }> {
   const parts: Float32Array[] = [];
   const speech: Array<{ start: number; end: number; reference: string }> = [];
   let t = 0;
@@ -33,7 +33,7 @@ async function buildStream(ids: number[], withNoise: boolean): Promise<{ audio: 
     parts.push(audio);
     speech.push({ start: t, end: t + audio.length / RATE, reference: clip.reference });
     t += audio.length / RATE;
-    silence(2);
+    silence(gapSeconds);
   }
   if (withNoise) {
     const noise = await loadClip('/usr/share/sounds/alsa/Noise.wav');
@@ -155,7 +155,9 @@ describe('WebSocket streaming', () => {
   after(async () => server?.stop());
 
   it('streams real speech at real-time pace: partials before finals, finals match, noise and silence give none', async () => {
-    const { audio, speech } = await buildStream([0, 3], true);
+    // Pauses of 4 s between sentences: time for the previous final, so the next utterance's partials
+    // are not stuck behind it on a 2-core machine.
+    const { audio, speech } = await buildStream([0, 3], true, 4);
     const messages = await runSession(server.url, audio, 1);
     checkOrdering(messages);
     const pairs = matchFinals(messages, speech);
