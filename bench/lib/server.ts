@@ -1,10 +1,10 @@
 // A real Earshot server (node bin/earshot.js serve) as a child process, on a free loopback port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_DIR } from './faster-whisper.js';
+import { freePort } from '../../src/util/free-port.js';
 
 export interface BenchServer {
   url: string;
@@ -13,16 +13,6 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface ServerOptions {
   model: string;

@@ -1,7 +1,7 @@
 // A real S3-compatible server for tests: moto in server mode (PyPI `moto[server]`), started on a free
 // local port. If moto is missing it is installed with pip once; if that fails the error says what to run.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../../src/util/free-port.js';
 
 export const MOTO_INSTALL = `python3 -m pip install 'moto[server]'`;
 
@@ -26,16 +26,6 @@ function ensureMoto(): void {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startS3Server(): Promise<S3TestServer> {
   ensureMoto();

@@ -1,8 +1,9 @@
 // Starts a real Earshot server (node bin/earshot.js serve) as a child process for integration tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../src/util/free-port.js';
+export { freePort };
 
 export const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 export const TEST_MODEL = process.env.EARSHOT_TEST_MODEL ?? 'base';
@@ -17,16 +18,6 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface StartOptions {
   model?: string;
