@@ -13,7 +13,7 @@ import { StreamSession, type FinalEvent } from '../../pipeline/session.js';
 import type { AppContext } from '../context.js';
 import { toApiError } from '../errors.js';
 
-/** Frames above this are refused with an error (the session goes on); ws itself closes above 8 MiB. */
+/** Frames above this are refused with an error (the session goes on); ws itself closes above 4 MiB (app.ts). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
 const configMessage = z
