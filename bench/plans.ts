@@ -29,7 +29,7 @@ export function fullPlan(): BenchPlan {
       corpusReps: 1,
       budgetSeconds: Infinity,
     },
-    stream: { model: SERVER_MODEL, levels: [1, 2, 4, 8], clipsPerStream: 2, frameMs: [20, 40, 60, 100], drainTimeoutSeconds: 20, sustainP95Seconds: 5 },
+    stream: { model: SERVER_MODEL, levels: [1, 2, 4, 8], clipsPerStream: 2, frameMs: [20, 40, 60, 100], drainTimeoutSeconds: 15, sustainP95Seconds: 5 },
     load: { model: SERVER_MODEL, clients: [2, 4, 8, 16], requestsPerClient: 1, minRequests: 2, requestTimeoutSeconds: 300 },
     memory: {
       earshotModels: [

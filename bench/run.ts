@@ -70,8 +70,10 @@ async function main(): Promise<void> {
     const python = needsPython ? ensurePython(log) : '';
     const corpus = await loadCorpus(workDir, args.quick);
     log(`corpus: ${corpus.clips.length} clips (${corpus.clips.reduce((a, c) => a + c.duration, 0).toFixed(0)} s) + ${corpus.long.id} (${corpus.long.duration.toFixed(0)} s)`);
+    // Streams take consecutive clips from this pool: a LibriVox sentence, then a short cards phrase.
     const librivox = corpus.clips.filter((c) => c.set === 'librivox');
-    const streamPool = librivox.length ? librivox : corpus.clips;
+    const cards = corpus.clips.filter((c) => c.set === 'cards');
+    const streamPool = librivox.length && cards.length ? librivox.flatMap((c, i) => [c, cards[i % cards.length]!]) : corpus.clips;
     const loadPool = corpus.clips.filter((c) => c.set === 'librivox' || c.set === 'cards');
 
     const timed = async <T>(section: Section, run: () => Promise<T>): Promise<T> => {

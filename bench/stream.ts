@@ -1,5 +1,5 @@
 // Streaming: N concurrent real-time streams of real speech through /ws of a real server.
-// Each stream is a few clips joined by 1–2 s of silence, sent as s16le frames paced at real time on
+// Each stream is a few clips (a LibriVox sentence, then a short cards phrase) joined by 1–2 s of silence, sent as s16le frames paced at real time on
 // an absolute schedule (no drift). Because the bench knows where every clip starts and ends in the
 // stream, it times:
 //   end-of-speech → final: from the wall time the frame holding a clip's last sample was sent to the
@@ -79,7 +79,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)))
 
 /** Lays clips out on a stream: 0.5 s lead-in, 1–2 s gaps (varied per stream), 2 s tail. */
 function layout(pool: BenchClip[], streamIndex: number, count: number): { placed: Placed[]; samples: Float32Array } {
-  const chosen = Array.from({ length: count }, (_, k) => pool[(streamIndex + 2 * k) % pool.length]!);
+  const chosen = Array.from({ length: count }, (_, k) => pool[(streamIndex * count + k) % pool.length]!);
   const placed: Placed[] = [];
   let t = 0.5;
   for (const [k, clip] of chosen.entries()) {
