@@ -25,6 +25,17 @@ export function float32ToS16le(samples: Float32Array): Buffer {
   return out;
 }
 
+/** Joins 16-bit PCM chunks into one buffer. */
+export function concatInt16(parts: Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** A 16-bit PCM mono WAV file. */
 export function encodeWav(samples: Float32Array, sampleRate = SAMPLE_RATE): Buffer {
   const data = float32ToS16le(samples);

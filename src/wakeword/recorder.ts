@@ -1,6 +1,7 @@
 // What happens after the wake word: keep a little audio from before it, record until the speaker stops
 // (a run of quiet chunks) or the time limit, as seed 000's client did with int16 RMS against a fixed threshold.
 import { SAMPLE_RATE } from './features.js';
+import { concatInt16 } from '../audio/pcm.js';
 
 export interface RecorderOptions {
   /** Seconds of quiet that end the recording (seed 000: 1.5). */
@@ -43,7 +44,7 @@ export class UtteranceRecorder {
   /** Starts a recording seeded with the pre-roll (trimmed to exactly preRoll seconds). */
   start(): void {
     const keep = Math.round(this.options.preRoll * SAMPLE_RATE);
-    const joined = concat(this.history);
+    const joined = concatInt16(this.history);
     this.parts = keep > 0 ? [joined.subarray(Math.max(0, joined.length - keep))] : [];
     this.history = [];
     this.historySamples = 0;
@@ -68,18 +69,8 @@ export class UtteranceRecorder {
 
   /** The utterance: pre-roll plus everything recorded. */
   take(): Int16Array {
-    const audio = concat(this.parts);
+    const audio = concatInt16(this.parts);
     this.parts = [];
     return audio;
   }
-}
-
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -1,5 +1,6 @@
 // Test audio: espeak-ng speech, Debian test recordings and silence, all as 16 kHz mono int16.
 import { execFileSync } from 'node:child_process';
+import { concatInt16 } from '../../../src/audio/pcm.js';
 
 export const RATE = 16000;
 export const LIBRIVOX = '/usr/share/pocketsphinx/test/data/librivox';
@@ -26,13 +27,7 @@ export function silence(seconds: number): Int16Array {
 }
 
 export function concat(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatInt16(parts);
 }
 
 /** Whole 1280-sample chunks, zero-padding the tail. */
