@@ -68,6 +68,8 @@ export const configSchema = z.object({
     })
     .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** auto: readable lines on a terminal, JSON lines otherwise (Docker, systemd, files) */
+  logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -117,6 +119,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Dict {
       timeoutMs: num(env.EARSHOT_LLM_TIMEOUT_MS),
     },
     logLevel: env.EARSHOT_LOG_LEVEL,
+    logFormat: env.EARSHOT_LOG_FORMAT,
   };
 }
 

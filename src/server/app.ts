@@ -22,7 +22,6 @@ export async function buildApp({ ctx, plugins = [] }: BuildOptions): Promise<Fas
     bodyLimit: 1024 * 1024,
     // Uploads can be long; the engine has its own watchdog.
     requestTimeout: 0,
-    disableRequestLogging: false,
   });
 
   await app.register(multipart, {

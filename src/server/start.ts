@@ -1,12 +1,12 @@
 // Builds and starts a whole server from a Config: store, engines, routes; loads the default model
 // in the background so /health can say "loading" meanwhile.
-import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { EngineManager, type ModelResolver } from '../engines/manager.js';
 import { ModelStore } from '../models/store.js';
 import { storeResolver } from '../models/resolver.js';
 import { buildApp } from './app.js';
+import { createLogger } from './logger.js';
 import { EventBus, type AppContext } from './context.js';
 import { serverPlugins } from './plugins.js';
 import { Enricher, enrichConfigFromApp } from '../pipeline/enrich/index.js';
@@ -22,7 +22,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, opts: { store?: ModelStore; resolver?: ModelResolver } = {}): Promise<RunningServer> {
-  const log = pino({ level: config.logLevel, base: { service: 'earshot' } });
+  const log = createLogger({ level: config.logLevel, format: config.logFormat });
   const store = opts.store ?? new ModelStore();
   await store.init();
   const pull = storeResolver(store, (m) => log.info(m));
