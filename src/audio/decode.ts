@@ -1,4 +1,5 @@
 // Any common container/codec → 16 kHz mono float32, through an ffmpeg subprocess fed as a stream.
+import { ffmpegCommand } from '../config/env.js';
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -137,7 +138,7 @@ function runFfmpeg(inputArgs: string[], stdin: Readable | undefined, limits: Dec
   const maxSamples = Math.ceil(limits.maxSeconds * SAMPLE_RATE);
   return new Promise<DecodedAudio>((resolve, reject) => {
     const ff = spawn(
-      process.env.EARSHOT_FFMPEG || 'ffmpeg',
+      ffmpegCommand(),
       ['-hide_banner', '-nostdin', '-loglevel', 'error', '-threads', '1', ...inputArgs, '-vn', '-map', '0:a:0', '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 'f32le', 'pipe:1'],
       { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] },
     );

@@ -1,13 +1,29 @@
-// One typed schema: the single source of defaults. Layers: defaults < config file < env < CLI flags.
+// One typed schema for the whole server: the single source of defaults, one section per concern.
+// Layers: defaults < config file (EARSHOT_CONFIG / --config) < environment < CLI flags.
+// Environment names are read in src/config only (this file, enrichment.ts, listen.ts, env.ts).
+//
+//   server      listen address, API keys, rate limit, on-demand model loading
+//   model       the default model and how engines run it (device, threads, workers, beam)
+//   languages   language → model routes (seed 004's SUPPORTED_LANGUAGES); the model's manifest says its engine
+//   limits      upload size, audio length, engine queue
+//   streaming   live-session defaults (partials, utterance and backlog bounds)
+//   filter      the hallucination filter
+//   enrichment  keywords after each final: LLM, fallback, categories, breaker, queue
+//   history     the transcript history
+//   wakeword    `earshot listen` settings, when kept in the same file (see listen.ts)
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
+import { enrichConfigSchema, enrichInputFromEnv, publicEnrichConfig, withoutUrlless } from './enrichment.js';
+import { processEnv } from './env.js';
+import { listenSectionSchema } from './listen.js';
 
-const languageRoute = z.object({
-  /** model id in the store or any model source */
-  model: z.string(),
-  engine: z.enum(['whisper', 'ctc']).default('whisper'),
-});
+const languageRoute = z
+  .object({
+    /** model id in the store or any model source; its manifest names the engine that runs it */
+    model: z.string(),
+  })
+  .strict();
 
 export const configSchema = z.object({
   server: z
@@ -16,7 +32,7 @@ export const configSchema = z.object({
       port: z.coerce.number().int().min(0).max(65535).default(8000),
       /** API keys; empty = no auth */
       apiKeys: z.array(z.string().min(1)).default([]),
-      /** requests per minute per key/IP; 0 = unlimited */
+      /** requests per minute per key/IP; 0 = unlimited (enforced by the operations layer) */
       rateLimitPerMinute: z.coerce.number().int().min(0).default(0),
       /** allow /v1 requests to load catalogue models that are not loaded yet */
       allowModelLoading: z.boolean().default(true),
@@ -36,13 +52,23 @@ export const configSchema = z.object({
       beamSize: z.coerce.number().int().min(1).max(16).default(1),
     })
     .prefault({}),
-  /** seed 004's SUPPORTED_LANGUAGES: language → model (+ engine); unlisted languages use model.name */
+  /** seed 004's SUPPORTED_LANGUAGES: language → model; unlisted languages use model.name */
   languages: z.record(z.string(), languageRoute).default({}),
   limits: z
     .object({
       maxUploadBytes: z.coerce.number().int().min(1).default(100 * 1024 * 1024),
       maxAudioSeconds: z.coerce.number().min(1).default(3 * 3600),
       maxQueue: z.coerce.number().int().min(1).default(64),
+    })
+    .prefault({}),
+  streaming: z
+    .object({
+      /** send partial (interim) results unless the client says otherwise */
+      partials: z.boolean().default(true),
+      /** longest utterance before a forced cut; a client may ask for less or more (2–30 s) */
+      maxUtteranceSeconds: z.coerce.number().min(2).max(30).default(20),
+      /** audio a session may hold undecoded before the oldest is dropped (backpressure) */
+      maxPendingSeconds: z.coerce.number().min(2).max(600).default(30),
     })
     .prefault({}),
   filter: z
@@ -52,21 +78,14 @@ export const configSchema = z.object({
       phrases: z.record(z.string(), z.array(z.string())).default({}),
     })
     .prefault({}),
-  llm: z
-    .object({
-      url: z.string().optional(),
-      apiKey: z.string().optional(),
-      model: z.string().optional(),
-      mode: z.enum(['chat', 'completions']).default('chat'),
-      timeoutMs: z.coerce.number().int().min(100).default(10_000),
-    })
-    .prefault({}),
+  enrichment: enrichConfigSchema.prefault({}),
   history: z
     .object({
       enabled: z.boolean().default(true),
       retentionDays: z.coerce.number().min(0).default(30),
     })
     .prefault({}),
+  wakeword: listenSectionSchema.optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** auto: readable lines on a terminal, JSON lines otherwise (Docker, systemd, files) */
   logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
@@ -90,8 +109,8 @@ export function deepMerge(base: Dict, over: Dict): Dict {
   return out;
 }
 
-/** Environment names: the seeds' (SERVER_HOST, SERVER_PORT, MODEL_NAME, WHISPER_DEVICE) and EARSHOT_*. */
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Dict {
+/** Environment names: the seeds' (SERVER_HOST, SERVER_PORT, MODEL_NAME, WHISPER_DEVICE, VLLM_*) and EARSHOT_*. */
+export function configFromEnv(env: NodeJS.ProcessEnv = processEnv()): Dict {
   const csv = (v?: string) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
   const num = (v?: string) => (v === undefined || v === '' ? undefined : Number(v));
   return {
@@ -111,16 +130,23 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Dict {
       maxUploadBytes: num(env.EARSHOT_MAX_UPLOAD_BYTES),
       maxAudioSeconds: num(env.EARSHOT_MAX_AUDIO_SECONDS),
     },
-    llm: {
-      url: env.EARSHOT_LLM_URL,
-      apiKey: env.EARSHOT_LLM_API_KEY,
-      model: env.EARSHOT_LLM_MODEL,
-      mode: env.EARSHOT_LLM_MODE,
-      timeoutMs: num(env.EARSHOT_LLM_TIMEOUT_MS),
-    },
+    enrichment: enrichInputFromEnv(env),
     logLevel: env.EARSHOT_LOG_LEVEL,
     logFormat: env.EARSHOT_LOG_FORMAT,
   };
+}
+
+/**
+ * Config files written before the enrichment section kept the LLM under a top-level `llm`
+ * ({url, apiKey, model, mode, timeoutMs}); it still works and lands in enrichment.llm.
+ */
+function migrateLegacy(input: Dict): Dict {
+  if (!isDict(input.llm)) return input;
+  const { llm, ...rest } = input;
+  const { url, ...other } = llm as Dict;
+  const moved = Object.fromEntries(Object.entries({ baseUrl: url, ...other }).filter(([, v]) => v !== undefined));
+  if (moved.baseUrl === undefined) return rest;
+  return deepMerge(rest, { enrichment: { llm: moved } });
 }
 
 export function readConfigFile(path: string): Dict {
@@ -141,13 +167,19 @@ export function readConfigFile(path: string): Dict {
 
 /** Builds the effective config; throws a readable message listing every bad field. */
 export function loadConfig(opts: { file?: string; flags?: Dict; env?: NodeJS.ProcessEnv } = {}): Config {
-  const env = opts.env ?? process.env;
+  const env = opts.env ?? processEnv();
   const file = opts.file ?? env.EARSHOT_CONFIG;
   let merged: Dict = {};
-  if (file) merged = deepMerge(merged, readConfigFile(file));
+  if (file) merged = deepMerge(merged, migrateLegacy(readConfigFile(file)));
   merged = deepMerge(merged, configFromEnv(env));
-  if (opts.flags) merged = deepMerge(merged, opts.flags);
-  const result = configSchema.safeParse(merged);
+  if (opts.flags) merged = deepMerge(merged, migrateLegacy(opts.flags));
+  if (isDict(merged.enrichment)) merged.enrichment = withoutUrlless(merged.enrichment);
+  return parseConfig(merged);
+}
+
+/** Validates a config object (defaults applied); throws a readable message listing every bad field. */
+export function parseConfig(input: unknown): Config {
+  const result = configSchema.safeParse(input);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new Error(`invalid configuration:\n${lines.join('\n')}`);
@@ -160,6 +192,7 @@ export function publicConfig(config: Config): Dict {
   return {
     ...config,
     server: { ...config.server, apiKeys: config.server.apiKeys.map(() => '***') },
-    llm: { ...config.llm, apiKey: config.llm.apiKey ? '***' : undefined },
+    enrichment: publicEnrichConfig(config.enrichment),
+    ...(config.wakeword ? { wakeword: { ...config.wakeword, apiKey: config.wakeword.apiKey ? '***' : undefined } } : {}),
   };
 }

@@ -1,13 +1,20 @@
 // Which models are loaded, which one serves a request, and atomic hot swaps.
 // Requests take a lease on an engine; a swapped-out engine closes only when its last lease ends,
 // so requests in flight finish on the old model and none fails during a swap.
-import { EventEmitter } from 'node:events';
+// One load path (resolve → build by kind through the registry → ready → warm-up) serves both the
+// plain load and the hot swap, so both fail the same way: a ModelSourceError from the resolver
+// passes through unchanged (the interfaces map it), anything else becomes EngineError('model_load_failed').
+import type { Config } from '../config/schema.js';
+import { cudaBuildEnabled } from '../config/env.js';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
-import type { Config } from '../config/schema.js';
-import type { InstalledModel, ModelStore } from '../models/store.js';
+import type { InstalledModel, ModelResolver } from '../models/manifest.js';
+import type { ModelStore } from '../models/store.js';
+import { ModelSourceError } from '../models/sources/errors.js';
+import { createEngine } from './index.js';
 import { EngineError, type Engine, type EngineInfo, type EngineStats } from './types.js';
-import { WhisperEngine } from './whisper/engine.js';
+
+export type { ModelResolver } from '../models/manifest.js';
 
 export type ModelState = 'loading' | 'ready' | 'error';
 
@@ -31,38 +38,38 @@ export interface Lease {
   release(): void;
 }
 
-/** Finds or fetches a model; the model manager plugs its pull logic in here. */
-export type ModelResolver = (source: string, onProgress?: (done: number, total: number) => void) => Promise<InstalledModel>;
-
 export interface ManagerOptions {
   config: Config;
   store: ModelStore;
   resolver?: ModelResolver;
   /** whether `resolver` understands a source (a catalogue name, hf://, https://, s3://, a path) */
   canResolve?: (source: string) => boolean;
-  /** for tests: override process count etc. */
-  engineFactory?: (model: InstalledModel, config: Config) => Engine;
 }
 
 export function detectDevice(requested: Config['model']['device']): 'cpu' | 'cuda' {
   if (requested === 'cpu') return 'cpu';
   if (requested === 'cuda') return 'cuda';
   // auto: CUDA only if this build has it and a GPU is visible.
-  return process.env.EARSHOT_CUDA === '1' && existsNvidia() ? 'cuda' : 'cpu';
+  return cudaBuildEnabled() && existsNvidia() ? 'cuda' : 'cpu';
 }
 
 function existsNvidia(): boolean {
   return os.platform() === 'linux' && existsSync('/dev/nvidia0');
 }
 
-export class EngineManager extends EventEmitter {
+/** A load failure as the interfaces see it: the resolver's own error, or model_load_failed with the reason. */
+function loadError(source: string, err: unknown): Error {
+  if (err instanceof ModelSourceError || err instanceof EngineError) return err;
+  return new EngineError('model_load_failed', `model "${source}" could not be loaded: ${(err as Error)?.message ?? String(err)}`);
+}
+
+export class EngineManager {
   private readonly models = new Map<string, LoadedModel>();
   private defaultId: string | undefined;
   private defaultSource: string;
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: ManagerOptions) {
-    super();
     this.defaultSource = opts.config.model.name;
     const ttl = opts.config.model.idleUnloadSeconds;
     if (ttl > 0) {
@@ -80,32 +87,28 @@ export class EngineManager extends EventEmitter {
     return detectDevice(this.opts.config.model.device);
   }
 
-  private createEngine(model: InstalledModel): Engine {
-    if (this.opts.engineFactory) return this.opts.engineFactory(model, this.opts.config);
-    if (model.format !== 'ggml') {
-      throw new EngineError('unsupported', `model ${model.id} has format ${model.format}, which has no engine in this build`);
-    }
-    const c = this.opts.config;
-    return new WhisperEngine({
-      modelId: model.id,
-      modelPath: model.path,
-      threads: c.model.threads,
-      parallel: c.model.parallel,
-      processes: c.model.processes,
-      device: this.device,
-      maxQueue: c.limits.maxQueue,
-      languages: model.languages,
-    });
-  }
-
-  private async resolve(source: string, onProgress?: (done: number, total: number) => void): Promise<InstalledModel> {
+  private async resolve(source: string): Promise<InstalledModel> {
     const installed = await this.opts.store.get(source);
     if (installed) return installed;
-    if (this.opts.resolver) return this.opts.resolver(source, onProgress);
+    if (this.opts.resolver) return this.opts.resolver(source);
     throw new EngineError(
       'model_load_failed',
       `model "${source}" is not in the store (${this.opts.store.modelsDir}); get one with "earshot models pull ${source}" or "npm run fetch:test-models"`,
     );
+  }
+
+  /** The one way an engine comes to life: built by kind, started, warmed up; closed again if any step fails. */
+  private async startEngine(model: InstalledModel): Promise<Engine> {
+    const engine = createEngine(model, { config: this.opts.config, device: this.device });
+    try {
+      await engine.ready();
+      // Warm-up: the first decode allocates buffers; pay for it before taking traffic.
+      await engine.transcribe(new Float32Array(16000), { language: engine.info.multilingual ? 'en' : undefined }).catch(() => undefined);
+      return engine;
+    } catch (err) {
+      await engine.close(0).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Loads (or returns the already loaded) model; warm-up included. */
@@ -131,7 +134,6 @@ export class EngineManager extends EventEmitter {
     const entry: LoadedModel = { id: placeholderId, source, state: 'loading', lastUsed: Date.now(), leases: 0, retiring: false };
     this.models.set(placeholderId, entry);
     if (opts.makeDefault) this.defaultId = placeholderId;
-    this.emit('change');
     try {
       const model = await this.resolve(source);
       if (model.id !== placeholderId) {
@@ -140,27 +142,20 @@ export class EngineManager extends EventEmitter {
         const already = this.models.get(model.id);
         if (already && already.state === 'ready' && !already.retiring) {
           if (opts.makeDefault) this.defaultId = already.id;
-          this.emit('change');
           return already;
         }
         entry.id = model.id;
         this.models.set(model.id, entry);
         if (opts.makeDefault) this.defaultId = model.id;
       }
-      const engine = this.createEngine(model);
-      await engine.ready();
-      // Warm-up: the first decode allocates buffers; pay for it before taking traffic.
-      await engine.transcribe(new Float32Array(16000), { language: engine.info.multilingual ? 'en' : undefined }).catch(() => undefined);
-      entry.engine = engine;
+      entry.engine = await this.startEngine(model);
       entry.state = 'ready';
       entry.loadedAt = new Date().toISOString();
-      this.emit('change');
       return entry;
     } catch (err) {
       entry.state = 'error';
       entry.error = (err as Error).message;
-      this.emit('change');
-      throw err instanceof EngineError ? err : new EngineError('model_load_failed', `model "${source}" could not be loaded: ${entry.error}`);
+      throw loadError(source, err);
     }
   }
 
@@ -170,11 +165,15 @@ export class EngineManager extends EventEmitter {
    */
   async swapDefault(source: string): Promise<LoadedModel> {
     const old = this.defaultId ? this.models.get(this.defaultId) : undefined;
-    const fresh = await this.loadDetached(source);
+    let fresh: LoadedModel;
+    try {
+      fresh = await this.loadDetached(source);
+    } catch (err) {
+      throw loadError(source, err);
+    }
     this.defaultSource = source;
     this.defaultId = fresh.id;
     if (old && old !== fresh && old.id !== fresh.id) this.retire(old);
-    this.emit('change');
     return fresh;
   }
 
@@ -183,14 +182,7 @@ export class EngineManager extends EventEmitter {
     const model = await this.resolve(source);
     const current = this.models.get(model.id);
     if (current && current.state === 'ready' && !current.retiring && current.source === source) return current;
-    const engine = this.createEngine(model);
-    try {
-      await engine.ready();
-      await engine.transcribe(new Float32Array(16000), { language: engine.info.multilingual ? 'en' : undefined }).catch(() => undefined);
-    } catch (err) {
-      await engine.close(0).catch(() => undefined);
-      throw err;
-    }
+    const engine = await this.startEngine(model);
     const entry: LoadedModel = {
       id: model.id,
       source,
@@ -218,7 +210,6 @@ export class EngineManager extends EventEmitter {
     if (!entry.retiring || entry.leases > 0) return;
     for (const [key, value] of this.models) if (value === entry) this.models.delete(key);
     void entry.engine?.close().catch(() => undefined);
-    this.emit('change');
   }
 
   /** Unloads a model that is not the default. */

@@ -1,6 +1,10 @@
 // The one contract every transcription engine (whisper.cpp, CTC/onnxruntime) implements.
 // Interfaces (REST, OpenAI, WebSocket, CLI) and the pipeline only ever see these types.
 
+import type { EngineKind } from '../models/manifest.js';
+
+export type { EngineKind } from '../models/manifest.js';
+
 export type Task = 'transcribe' | 'translate';
 
 export interface Word {
@@ -71,7 +75,6 @@ export interface TranscribeOptions {
   onProgress?: (percent: number) => void;
 }
 
-export type EngineKind = 'whisper' | 'ctc';
 
 export interface EngineInfo {
   /** model id in the store */

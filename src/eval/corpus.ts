@@ -1,4 +1,5 @@
 // The real-speech test corpus: Debian's pocketsphinx-testdata clips with their reference transcripts.
+import { pocketsphinxDataDir } from '../config/env.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -9,7 +10,7 @@ export interface Clip {
   set: 'librivox' | 'cards';
 }
 
-export const POCKETSPHINX_DATA = process.env.EARSHOT_POCKETSPHINX_DATA ?? '/usr/share/pocketsphinx/test/data';
+export const POCKETSPHINX_DATA = pocketsphinxDataDir();
 
 function parseTranscription(file: string): Map<string, string> {
   const out = new Map<string, string>();

@@ -2,6 +2,7 @@
 // archive, local path) into an installed model. Fetching is resumable and verified; converting and
 // installing is the importer's job (importModel). A per-id lock makes concurrent pulls of the same
 // model, across processes, download it once; the staging folder goes away whatever happens.
+import { processEnv } from '../config/env.js';
 import { createHash } from 'node:crypto';
 import { readdir, rm, stat, statfs } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -234,7 +235,7 @@ async function fetchSource(source: ModelSource, id: string, stage: string, opts:
     case 'url': {
       const name = basename(new URL(source.url).pathname) || 'download';
       // A plain https:// link into the Hub (or its mirror) gets the Hub token too.
-      const env = opts.env ?? process.env;
+      const env = opts.env ?? processEnv();
       const token = new URL(source.url).origin === new URL(hubEndpoint(env)).origin ? hubToken(env) : undefined;
       const job: FileJob = {
         open: httpOpener({

@@ -1,6 +1,6 @@
 // Plugs the model manager into the engine manager: any source a request or the config names
 // (catalogue name, hf://, https://, s3://, archive, path) is pulled into the store on first use.
-import type { ModelResolver } from '../engines/manager.js';
+import type { ModelResolver } from './manifest.js';
 import { pullModel, resolveSource } from './pull.js';
 import type { ModelStore } from './store.js';
 

@@ -6,42 +6,15 @@ import { createReadStream, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import os from 'node:os';
-import type { EngineKind } from '../engines/types.js';
+import { earshotHome } from '../config/env.js';
+import type { InstalledModel, ModelManifest } from './manifest.js';
 
-export type ModelFormat = 'ggml' | 'onnx-ctc';
-
-export interface ModelManifest {
-  id: string;
-  /** where it came from, as the user wrote it */
-  source: string;
-  format: ModelFormat;
-  engine: EngineKind;
-  /** main file, relative to the model folder */
-  file: string;
-  sha256: string;
-  size: number;
-  /** '*' for multilingual Whisper */
-  languages: string[] | '*';
-  /** e.g. f16, q8_0, q5_0 */
-  quantization?: string;
-  /** free-form facts from the importer (architecture, vocab size, converted-from) */
-  details?: Record<string, unknown>;
-  created: string;
-}
-
-export interface InstalledModel extends ModelManifest {
-  /** the model's folder */
-  dir: string;
-  /** absolute path of the main file */
-  path: string;
-}
+export type { EngineKind, InstalledModel, ModelFormat, ModelManifest } from './manifest.js';
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export function defaultHome(): string {
-  if (process.env.EARSHOT_HOME) return resolve(process.env.EARSHOT_HOME);
-  const xdg = process.env.XDG_CACHE_HOME || join(os.homedir(), '.cache');
-  return join(xdg, 'earshot');
+  return earshotHome();
 }
 
 export function validateModelId(id: string): string {

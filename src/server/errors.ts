@@ -1,6 +1,7 @@
 // One error type for every interface; each route family renders it in its own shape.
 import { AudioError } from '../audio/decode.js';
 import { EngineError } from '../engines/types.js';
+import { ModelSourceError, type ModelErrorCode } from '../models/sources/errors.js';
 
 export class ApiError extends Error {
   constructor(
@@ -35,11 +36,34 @@ const ENGINE_STATUS: Record<EngineError['code'], number> = {
   internal: 500,
 };
 
+/**
+ * A model that could not be had. The client's fault (a bad or unknown source) is a 4xx; the
+ * server's (no token for a gated repo, network, disk, a broken download) is a 503 with the reason.
+ */
+const MODEL_SOURCE_STATUS: Record<ModelErrorCode, number> = {
+  bad_source: 400,
+  unknown_model: 404,
+  not_found: 404,
+  not_installed: 404,
+  exists: 409,
+  archive_too_large: 413,
+  unsupported_format: 422,
+  corrupt_archive: 422,
+  unsafe_archive: 422,
+  import_failed: 422,
+  aborted: 499,
+  unauthorized: 503,
+  checksum_mismatch: 503,
+  disk_full: 503,
+  network: 503,
+};
+
 /** Maps anything thrown while serving a request to a status + stable code + client-fit message. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof AudioError) return new ApiError(AUDIO_STATUS[err.code], err.code, err.message, 'file');
   if (err instanceof EngineError) return new ApiError(ENGINE_STATUS[err.code], err.code, err.message);
+  if (err instanceof ModelSourceError) return new ApiError(MODEL_SOURCE_STATUS[err.code], err.code, err.message, 'model');
   const e = err as { code?: string; statusCode?: number; message?: string };
   // @fastify/multipart's and fastify's own errors
   if (e?.code === 'FST_REQ_FILE_TOO_LARGE' || e?.code === 'FST_PARTS_LIMIT' || e?.code === 'FST_FILES_LIMIT' || e?.code === 'FST_FIELDS_LIMIT') {

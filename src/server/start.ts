@@ -1,18 +1,14 @@
-// Builds and starts a whole server from a Config: store, engines, routes; loads the default model
-// in the background so /health can say "loading" meanwhile.
+// Builds and starts a whole server from a Config: the app services, then the HTTP routes; loads the
+// default model in the background so /health can say "loading" meanwhile.
 import type { FastifyInstance } from 'fastify';
+import { createServices } from '../app/services.js';
 import type { Config } from '../config/schema.js';
-import { EngineManager, type ModelResolver } from '../engines/manager.js';
-import { ModelStore } from '../models/store.js';
-import { storeResolver } from '../models/resolver.js';
+import type { ModelResolver } from '../models/manifest.js';
+import type { ModelStore } from '../models/store.js';
 import { buildApp } from './app.js';
 import { createLogger } from './logger.js';
-import { EventBus, type AppContext } from './context.js';
+import type { AppContext } from './context.js';
 import { serverPlugins } from './plugins.js';
-import { Enricher, enrichConfigFromApp } from '../pipeline/enrich/index.js';
-import { HallucinationFilter } from '../pipeline/filter/index.js';
-import { createVad } from '../pipeline/vad/index.js';
-import { attachHistory, historySettings } from '../store/index.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -23,19 +19,10 @@ export interface RunningServer {
 
 export async function startServer(config: Config, opts: { store?: ModelStore; resolver?: ModelResolver } = {}): Promise<RunningServer> {
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
-  const store = opts.store ?? new ModelStore();
-  await store.init();
-  const pull = storeResolver(store, (m) => log.info(m));
-  const engines = new EngineManager({ config, store, resolver: opts.resolver ?? pull.resolver, canResolve: pull.canResolve });
-  const enricher = await Enricher.create(enrichConfigFromApp(config.llm), { logger: log });
-  const vad = await createVad({ kind: 'auto' });
-  if (vad.fallbackReason) log.warn(vad.fallbackReason);
-  const filter = new HallucinationFilter({ enabled: config.filter.enabled, phrases: config.filter.phrases });
-  const events = new EventBus();
-  const historyConfig = historySettings(config);
-  const history = historyConfig.enabled ? attachHistory({ home: store.home, events, enricher, retentionDays: historyConfig.retentionDays, log }) : undefined;
-  const ctx: AppContext = { config, store, engines, events, log, startedAt: Date.now(), enricher, filter, vad, history: history?.store };
+  const created = await createServices(config, { log, store: opts.store, resolver: opts.resolver });
+  const ctx: AppContext = { ...created.services, log };
   const app = await buildApp({ ctx, plugins: await serverPlugins(ctx) });
+  const { engines } = ctx;
 
   engines
     .load(config.model.name, { makeDefault: true })
@@ -59,9 +46,7 @@ export async function startServer(config: Config, opts: { store?: ModelStore; re
     close: () =>
       (closing ??= (async () => {
         await app.close();
-        await engines.close();
-        await vad.close();
-        history?.close();
+        await created.close();
       })()),
   };
 }

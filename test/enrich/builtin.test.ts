@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BuiltinExtractor } from '../../src/pipeline/enrich/builtin.js';
 import { Lexicon, lexiconEntries } from '../../src/pipeline/enrich/lexicon.js';
-import { KeywordSession, SessionStore } from '../../src/pipeline/enrich/session.js';
+import { KeywordSession, SessionStore } from '../../src/pipeline/enrich/keyword-session.js';
 import { DEFAULT_CATEGORIES } from '../../src/pipeline/enrich/types.js';
 
 const extractor = (lexicon?: Lexicon, categories: readonly string[] = DEFAULT_CATEGORIES) => new BuiltinExtractor({ categories, lexicon, maxKeywords: 10 });

@@ -2,7 +2,7 @@
 // the bridge from the server's config, and the API key never shown.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { enrichConfigFromApp, enrichConfigFromEnv, normalizeBaseUrl, parseEnrichConfig, publicEnrichConfig } from '../../src/pipeline/enrich/config.js';
+import { enrichConfigFromEnv, normalizeBaseUrl, parseEnrichConfig, publicEnrichConfig } from '../../src/config/enrichment.js';
 import { resolveLanguage } from '../../src/pipeline/enrich/language.js';
 
 test('base URLs: a bare host gets /v1, trailing slashes go, hosted prefixes stay', () => {
@@ -65,14 +65,6 @@ test('bad values are reported by name', () => {
   assert.throws(() => enrichConfigFromEnv({ EARSHOT_LLM_URL: 'http://x', EARSHOT_LLM_TIMEOUT_MS: 'soon' }), /EARSHOT_LLM_TIMEOUT_MS/);
   assert.throws(() => enrichConfigFromEnv({ EARSHOT_LLM_URL: 'http://x', EARSHOT_LLM_MODE: 'telepathy' }));
   assert.throws(() => enrichConfigFromEnv({ EARSHOT_ENRICH: 'maybe' }), /EARSHOT_ENRICH/);
-});
-
-test("the server config's llm section wins; env fills the rest", () => {
-  const c = enrichConfigFromApp({ url: 'http://from-flags:8001', mode: 'chat', timeoutMs: 4000 }, { EARSHOT_LLM_URL: 'http://from-env:1', EARSHOT_LLM_MAX_CONCURRENCY: '4' });
-  assert.equal(c.llm?.baseUrl, 'http://from-flags:8001/v1');
-  assert.equal(c.llm?.timeoutMs, 4000);
-  assert.equal(c.llm?.maxConcurrency, 4);
-  assert.equal(enrichConfigFromApp({ mode: 'chat', timeoutMs: 10000 }, {}).llm, null);
 });
 
 test('the public config masks the API key', () => {

@@ -4,7 +4,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Enricher, keywordsMessage, scheduleEnrichment, type KeywordsMessage } from '../../src/pipeline/enrich/index.js';
-import type { EnrichConfigInput } from '../../src/pipeline/enrich/config.js';
+import type { EnrichConfigInput } from '../../src/config/enrichment.js';
 import { Lexicon } from '../../src/pipeline/enrich/lexicon.js';
 import { FakeLlm, keywordModel, refusedUrl } from '../helpers/fake-llm.js';
 

@@ -2,7 +2,7 @@
 // structured-output dialects, model auto-pick, auth, and every way a real server fails.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseLlmConfig, type LlmConfigInput } from '../../src/pipeline/enrich/config.js';
+import { parseLlmConfig, type LlmConfigInput } from '../../src/config/enrichment.js';
 import { LlmClient, LlmError } from '../../src/pipeline/enrich/llm-client.js';
 import { DEFAULT_CATEGORIES } from '../../src/pipeline/enrich/types.js';
 import { FakeLlm, keywordModel, refusedUrl } from '../helpers/fake-llm.js';

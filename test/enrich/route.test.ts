@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config/schema.js';
-import { EngineManager } from '../../src/engines/manager.js';
+import { createServices, type CreatedServices } from '../../src/app/services.js';
 import { ModelStore } from '../../src/models/store.js';
 import { buildApp } from '../../src/server/app.js';
-import { EventBus, type AppContext } from '../../src/server/context.js';
+import type { AppContext } from '../../src/server/context.js';
 import { enrichRoutes } from '../../src/server/routes/enrich.js';
 import { Enricher } from '../../src/pipeline/enrich/index.js';
 import { FakeLlm, keywordModel } from '../helpers/fake-llm.js';
@@ -21,15 +21,16 @@ let app: FastifyInstance;
 let home: string;
 let base: string;
 let enricher: Enricher;
+let services: CreatedServices;
 
 before(async () => {
   fake = await FakeLlm.start();
   fake.respondWith(keywordModel({ 서울: 'place', 회의: 'topic' }));
   home = await mkdtemp(join(tmpdir(), 'earshot-enrich-route-'));
-  const config = loadConfig({ env: {}, flags: { server: { apiKeys: ['k1'] }, model: { idleUnloadSeconds: 0 } } });
-  const store = new ModelStore(home);
-  await store.init();
-  const ctx: AppContext = { config, store, engines: new EngineManager({ config, store }), events: new EventBus(), log: pino({ level: 'silent' }), startedAt: Date.now() };
+  const config = loadConfig({ env: {}, flags: { server: { apiKeys: ['k1'] }, model: { idleUnloadSeconds: 0 }, history: { enabled: false } } });
+  const log = pino({ level: 'silent' });
+  services = await createServices(config, { log, store: new ModelStore(home) });
+  const ctx: AppContext = { ...services.services, log };
   enricher = new Enricher({ llm: { baseUrl: fake.url } });
   app = await buildApp({ ctx, plugins: [enrichRoutes(enricher)] });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -37,6 +38,7 @@ before(async () => {
 
 after(async () => {
   await app.close();
+  await services.close();
   await fake.close();
   await rm(home, { recursive: true, force: true });
 });

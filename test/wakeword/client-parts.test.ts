@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { audioChunks, microphoneCommand, rechunk } from '../../src/wakeword/audio-input.js';
-import { configFromEnv, configFromFile, resolveListenConfig } from '../../src/wakeword/config.js';
+import { listenConfigFromEnv as configFromEnv, listenConfigFromFile as configFromFile, resolveListenConfig } from '../../src/config/listen.js';
 import { runExec, splitCommand } from '../../src/wakeword/exec.js';
 import { resolveWakewordModel } from '../../src/wakeword/models.js';
 import { TranscribeError } from '../../src/wakeword/transcribe-client.js';

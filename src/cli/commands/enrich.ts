@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/schema.js';
 import { checkLlm, type LlmCheckReport } from '../../pipeline/enrich/check.js';
-import { enrichConfigFromApp, parseEnrichConfig, type EnrichConfig } from '../../pipeline/enrich/config.js';
+import { parseEnrichConfig, type EnrichConfig } from '../../config/enrichment.js';
 import { Enricher } from '../../pipeline/enrich/index.js';
 import type { EnrichmentResult } from '../../pipeline/enrich/types.js';
 
@@ -26,9 +26,9 @@ function resolveConfig(o: Options): EnrichConfig {
   if (o.mode !== undefined && o.mode !== 'chat' && o.mode !== 'completions') throw new Error('--mode must be chat or completions');
   const app = loadConfig({
     file: o.config as string | undefined,
-    flags: { llm: { url: o.llmUrl, apiKey: o.llmApiKey, model: o.llmModel, mode: o.mode, timeoutMs: o.timeoutMs } },
+    flags: { llm: { url: o.llmUrl, apiKey: o.llmApiKey, model: o.llmModel, mode: o.mode, timeoutMs: o.timeoutMs === undefined ? undefined : Number(o.timeoutMs) } },
   });
-  const base = enrichConfigFromApp(app.llm);
+  const base = app.enrichment;
   const categories = typeof o.categories === 'string' ? o.categories.split(',').map((c) => c.trim()).filter(Boolean) : undefined;
   return parseEnrichConfig({
     ...base,

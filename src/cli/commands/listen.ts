@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { listDevices } from '../../wakeword/audio-input.js';
 import { runListenClient } from '../../wakeword/client.js';
-import { configFromEnv, configFromFile, ENV_HELP, resolveListenConfig, type ListenConfigInput } from '../../wakeword/config.js';
+import { listenConfigFromEnv, listenConfigFromFile, ENV_HELP, resolveListenConfig, type ListenConfigInput } from '../../config/listen.js';
 import { BUILTIN_WAKEWORDS } from '../../wakeword/models.js';
 
 interface ListenFlags {
@@ -62,7 +62,7 @@ export function register(program: Command): void {
         process.stdout.write(`${await listDevices()}\n`);
         return;
       }
-      const config = resolveListenConfig(flags.config ? configFromFile(flags.config) : {}, configFromEnv(), flagsToConfig(flags));
+      const config = resolveListenConfig(flags.config ? listenConfigFromFile(flags.config) : {}, listenConfigFromEnv(), flagsToConfig(flags));
       const abort = new AbortController();
       const stop = () => abort.abort();
       process.once('SIGINT', stop);

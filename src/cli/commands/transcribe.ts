@@ -8,7 +8,8 @@ import { ModelStore } from '../../models/store.js';
 import { storeResolver } from '../../models/resolver.js';
 import { HallucinationFilter } from '../../pipeline/filter/index.js';
 import { createVad } from '../../pipeline/vad/index.js';
-import { transcribeBatch } from '../../pipeline/batch.js';
+import { AppEvents } from '../../app/events.js';
+import { TranscriptionService } from '../../app/transcription.js';
 
 export function register(program: Command): void {
   program
@@ -33,16 +34,19 @@ export function register(program: Command): void {
       const engines = new EngineManager({ config, store, ...storeResolver(store, (m) => process.stderr.write(m + '\n')) });
       const vad = await createVad();
       const filter = new HallucinationFilter({ enabled: config.filter.enabled, phrases: config.filter.phrases });
+      // the same batch path as the server's; nothing subscribes to its events here
+      const service = new TranscriptionService({ engines, events: new AppEvents(), filter, vad });
       let failed = 0;
       try {
         await engines.load(config.model.name, { makeDefault: true });
         for (const file of files) {
           try {
             const audio = await decodeFile(file);
-            const { transcript } = await transcribeBatch(engines, {
+            const { transcript } = await service.transcribe({
+              source: 'cli',
               audio: audio.samples,
               options: { language, task, beamSize: config.model.beamSize, wordTimestamps: format === 'srt' || format === 'vtt' || format === 'verbose_json' },
-            }, { filter, vad });
+            });
             const out = render(transcript, format, { seed: true, words: format === 'verbose_json' });
             const body = typeof out.body === 'string' ? out.body : JSON.stringify(out.body) + '\n';
             if (files.length > 1 && format === 'text') process.stdout.write(`${file}: `);

@@ -3,12 +3,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
+import { childEnv, whisperWorkerOverride } from '../../config/env.js';
 import { PROJECT_ROOT } from '../../version.js';
 import { EngineError } from '../types.js';
 import { encodeFrame, FrameDecoder, type RawResult, type RawSegment, type WorkerInfo } from './protocol.js';
 
 export function workerBinaryPath(): string {
-  const fromEnv = process.env.EARSHOT_WHISPER_WORKER;
+  const fromEnv = whisperWorkerOverride();
   if (fromEnv) return fromEnv;
   return join(PROJECT_ROOT, 'native', 'build', 'earshot-whisper-worker');
 }
@@ -58,7 +59,7 @@ export class WorkerProcess extends EventEmitter {
     if (options.dtw) args.push('--dtw');
     // Passive OpenMP waiting: spinning threads steal the CPU from Node, ffmpeg and other workers
     // (measured here: 40 % less CPU time per clip on a busy 2-core machine).
-    const env = { OMP_WAIT_POLICY: 'PASSIVE', ...process.env };
+    const env = { OMP_WAIT_POLICY: 'PASSIVE', ...childEnv() };
     this.child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
     this.pid = this.child.pid;
 

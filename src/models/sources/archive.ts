@@ -3,6 +3,7 @@
 // links that resolve outside the target, no devices/FIFOs. Sizes are counted while streaming
 // (headers can lie), with caps on total bytes, entry count and compression ratio, so a
 // decompression bomb stops early instead of filling the disk.
+import { archiveLimitsFromEnv, processEnv } from '../../config/env.js';
 import { createReadStream } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, realpath, rm, symlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
@@ -22,14 +23,14 @@ export interface ExtractLimits {
   ratioAfterBytes: number;
 }
 
-export function defaultExtractLimits(env: NodeJS.ProcessEnv = process.env): ExtractLimits {
-  const num = (v: string | undefined, d: number) => (v && Number.isFinite(Number(v)) && Number(v) > 0 ? Number(v) : d);
+export function defaultExtractLimits(env: NodeJS.ProcessEnv = processEnv()): ExtractLimits {
+  const given = archiveLimitsFromEnv(env);
   return {
     // The largest Whisper checkpoints (CTranslate2 float32 large-v3) are ~6 GiB.
-    maxBytes: num(env.EARSHOT_ARCHIVE_MAX_BYTES, 32 * 1024 ** 3),
-    maxEntries: num(env.EARSHOT_ARCHIVE_MAX_ENTRIES, 10_000),
+    maxBytes: given.maxBytes ?? 32 * 1024 ** 3,
+    maxEntries: given.maxEntries ?? 10_000,
     // Model weights barely compress (<2:1); 100:1 is a bomb, not a model.
-    maxRatio: num(env.EARSHOT_ARCHIVE_MAX_RATIO, 100),
+    maxRatio: given.maxRatio ?? 100,
     ratioAfterBytes: 64 * 1024 ** 2,
   };
 }

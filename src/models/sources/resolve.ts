@@ -5,6 +5,7 @@
 //   s3://bucket/key                                   an S3 (or S3-compatible) object
 //   ./model.bin | /abs/folder | file:///x | ~/m.zip   local files and folders
 // Any of the remote or local forms may name a .tar.gz/.tgz/.zip archive holding a model.
+import { hubEndpoint, hubToken, processEnv } from '../../config/env.js';
 import { existsSync, statSync } from 'node:fs';
 import { basename, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,13 +54,7 @@ export interface ResolveOptions {
   cwd?: string;
 }
 
-export function hubEndpoint(env: NodeJS.ProcessEnv = process.env): string {
-  return (env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
-}
-
-export function hubToken(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return env.HF_TOKEN || env.HUGGINGFACE_HUB_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined;
-}
+export { hubEndpoint, hubToken, sourceFromSeedEnv } from '../../config/env.js';
 
 export function archiveKindOf(name: string): ArchiveKind | undefined {
   const lower = name.toLowerCase();
@@ -69,14 +64,9 @@ export function archiveKindOf(name: string): ArchiveKind | undefined {
   return undefined;
 }
 
-/** The seed's S3 variables (S3_BUCKET_NAME + S3_MODEL_KEY) as a source string, when both are set. */
-export function sourceFromSeedEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.S3_BUCKET_NAME && env.S3_MODEL_KEY) return `s3://${env.S3_BUCKET_NAME}/${env.S3_MODEL_KEY.replace(/^\/+/, '')}`;
-  return undefined;
-}
 
 export function resolveSource(spec: string, opts: ResolveOptions = {}): ModelSource {
-  const env = opts.env ?? process.env;
+  const env = opts.env ?? processEnv();
   const text = spec.trim();
   if (!text) throw new ModelSourceError('bad_source', 'empty model source');
 

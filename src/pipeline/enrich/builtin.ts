@@ -4,7 +4,7 @@ import { candidateKey, type BuiltinCategory, type Candidate } from './candidate.
 import { englishCandidates } from './english.js';
 import { koreanCandidates } from './korean.js';
 import type { Lexicon } from './lexicon.js';
-import { KeywordSession } from './session.js';
+import { KeywordSession } from './keyword-session.js';
 import type { EnrichLanguage, Keyword } from './types.js';
 
 export interface BuiltinOptions {

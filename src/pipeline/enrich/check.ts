@@ -1,6 +1,6 @@
 // `earshot llm check`: can Earshot reach the LLM, which models does it serve, and does a real
 // keyword request come back usable? Ends in one verdict a user can act on.
-import type { LlmConfig } from './config.js';
+import type { LlmConfig } from '../../config/enrichment.js';
 import { LlmClient, LlmError } from './llm-client.js';
 import { DEFAULT_CATEGORIES, type EnrichLanguage } from './types.js';
 

@@ -4,21 +4,21 @@
 import { CircuitBreaker, type BreakerSnapshot } from './breaker.js';
 import { BuiltinExtractor } from './builtin.js';
 import { candidateKey, type Candidate } from './candidate.js';
-import { parseEnrichConfig, type EnrichConfig, type EnrichConfigInput } from './config.js';
+import { parseEnrichConfig, type EnrichConfig, type EnrichConfigInput } from '../../config/enrichment.js';
 import { resolveLanguage } from './language.js';
 import { Lexicon } from './lexicon.js';
 import { LlmClient, LlmError, type LlmErrorKind } from './llm-client.js';
 import { DropOldestQueue, DroppedError } from './queue.js';
-import { KeywordSession, SessionStore } from './session.js';
+import { KeywordSession, SessionStore } from './keyword-session.js';
 import type { EnrichLanguage, EnrichRequest, EnrichmentResult, FallbackReason, Keyword } from './types.js';
 
 export * from './types.js';
-export { enrichConfigFromApp, enrichConfigFromEnv, parseEnrichConfig, publicEnrichConfig, type EnrichConfig, type LlmConfig } from './config.js';
+export { enrichConfigFromEnv, parseEnrichConfig, publicEnrichConfig, type EnrichConfig, type LlmConfig } from '../../config/enrichment.js';
 export { checkLlm, type LlmCheckReport } from './check.js';
 export { Lexicon } from './lexicon.js';
 export { LlmClient, LlmError } from './llm-client.js';
 export { BuiltinExtractor } from './builtin.js';
-export { KeywordSession } from './session.js';
+export { KeywordSession } from './keyword-session.js';
 
 export interface EnricherLogger {
   warn(obj: object, msg: string): void;

@@ -1,7 +1,7 @@
 // A client for any OpenAI-compatible server (vLLM, llama.cpp server, Ollama, hosted APIs) over plain
 // fetch: lists models, picks one, and asks for keywords through /v1/chat/completions or /v1/completions.
 import { z } from 'zod';
-import type { LlmConfig } from './config.js';
+import type { LlmConfig } from '../../config/enrichment.js';
 import { parseKeywordAnswer, InvalidOutputError, type RawKeyword } from './parse.js';
 import { chatMessages, completionPrompt, COMPLETION_STOP, keywordJsonSchema } from './prompts.js';
 import { Semaphore } from './semaphore.js';

@@ -1,15 +1,6 @@
 // Shapes shared by the enrichment layer: what callers send, what they get back.
 
-/** Categories used when the config names none. Order matters: it is the order results list them in. */
-export const DEFAULT_CATEGORIES = [
-  'person',
-  'place',
-  'organization',
-  'product',
-  'date_time',
-  'topic',
-  'other',
-] as const;
+export { DEFAULT_CATEGORIES } from '../../config/enrichment.js';
 
 export type EnrichLanguage = 'ko' | 'en';
 

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Segment, Transcript } from '../../engines/types.js';
 import { render } from '../../formats/index.js';
-import { MAX_PAGE_SIZE, type HistoryEntry, type HistoryStore } from '../../store/history.js';
+import { MAX_PAGE_SIZE, type HistoryEntry, type HistoryStore } from '../../history/types.js';
 import type { AppContext } from '../context.js';
 import { ApiError } from '../errors.js';
 

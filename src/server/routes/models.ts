@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { ApiError, toApiError } from '../errors.js';
+import { ApiError } from '../errors.js';
 
 const loadBody = z.object({
   source: z.string().min(1).max(2048).optional(),
@@ -50,12 +50,9 @@ export async function modelRoutes(app: FastifyInstance, ctx: AppContext): Promis
       done.catch(() => undefined);
       return reply.status(202).send({ success: true, status: 'loading', source, poll: '/api/models' });
     }
-    try {
-      const m = await done;
-      return { success: true, status: 'ready', id: m.id, default: parsed.data.default };
-    } catch (err) {
-      throw toApiError(err);
-    }
+    // failures reach the error handler, which maps them like every other load path's
+    const m = await done;
+    return { success: true, status: 'ready', id: m.id, default: parsed.data.default };
   });
 
   app.post('/api/models/unload', async (request) => {

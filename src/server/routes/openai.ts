@@ -3,11 +3,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Segment } from '../../engines/types.js';
 import { isResponseFormat, render, RESPONSE_FORMATS, type ResponseFormat } from '../../formats/index.js';
-import { transcribeBatch } from '../../pipeline/batch.js';
+import { wireKeywords } from '../../app/wire.js';
 import type { AppContext } from '../context.js';
 import { ApiError, toApiError } from '../errors.js';
+import { abortOnDisconnect, parseLanguage } from '../http.js';
 import { field, readUpload, type Fields } from '../upload.js';
-import { abortOnDisconnect, parseLanguage } from './seed.js';
 
 /** Names clients send that mean "the server's default model". */
 const DEFAULT_ALIASES = new Set(['whisper-1', 'default', 'gpt-4o-transcribe', 'gpt-4o-mini-transcribe']);
@@ -108,12 +108,12 @@ export async function openAiRoutes(app: FastifyInstance, ctx: AppContext): Promi
       reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
     }
     try {
-      const { transcript } = await transcribeBatch(
-        ctx.engines,
-        {
+      const { transcript, keywords } = await ctx.transcription.transcribe({
+          source: 'openai',
           audio: audio.samples,
           model,
           allowLoad,
+          keywords: enrich,
           options: {
             language,
             task,
@@ -131,17 +131,13 @@ export async function openAiRoutes(app: FastifyInstance, ctx: AppContext): Promi
                 }
               : undefined,
           },
-        },
-        ctx,
-      );
-      ctx.events.emit('transcription', { source: 'openai', transcript });
-      const keywords = enrich && ctx.enricher ? await ctx.enricher.enrich({ text: transcript.text, language: transcript.language }) : undefined;
+      });
       if (stream) {
         writeSse(reply, { type: 'transcript.text.done', text: transcript.text, logprobs: null });
         reply.raw.end();
         return reply;
       }
-      const out = render(transcript, format as ResponseFormat, { words: wantWords, segments: wantSegments, extra: keywords ? { keywords } : undefined });
+      const out = render(transcript, format as ResponseFormat, { words: wantWords, segments: wantSegments, extra: keywords ? { keywords: wireKeywords(keywords) } : undefined });
       return reply.type(out.contentType).send(out.body);
     } catch (err) {
       if (!stream) throw err;

@@ -1,13 +1,30 @@
 // The seed-compatible API: GET /, GET /health, POST /transcribe (seeds 000, 001, 004).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { normalizeLanguage } from '../../engines/languages.js';
+import { healthStatus } from '../../app/status.js';
+import { wireKeywords } from '../../app/wire.js';
 import { isResponseFormat, render, RESPONSE_FORMATS } from '../../formats/index.js';
-import { transcribeBatch } from '../../pipeline/batch.js';
 import { VERSION } from '../../version.js';
 import type { AppContext } from '../context.js';
+import { sendDashboard, wantsHtml } from '../dashboard-page.js';
 import { ApiError } from '../errors.js';
-import { sendDashboard, wantsHtml } from './dashboard.js';
+import { abortOnDisconnect, parseLanguage } from '../http.js';
 import { field, readUpload } from '../upload.js';
+
+export const ENDPOINTS = [
+  '/health',
+  '/transcribe',
+  '/v1/audio/transcriptions',
+  '/v1/audio/translations',
+  '/v1/models',
+  '/ws',
+  '/api/models',
+  '/api/models/load',
+  '/api/enrich',
+  '/api/config',
+  '/api/stats',
+  '/api/monitor',
+  '/api/history',
+];
 
 export function statusBody(ctx: AppContext): Record<string, unknown> {
   const def = ctx.engines.defaultState();
@@ -18,45 +35,15 @@ export function statusBody(ctx: AppContext): Record<string, unknown> {
     model: ctx.engines.defaultModelId ?? ctx.engines.defaultModelSource,
     engines: ctx.engines.list().filter((m) => !m.retiring).map((m) => ({ id: m.id, state: m.state, kind: m.info?.kind, default: m.default })),
     device: ctx.engines.device,
-    endpoints: [
-      '/health',
-      '/transcribe',
-      '/v1/audio/transcriptions',
-      '/v1/audio/translations',
-      '/v1/models',
-      '/ws',
-      '/api/models',
-      '/api/models/load',
-      '/api/enrich',
-      '/api/config',
-      '/api/stats',
-      '/api/monitor',
-      '/api/history',
-    ],
+    endpoints: ENDPOINTS,
     uptime: Math.round((Date.now() - ctx.startedAt) / 1000),
     ...(def.error ? { error: def.error } : {}),
   };
 }
 
-function healthStatus(ctx: AppContext): 'ok' | 'loading' | 'error' {
-  const { state } = ctx.engines.defaultState();
-  if (state === 'ready') return 'ok';
-  if (state === 'error') return 'error';
-  return 'loading';
-}
-
 function llmHealth(ctx: AppContext): Record<string, unknown> {
   const s = ctx.enricher!.state();
   return { configured: s.configured, reachable: s.reachable, model: s.model, last_latency_ms: s.lastLatencyMs, error_rate: s.errorRate };
-}
-
-/** Parses the task / language fields shared by the seed and OpenAI endpoints. */
-export function parseLanguage(value: string | undefined, param = 'language'): string | undefined {
-  try {
-    return normalizeLanguage(value);
-  } catch (err) {
-    throw new ApiError(422, 'invalid_language', (err as Error).message, param);
-  }
 }
 
 export async function seedRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
@@ -101,37 +88,22 @@ export async function seedRoutes(app: FastifyInstance, ctx: AppContext): Promise
     const words = field(fields, 'word_timestamps') === 'true';
     const abort = abortOnDisconnect(request, reply);
     try {
-      const { transcript, dropped } = await transcribeBatch(
-        ctx.engines,
-        {
-          audio: audio.samples,
-          model: field(fields, 'model'),
-          allowLoad: ctx.config.server.allowModelLoading,
-          options: { language, task, wordTimestamps: words || format === 'srt' || format === 'vtt', signal: abort.signal, beamSize: ctx.config.model.beamSize },
-        },
-        ctx,
-      );
-      ctx.events.emit('transcription', { source: 'rest', transcript });
+      const { transcript, dropped, keywords } = await ctx.transcription.transcribe({
+        source: 'rest',
+        audio: audio.samples,
+        model: field(fields, 'model'),
+        allowLoad: ctx.config.server.allowModelLoading,
+        keywords: field(fields, 'enrich') === 'true',
+        options: { language, task, wordTimestamps: words || format === 'srt' || format === 'vtt', signal: abort.signal, beamSize: ctx.config.model.beamSize },
+      });
       // Say what the hallucination filter removed, so a client can tell "silence" from "nothing heard".
       const extra: Record<string, unknown> = {};
       if (dropped.length) extra.filtered = dropped.map((d) => ({ rule: d.rule, pattern: d.pattern ?? null, text: d.text }));
-      if (field(fields, 'enrich') === 'true' && ctx.enricher && transcript.text) {
-        extra.keywords = await ctx.enricher.enrich({ text: transcript.text, language: transcript.language });
-      }
+      if (keywords) extra.keywords = wireKeywords(keywords);
       const out = render(transcript, format, { seed: true, words, extra });
       return reply.type(out.contentType).send(out.body);
     } finally {
       abort.done();
     }
   });
-}
-
-/** Aborts the engine job when the client goes away before the answer. */
-export function abortOnDisconnect(request: FastifyRequest, reply: FastifyReply): { signal: AbortSignal; done(): void } {
-  const controller = new AbortController();
-  const onClose = () => {
-    if (!reply.sent && !reply.raw.writableEnded) controller.abort();
-  };
-  request.raw.on('close', onClose);
-  return { signal: controller.signal, done: () => request.raw.off('close', onClose) };
 }

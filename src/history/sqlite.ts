@@ -13,7 +13,7 @@ import {
   type HistorySegment,
   type HistoryStore,
   type NewHistoryEntry,
-} from './history.js';
+} from './types.js';
 
 const SCHEMA_VERSION = 1;
 

@@ -1,10 +1,24 @@
-// Enrichment settings: one typed schema with defaults, filled from env and/or explicit overrides.
+// The `enrichment` section of the config (keywords and categories for each final): its schema with
+// defaults, and its environment names (EARSHOT_ENRICH_*, EARSHOT_LLM_*, seed-style VLLM_*).
 import { z } from 'zod';
-import { DEFAULT_CATEGORIES } from './types.js';
+import { processEnv } from './env.js';
+
+/** Categories used when the config names none. Order matters: it is the order results list them in. */
+export const DEFAULT_CATEGORIES = ['person', 'place', 'organization', 'product', 'date_time', 'topic', 'other'] as const;
 
 const llmSchema = z.object({
   /** base URL of the OpenAI-compatible API, normalised to end in /v1 */
-  baseUrl: z.string().url(),
+  baseUrl: z
+    .string()
+    .min(1)
+    .transform((raw, ctx) => {
+      try {
+        return normalizeBaseUrl(raw);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `not a URL: ${JSON.stringify(raw)}` });
+        return z.NEVER;
+      }
+    }),
   apiKey: z.string().min(1).optional(),
   /** unset: the first model listed by GET /v1/models */
   model: z.string().min(1).optional(),
@@ -67,12 +81,11 @@ export function normalizeBaseUrl(raw: string): string {
 }
 
 export function parseLlmConfig(input: LlmConfigInput): LlmConfig {
-  return llmSchema.parse({ ...input, baseUrl: normalizeBaseUrl(input.baseUrl) });
+  return llmSchema.parse(input);
 }
 
 export function parseEnrichConfig(input: EnrichConfigInput = {}): EnrichConfig {
-  const llm = input.llm ? { ...input.llm, baseUrl: normalizeBaseUrl(input.llm.baseUrl) } : input.llm;
-  return enrichConfigSchema.parse({ ...input, llm });
+  return enrichConfigSchema.parse(input);
 }
 
 type Env = Record<string, string | undefined>;
@@ -111,14 +124,12 @@ function defined<T extends object>(o: T): Partial<T> {
  * The LLM part of the config from the environment. EARSHOT_LLM_* first; VLLM_URL / VLLM_BASE_URL /
  * VLLM_MODEL / VLLM_API_KEY are accepted too, the names a seed-001-style vLLM deployment already sets.
  */
-export function llmInputFromEnv(env: Env = process.env): LlmConfigInput | null {
-  const baseUrl = pick(env, 'EARSHOT_LLM_URL', 'VLLM_URL', 'VLLM_BASE_URL');
-  if (!baseUrl) return null;
+export function llmInputFromEnv(env: Env = processEnv()): Partial<LlmConfigInput> | null {
   const mode = pick(env, 'EARSHOT_LLM_MODE');
   const structuredOutput = pick(env, 'EARSHOT_LLM_STRUCTURED_OUTPUT');
-  return {
-    baseUrl,
-    ...defined({
+  // Settings without a URL still count: a config file may give the URL (file < env).
+  const given = defined({
+      baseUrl: pick(env, 'EARSHOT_LLM_URL', 'VLLM_URL', 'VLLM_BASE_URL'),
       apiKey: pick(env, 'EARSHOT_LLM_API_KEY', 'VLLM_API_KEY'),
       model: pick(env, 'EARSHOT_LLM_MODEL', 'VLLM_MODEL'),
       mode: mode as LlmConfigInput['mode'],
@@ -126,12 +137,18 @@ export function llmInputFromEnv(env: Env = process.env): LlmConfigInput | null {
       maxConcurrency: int(env, 'EARSHOT_LLM_MAX_CONCURRENCY'),
       structuredOutput: structuredOutput as LlmConfigInput['structuredOutput'],
       maxTokens: int(env, 'EARSHOT_LLM_MAX_TOKENS'),
-    }),
-  };
+  });
+  return Object.keys(given).length ? given : null;
+}
+
+/** An LLM section without a URL means "no LLM" (its other settings wait for one). */
+export function withoutUrlless<T extends { llm?: unknown }>(input: T): T {
+  const llm = input.llm as { baseUrl?: unknown } | null | undefined;
+  return llm && llm.baseUrl === undefined ? { ...input, llm: null } : input;
 }
 
 /** Everything enrichment reads from the environment, as schema input (defaults not yet applied). */
-export function enrichInputFromEnv(env: Env = process.env): EnrichConfigInput {
+export function enrichInputFromEnv(env: Env = processEnv()): Omit<EnrichConfigInput, 'llm'> & { llm?: Partial<LlmConfigInput> } {
   const categories = pick(env, 'EARSHOT_ENRICH_CATEGORIES')
     ?.split(',')
     .map((c) => c.trim())
@@ -151,34 +168,8 @@ export function enrichInputFromEnv(env: Env = process.env): EnrichConfigInput {
   });
 }
 
-export function enrichConfigFromEnv(env: Env = process.env): EnrichConfig {
-  return parseEnrichConfig(enrichInputFromEnv(env));
-}
-
-/** The `llm` section of the server's config schema (src/config/schema.ts): file < env < flags already merged. */
-export interface AppLlmSection {
-  url?: string;
-  apiKey?: string;
-  model?: string;
-  mode?: 'chat' | 'completions';
-  timeoutMs?: number;
-}
-
-/**
- * Enrichment config for the server: the app config's `llm` section wins where it says something;
- * the rest (structured output, concurrency, categories, lexicon, seed-style VLLM_* names) comes from env.
- */
-export function enrichConfigFromApp(llm: AppLlmSection | undefined, env: Env = process.env): EnrichConfig {
-  const input = enrichInputFromEnv(env);
-  const baseUrl = llm?.url?.trim() || input.llm?.baseUrl;
-  if (baseUrl) {
-    input.llm = {
-      ...input.llm,
-      baseUrl,
-      ...defined({ apiKey: llm?.apiKey || undefined, model: llm?.model || undefined, mode: llm?.mode, timeoutMs: llm?.timeoutMs }),
-    };
-  }
-  return parseEnrichConfig(input);
+export function enrichConfigFromEnv(env: Env = processEnv()): EnrichConfig {
+  return parseEnrichConfig(withoutUrlless(enrichInputFromEnv(env)) as EnrichConfigInput);
 }
 
 /** The config as the dashboard may show it: the API key is never echoed. */

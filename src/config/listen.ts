@@ -1,7 +1,10 @@
 // `earshot listen` settings. Layers: defaults (seed 000's client) < --config file.json < EARSHOT_LISTEN_* env < flags.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { DEFAULT_WAKEWORD } from './models.js';
+import { processEnv } from './env.js';
+
+/** The wake word `earshot listen` waits for when none is named. */
+export const DEFAULT_WAKEWORD = 'hey_jarvis';
 
 const bool = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off']).transform((v) => ['1', 'true', 'yes', 'on'].includes(v))]);
 const seconds = z.coerce.number().min(0);
@@ -75,8 +78,9 @@ function normalize(key: keyof ListenConfig, value: unknown): unknown {
 
 export function configFromObject(obj: Record<string, unknown>, source: string): ListenConfigInput {
   const out: ListenConfigInput = {};
-  // Accept either a flat object or the settings nested under "listen" in a shared config file.
-  const flat = typeof obj.listen === 'object' && obj.listen !== null ? (obj.listen as Record<string, unknown>) : obj;
+  // Accept either a flat object or the settings nested under "wakeword" (the server config's section) or "listen".
+  const nested = [obj.wakeword, obj.listen].find((v) => typeof v === 'object' && v !== null && !Array.isArray(v));
+  const flat = (nested as Record<string, unknown> | undefined) ?? obj;
   for (const [key, value] of Object.entries(flat)) {
     const canonical = canonicalKey(key);
     if (!canonical) throw new Error(`${source}: unknown setting "${key}"`);
@@ -85,7 +89,20 @@ export function configFromObject(obj: Record<string, unknown>, source: string): 
   return out;
 }
 
-export function configFromFile(path: string): ListenConfigInput {
+/**
+ * The server config file's `wakeword` section: the same settings in any accepted spelling, checked
+ * for unknown names here and against listenConfigSchema when `earshot listen` resolves them.
+ */
+export const listenSectionSchema = z.record(z.string(), z.unknown()).transform((obj, ctx): ListenConfigInput => {
+  try {
+    return configFromObject(obj, 'wakeword');
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+export function listenConfigFromFile(path: string): ListenConfigInput {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
@@ -97,7 +114,7 @@ export function configFromFile(path: string): ListenConfigInput {
 }
 
 /** EARSHOT_LISTEN_SERVER, EARSHOT_LISTEN_WAKEWORD (comma-separated), EARSHOT_LISTEN_THRESHOLD, … */
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ListenConfigInput {
+export function listenConfigFromEnv(env: NodeJS.ProcessEnv = processEnv()): ListenConfigInput {
   const out: ListenConfigInput = {};
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('EARSHOT_LISTEN_') || value === undefined || value === '') continue;

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import os from 'node:os';
 import Database from 'better-sqlite3';
-import { ftsQuery, SqliteHistoryStore, type NewHistoryEntry } from '../../src/store/index.js';
+import { ftsQuery, SqliteHistoryStore, type NewHistoryEntry } from '../../src/history/index.js';
 
 const DAY = 24 * 3600 * 1000;
 

@@ -1,14 +1,9 @@
-// The web dashboard: GET / answers browsers with the page built from web/ (one self-contained HTML
-// file in web/dist, so it needs no API key for assets) while API clients keep the JSON status;
-// GET /api/config shows the effective configuration without secrets plus runtime facts (seed 002).
+// The dashboard page: one self-contained HTML file built from web/ into web/dist (so it needs no API
+// key for assets). GET / serves it to browsers and the JSON status to API clients.
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { configSchema, publicConfig } from '../../config/schema.js';
-import { historySettings } from '../../store/index.js';
-import { PROJECT_ROOT, VERSION } from '../../version.js';
-import type { AppContext } from '../context.js';
-import { gpuProbe, llmStatus } from './monitor.js';
+import type { FastifyReply } from 'fastify';
+import { PROJECT_ROOT } from '../version.js';
 
 export const DASHBOARD_DIR = join(PROJECT_ROOT, 'web', 'dist');
 
@@ -70,29 +65,4 @@ export async function sendDashboard(reply: FastifyReply): Promise<FastifyReply> 
     .type('text/html; charset=utf-8');
   if (!html) return reply.status(503).send(NOT_BUILT);
   return reply.send(html);
-}
-
-export async function configBody(ctx: AppContext): Promise<Record<string, unknown>> {
-  const gpus = await gpuProbe.read();
-  const def = ctx.engines.defaultState();
-  return {
-    gpu: ctx.engines.device === 'cuda',
-    device: ctx.engines.device,
-    gpus: gpus ?? [],
-    model: ctx.engines.defaultModelId ?? ctx.engines.defaultModelSource,
-    model_state: def.state,
-    engine: def.info?.kind ?? null,
-    vad: ctx.vad?.kind ?? null,
-    llm: llmStatus(ctx),
-    history: { enabled: Boolean(ctx.history), retention_days: historySettings(ctx.config).retentionDays },
-    auth: ctx.config.server.apiKeys.length > 0,
-    version: VERSION,
-    node: process.version,
-    // parsed again: zod 4 leaves a section that was never given as `{}`, without its fields' defaults
-    config: publicConfig(configSchema.parse(ctx.config)),
-  };
-}
-
-export async function dashboardRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
-  app.get('/api/config', async () => configBody(ctx));
 }

@@ -1,26 +1,35 @@
-// The history recorder on the server's real event bus and the real Enricher (built-in extractor):
-// streaming finals and their keywords, batch transcriptions with extracted keywords, retention.
+// The history recorder on the server's real event bus: live finals and their keywords, batch
+// transcriptions and theirs (the recorder never enriches: keywords arrive as their own events), retention.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import os from 'node:os';
+import { AppEvents, keywordsOf, type UtteranceFinal } from '../../src/app/events.js';
+import { HistoryRecorder } from '../../src/app/history-recorder.js';
+import { openHistory } from '../../src/app/services.js';
 import type { Transcript } from '../../src/engines/types.js';
+import { SqliteHistoryStore } from '../../src/history/index.js';
 import { Enricher } from '../../src/pipeline/enrich/index.js';
-import { EventBus } from '../../src/server/context.js';
-import { attachHistory, HistoryRecorder, SqliteHistoryStore } from '../../src/store/index.js';
 
 const DAY = 24 * 3600 * 1000;
 const quiet = { warn() {}, info() {}, error() {} };
 
-async function until<T>(fn: () => T | undefined, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+function final(sessionId: string, utteranceId: number, text: string, start: number, end: number): UtteranceFinal {
+  return {
+    sessionId,
+    utteranceId,
+    text,
+    start,
+    end,
+    language: 'en',
+    model: 'base',
+    engine: 'whisper',
+    task: 'transcribe',
+    segments: text ? [{ start, end, text, avgLogprob: -0.3, noSpeechProb: 0.01 }] : [],
+    words: [],
+    processingTime: 0.4,
+  };
 }
 
 function transcript(text: string): Transcript {
@@ -44,24 +53,14 @@ describe('HistoryRecorder', () => {
   after(async () => rm(dir, { recursive: true, force: true }));
 
   it('records streaming finals with their session model, then the keywords that follow', async () => {
-    const events = new EventBus();
+    const events = new AppEvents();
     const store = new SqliteHistoryStore(join(dir, 'stream.sqlite'));
     const recorder = new HistoryRecorder({ store, events, retentionDays: 30, log: quiet }).start();
     try {
-      events.emit('session', { id: 'sess-1', state: 'started', model: 'base', language: 'en' });
-      events.emit('utterance', { session_id: 'sess-1', type: 'partial', utterance_id: 1, revision: 1, committed: 'he was', tentative: ' not' });
-      events.emit('utterance', {
-        session_id: 'sess-1',
-        type: 'final',
-        utterance_id: 1,
-        text: ' He was not an ill disposed young man.',
-        start: 1.2,
-        end: 4.3,
-        language: 'en',
-        segments: [{ start: 1.2, end: 4.3, text: ' He was not an ill disposed young man.', avg_logprob: -0.3, no_speech_prob: 0.01 }],
-        words: [],
-      });
-      events.emit('utterance', { session_id: 'sess-1', type: 'final', utterance_id: 2, text: '', start: 5, end: 6, language: 'en', segments: [], words: [] });
+      events.emit('session.started', { sessionId: 'sess-1', interface: 'ws', model: 'base', engine: 'whisper', language: 'en', remote: null, startedAt: new Date().toISOString() });
+      events.emit('utterance.partial', { sessionId: 'sess-1', utteranceId: 1, revision: 1, committed: 'he was', tentative: ' not' });
+      events.emit('utterance.final', final('sess-1', 1, ' He was not an ill disposed young man.', 1.2, 4.3));
+      events.emit('utterance.final', final('sess-1', 2, '', 5, 6));
       assert.equal(store.count(), 1, 'partials and empty finals are not recorded');
       const [e] = store.search().items;
       assert.equal(e!.kind, 'stream');
@@ -76,13 +75,14 @@ describe('HistoryRecorder', () => {
       assert.deepEqual(e!.segments, [{ start: 1.2, end: 4.3, text: 'He was not an ill disposed young man.' }]);
       assert.deepEqual(e!.keywords, []);
 
-      events.emit('session', { id: 'sess-1', state: 'ended' });
+      events.emit('session.ended', { sessionId: 'sess-1', endedAt: new Date().toISOString() });
       // keywords may arrive after the session ended
-      events.emit('utterance', { session_id: 'sess-1', type: 'keywords', utterance_id: 1, status: 'ok', keywords: [{ text: 'young man', category: 'topic', score: 1 }], categories: ['topic'], source: 'builtin' });
+      const keywords = { status: 'ok' as const, keywords: [{ text: 'young man', category: 'topic', score: 1 }], categories: ['topic'], source: 'builtin' as const, model: null, latencyMs: 3, fallbackReason: null };
+      events.emit('utterance.keywords', { sessionId: 'sess-1', utteranceId: 1, keywords });
       assert.deepEqual(store.get(e!.id)!.keywords, [{ text: 'young man', category: 'topic' }]);
       assert.deepEqual(store.search({ keyword: 'Young Man' }).items.map((x) => x.id), [e!.id]);
       // keywords for an utterance that was never recorded are ignored
-      events.emit('utterance', { session_id: 'other', type: 'keywords', utterance_id: 9, keywords: [{ text: 'x', category: 'y' }] });
+      events.emit('utterance.keywords', { sessionId: 'other', utteranceId: 9, keywords: { ...keywords, keywords: [{ text: 'x', category: 'y', score: 1 }] } });
       assert.equal(store.count(), 1);
     } finally {
       recorder.stop();
@@ -90,29 +90,30 @@ describe('HistoryRecorder', () => {
     }
   });
 
-  it('records batch transcriptions and extracts their keywords with the Enricher', async () => {
-    const events = new EventBus();
+  it('records batch transcriptions, then the keywords published for them (from the real built-in extractor)', async () => {
+    const events = new AppEvents();
     const store = new SqliteHistoryStore(join(dir, 'batch.sqlite'));
-    const enricher = new Enricher({});
-    const recorder = new HistoryRecorder({ store, events, enricher, retentionDays: 30, log: quiet }).start();
+    const recorder = new HistoryRecorder({ store, events, retentionDays: 30, log: quiet }).start();
+    const at = new Date().toISOString();
     try {
       const text = 'And Mister John Dashwood had then leisure to consider how much there might be prudently in his power to do for them';
-      events.emit('transcription', { source: 'rest', transcript: transcript(text) });
-      events.emit('transcription', { source: 'openai', transcript: transcript('   ') });
+      events.emit('transcription.done', { transcriptionId: 't1', source: 'rest', transcript: transcript(text), at });
+      events.emit('transcription.done', { transcriptionId: 't2', source: 'openai', transcript: transcript('   '), at });
       const [e] = store.search().items;
       assert.equal(store.count(), 1);
       assert.equal(e!.kind, 'batch');
       assert.equal(e!.source, 'rest');
       assert.equal(e!.duration, 7.1);
       assert.deepEqual(e!.segments, [{ start: 0, end: 7.1, text }]);
-      const keywords = await until(() => {
-        const k = store.get(e!.id)!.keywords;
-        return k.length ? k : undefined;
-      }, 'keywords');
+      assert.deepEqual(e!.keywords, [], 'no keywords until they are published');
+      const result = await new Enricher({}).enrich({ text, language: 'en' });
+      events.emit('transcription.keywords', { transcriptionId: 't1', keywords: keywordsOf(result) });
+      const keywords = store.get(e!.id)!.keywords;
+      assert.ok(keywords.length > 0);
       for (const k of keywords) assert.ok(text.toLowerCase().includes(k.text.toLowerCase()), `${k.text} is in the text`);
       assert.deepEqual(store.search({ keyword: keywords[0]!.text }).items.map((x) => x.id), [e!.id]);
 
-      events.emit('transcription', { source: 'openai', transcript: transcript('He was not an ill disposed young man') });
+      events.emit('transcription.done', { transcriptionId: 't3', source: 'openai', transcript: transcript('He was not an ill disposed young man'), at });
       assert.equal(store.search({ text: 'disposed' }).items[0]!.source, 'openai');
     } finally {
       recorder.stop();
@@ -128,13 +129,13 @@ describe('HistoryRecorder', () => {
     seed.add({ kind: 'stream', source: 'ws', text: 'last week', createdAt: now - 7 * DAY });
     seed.close();
 
-    const keepAll = attachHistory({ home: dir, events: new EventBus(), retentionDays: 0, log: quiet });
-    // attachHistory uses <home>/history.sqlite; this one starts empty
-    assert.equal(keepAll!.store.count(), 0);
-    keepAll!.close();
+    const opened = openHistory(dir, quiet);
+    // openHistory uses <home>/history.sqlite; this one starts empty
+    assert.equal(opened!.count(), 0);
+    opened!.close();
 
     const store = new SqliteHistoryStore(path);
-    const events = new EventBus();
+    const events = new AppEvents();
     const forever = new HistoryRecorder({ store, events, retentionDays: 0, log: quiet }).start();
     assert.equal(store.count(), 2);
     forever.stop();
@@ -150,8 +151,8 @@ describe('HistoryRecorder', () => {
     await import('node:fs/promises').then((fs) => fs.mkdir(home, { recursive: true }));
     await writeFile(join(home, 'history.sqlite'), Buffer.alloc(8192, 3));
     const errors: string[] = [];
-    const attached = attachHistory({ home, events: new EventBus(), retentionDays: 30, log: { ...quiet, error: (_o: unknown, msg?: string) => errors.push(msg ?? '') } });
-    assert.equal(attached, undefined);
+    const opened = openHistory(home, { ...quiet, error: (_o: unknown, msg?: string) => errors.push(msg ?? '') });
+    assert.equal(opened, undefined);
     assert.match(errors[0]!, /history disabled/);
   });
 });

@@ -1,0 +1,94 @@
+// Everything the interfaces use, built once from a Config: model store, engines, VAD, filter,
+// enricher, the event bus and the services over them, plus the event subscribers (history).
+import { join } from 'node:path';
+import type { Config } from '../config/schema.js';
+import { EngineManager } from '../engines/manager.js';
+import { SqliteHistoryStore, type HistoryStore } from '../history/index.js';
+import type { ModelResolver } from '../models/manifest.js';
+import { storeResolver } from '../models/resolver.js';
+import { ModelStore } from '../models/store.js';
+import { Enricher } from '../pipeline/enrich/index.js';
+import { HallucinationFilter } from '../pipeline/filter/index.js';
+import { createVad, type CreatedVad } from '../pipeline/vad/index.js';
+import { AppEvents } from './events.js';
+import { HistoryRecorder } from './history-recorder.js';
+import { LiveSessions } from './live-sessions.js';
+import { TranscriptionService } from './transcription.js';
+
+export const HISTORY_FILE = 'history.sqlite';
+
+export interface AppLogger {
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
+export interface AppServices {
+  config: Config;
+  store: ModelStore;
+  engines: EngineManager;
+  events: AppEvents;
+  startedAt: number;
+  /** hallucination filter shared by batch and streaming (its stats are the server's) */
+  filter?: HallucinationFilter;
+  /** VAD factory: one detector per stream or per batch request */
+  vad?: CreatedVad;
+  enricher?: Enricher;
+  /** transcript history (absent when disabled or its file could not be opened) */
+  history?: HistoryStore;
+  live: LiveSessions;
+  transcription: TranscriptionService;
+}
+
+export interface CreateServicesOptions {
+  log: AppLogger;
+  store?: ModelStore;
+  resolver?: ModelResolver;
+}
+
+export interface CreatedServices {
+  services: AppServices;
+  close(): Promise<void>;
+}
+
+export async function createServices(config: Config, opts: CreateServicesOptions): Promise<CreatedServices> {
+  const { log } = opts;
+  const store = opts.store ?? new ModelStore();
+  await store.init();
+  const pull = storeResolver(store, (m) => log.info(m));
+  const engines = new EngineManager({ config, store, resolver: opts.resolver ?? pull.resolver, canResolve: pull.canResolve });
+  const enricher = await Enricher.create(config.enrichment, { logger: log });
+  const vad = await createVad({ kind: 'auto' });
+  if (vad.fallbackReason) log.warn(vad.fallbackReason);
+  const filter = new HallucinationFilter({ enabled: config.filter.enabled, phrases: config.filter.phrases });
+  const events = new AppEvents((err, event) => log.warn({ err, event }, 'event subscriber failed'));
+  const history = config.history.enabled ? openHistory(store.home, log) : undefined;
+  const recorder = history ? new HistoryRecorder({ store: history, events, retentionDays: config.history.retentionDays, log }).start() : undefined;
+  const live = new LiveSessions({ config, engines, vad, filter, enricher, events, log });
+  const transcription = new TranscriptionService({ engines, events, filter, vad, enricher, log });
+  const services: AppServices = { config, store, engines, events, startedAt: Date.now(), filter, vad, enricher, history, live, transcription };
+  return {
+    services,
+    close: async () => {
+      live.closeAll();
+      await engines.close();
+      await vad.close();
+      recorder?.stop();
+      history?.close();
+    },
+  };
+}
+
+/**
+ * Opens `<home>/history.sqlite`. Returns undefined (and logs why) when the file cannot be opened:
+ * the server runs on without history rather than not at all.
+ */
+export function openHistory(home: string, log: AppLogger): HistoryStore | undefined {
+  const path = join(home, HISTORY_FILE);
+  try {
+    return new SqliteHistoryStore(path);
+  } catch (err) {
+    log.error({ err, path }, `history disabled: cannot open ${path}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
