@@ -22,6 +22,8 @@ export interface LoadedModel {
   id: string;
   state: ModelState;
   error?: string;
+  /** why loading failed, as thrown (a ModelSourceError keeps its code) */
+  failure?: Error;
   source: string;
   engine?: Engine;
   loadedAt?: string;
@@ -155,7 +157,8 @@ export class EngineManager {
     } catch (err) {
       entry.state = 'error';
       entry.error = (err as Error).message;
-      throw loadError(source, err);
+      entry.failure = loadError(source, err);
+      throw entry.failure;
     }
   }
 
@@ -255,6 +258,8 @@ export class EngineManager {
       return this.acquire({ ...opts, model: entry.id });
     }
     if (entry.state === 'error' || !entry.engine) {
+      // a client that named the model learns why it cannot be had; the default's failure is the server's
+      if (opts.model && entry.failure instanceof ModelSourceError) throw entry.failure;
       throw new EngineError('model_load_failed', `model "${entry.id}" failed to load: ${entry.error ?? 'unknown error'}`);
     }
     const held = entry;

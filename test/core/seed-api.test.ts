@@ -45,12 +45,12 @@ describe('seed REST API', () => {
   }
 
   it('GET / and /health describe a loaded model', async () => {
-    const health = await (await fetch(`${server.url}/health`)).json();
+    const health = (await (await fetch(`${server.url}/health`)).json()) as Record<string, any>;
     assert.equal(health.status, 'ok');
     assert.equal(health.model_loaded, true);
     assert.equal(health.device, 'cpu');
     assert.equal(health.model_id, 'base');
-    const root = await (await fetch(`${server.url}/`, { headers: { accept: 'application/json' } })).json();
+    const root = (await (await fetch(`${server.url}/`, { headers: { accept: 'application/json' } })).json()) as Record<string, any>;
     assert.equal(root.name, 'earshot');
     assert.equal(root.model, 'base');
     assert.ok(Array.isArray(root.engines) && root.engines.length === 1);
@@ -175,7 +175,7 @@ describe('seed REST API', () => {
     const after = await workerPids(server.pid);
     assert.equal(after.length, 1);
     assert.notEqual(after[0], pid, 'the pool replaced the dead worker');
-    const health = await (await fetch(`${server.url}/health`)).json();
+    const health = (await (await fetch(`${server.url}/health`)).json()) as Record<string, any>;
     assert.ok(health.worker_restarts >= 1);
   });
 });

@@ -14,6 +14,9 @@ import { werCount } from '../../src/eval/wer.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { isolatedHome, launchChromium, requireBuiltDashboard, screenshot, speechWav, watchConsole } from './browser.js';
 
+// page.evaluate() callbacks run inside the browser: these globals exist there, not in Node's types.
+declare const window: any, document: any, localStorage: any, MutationObserver: any, HTMLElement: any, getComputedStyle: any;
+
 const clips = pocketsphinxClips().filter((c) => c.set === 'librivox');
 const clip = (suffix: string) => clips.find((c) => c.id.endsWith(suffix))!;
 /** what the fake microphone says, in order: "and mister john dashwood had then leisure ...", "unless ... selfish ..." */
@@ -119,7 +122,7 @@ describe('web dashboard (real Chromium)', { timeout: 900_000 }, () => {
     await monitor.evaluate(() => {
       const w = window as unknown as { seenPartials: number };
       w.seenPartials = 0;
-      new MutationObserver((records) => {
+      new MutationObserver((records: Array<{ addedNodes: any[] }>) => {
         for (const r of records) for (const n of r.addedNodes) if (n instanceof HTMLElement && n.classList.contains('tentative') && n.textContent) w.seenPartials++;
       }).observe(document.querySelector('.transcript-list')!, { childList: true, subtree: true });
     });

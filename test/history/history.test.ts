@@ -198,7 +198,7 @@ describe('SqliteHistoryStore', () => {
     const a = first.add(entry('persisted across restarts', { keywords: [{ text: 'restarts', category: 'event' }] }));
     first.close();
     const raw = new Database(path, { readonly: true });
-    assert.equal(raw.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'transcripts_fts'").get().n, 0);
+    assert.equal((raw.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'transcripts_fts'").get() as { n: number }).n, 0);
     raw.close();
 
     const second = new SqliteHistoryStore(path);

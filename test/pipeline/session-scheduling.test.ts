@@ -101,7 +101,7 @@ type Logged = { [K in keyof StreamSessionEvents]: { type: K; data: StreamSession
 function record(session: StreamSession): Logged[] {
   const log: Logged[] = [];
   for (const type of ['speech_start', 'speech_end', 'partial', 'final', 'dropped', 'error', 'backpressure'] as const) {
-    session.on(type, (data: never) => log.push({ type, data } as Logged));
+    session.on(type, ((data: unknown) => log.push({ type, data } as Logged)) as never);
   }
   return log;
 }

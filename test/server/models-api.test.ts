@@ -31,7 +31,7 @@ describe('model administration', () => {
     assert.equal(load.status, 202);
     const deadline = Date.now() + 180_000;
     for (;;) {
-      const health = await (await fetch(`${server.url}/health`)).json();
+      const health = (await (await fetch(`${server.url}/health`)).json()) as Record<string, any>;
       if (health.model_id === 'base-q8_0') break;
       assert.ok(Date.now() < deadline, 'swap did not finish in time');
       await new Promise((r) => setTimeout(r, 300));
@@ -49,7 +49,7 @@ describe('model administration', () => {
     }
     const models = new Set(results.map((r) => r.model));
     assert.ok(models.has('base') && models.has('base-q8_0'), [...models].join(','));
-    const list = await (await fetch(`${server.url}/api/models`)).json();
+    const list = (await (await fetch(`${server.url}/api/models`)).json()) as Record<string, any>;
     assert.equal(list.default, 'base-q8_0');
     assert.ok(list.installed.some((m: { id: string }) => m.id === 'base'));
   });
@@ -73,7 +73,7 @@ describe('server without a usable model', () => {
     let health: { status: string; model_loaded: boolean; error?: string } | undefined;
     for (let i = 0; i < 50; i++) {
       const res = await fetch(`${server.url}/health`);
-      health = await res.json();
+      health = (await res.json()) as typeof health;
       assert.equal(res.status, 503);
       if (health!.status === 'error') break;
       await new Promise((r) => setTimeout(r, 200));

@@ -70,7 +70,7 @@ describe('enrichment alongside streaming', () => {
     assert.match(body.text, /Dashwood/);
     assert.equal(body.keywords?.source, 'llm');
     assert.ok(body.keywords!.keywords.some((k) => k.text === 'John Dashwood'));
-    const health = await (await fetch(`${server.url}/health`)).json();
+    const health = (await (await fetch(`${server.url}/health`)).json()) as Record<string, any>;
     assert.equal(health.llm.configured, true);
     assert.equal(health.llm.reachable, true);
     assert.equal(health.llm.model, 'Qwen/Qwen2.5-7B-Instruct');

@@ -258,7 +258,7 @@ describe('WebSocket streaming', () => {
     const after = rss();
     assert.deepEqual(await workerPids(server.pid), workersBefore, 'same workers, none leaked or killed');
     assert.ok(after - before < 64 * 1024 * 1024, `RSS grew by ${((after - before) / 1048576).toFixed(1)} MiB`);
-    const health = await (await fetch(`${server.url}/health`)).json();
+    const health = (await (await fetch(`${server.url}/health`)).json()) as Record<string, any>;
     assert.equal(health.status, 'ok');
     assert.equal(health.queued, 0);
   });
