@@ -1,4 +1,5 @@
 // Any common container/codec → 16 kHz mono float32, through an ffmpeg subprocess fed as a stream.
+import { formatBytes } from '../util/bytes.js';
 import { ffmpegCommand } from '../config/env.js';
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -66,12 +67,6 @@ async function* limited(stream: AsyncIterable<Buffer>, maxBytes: number, onBytes
   }
 }
 
-export function formatBytes(n: number): string {
-  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
-  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
-  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
-  return `${n} B`;
-}
 
 export async function decodeAudio(input: DecodeInput, limits: DecodeLimits): Promise<DecodedAudio> {
   if (input.mimetype && TEXT_MIME.test(input.mimetype)) {

@@ -1,5 +1,6 @@
 // Progress of a model pull, as events (for the API / server) and as a terminal renderer (for the
 // CLI): a live bar with bytes, speed and ETA on a TTY, plain periodic lines otherwise (logs, CI).
+import { formatBytes } from '../util/bytes.js';
 import cliProgress from 'cli-progress';
 
 export type PullPhase = 'resolve' | 'wait' | 'download' | 'extract' | 'import' | 'done';
@@ -20,17 +21,6 @@ export interface PullProgress {
 
 export type PullProgressListener = (event: PullProgress) => void;
 
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n)) return '?';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v.toFixed(i === 0 ? 0 : v < 10 ? 2 : 1)} ${units[i]}`;
-}
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';

@@ -1,7 +1,8 @@
 // Reads a transcription upload: multipart (file + fields, streamed into the decoder) or a raw audio body.
 import type { FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
-import { decodeAudio, formatBytes, type DecodedAudio, type DecodeLimits } from '../audio/decode.js';
+import { decodeAudio, type DecodedAudio, type DecodeLimits } from '../audio/decode.js';
+import { formatBytes } from '../util/bytes.js';
 import { ApiError } from './errors.js';
 
 export type Fields = Record<string, string | string[]>;

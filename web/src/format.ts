@@ -1,4 +1,5 @@
 // Display helpers: media times, wall-clock times, sizes, durations.
+import { formatBytes } from '../../src/util/bytes.js';
 
 /** 83.4 → "1:23.4" */
 export function mediaTime(seconds: number | null | undefined): string {
@@ -21,14 +22,7 @@ export function dateTime(date: Date | string | number): string {
 
 export function bytes(n: number | null | undefined): string {
   if (n === null || n === undefined) return '–';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v >= 100 || i === 0 ? 0 : 1)} ${units[i]}`;
+  return formatBytes(n);
 }
 
 export function duration(seconds: number): string {

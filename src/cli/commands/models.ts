@@ -4,7 +4,8 @@ import { ModelStore, type InstalledModel } from '../../models/store.js';
 import { pullModel, ModelSourceError, type Quantization } from '../../models/pull.js';
 import { importModel } from '../../models/import/index.js';
 import { CATALOGUE } from '../../models/catalogue.js';
-import { createProgressRenderer, formatBytes, type PullProgress } from '../../models/progress.js';
+import { createProgressRenderer, type PullProgress } from '../../models/progress.js';
+import { formatBytes } from '../../util/bytes.js';
 
 const QUANTIZATIONS: Quantization[] = ['f16', 'f32', 'q8_0', 'q5_0'];
 
