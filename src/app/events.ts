@@ -3,7 +3,7 @@
 // subscriber that projects them, never a parser of another subscriber's output.
 import { EventEmitter } from 'node:events';
 import type { EngineKind, Task, Transcript } from '../engines/types.js';
-import type { EnrichmentResult } from '../pipeline/enrich/types.js';
+import type { EnrichmentResult, FallbackReason } from '../pipeline/enrich/types.js';
 
 /** Which interface a live session came through. Open: new protocols name themselves. */
 export type LiveInterface = 'ws' | 'wyoming' | 'realtime' | (string & {});
@@ -81,7 +81,7 @@ export interface Keywords {
   model: string | null;
   latencyMs: number;
   /** set when an LLM is configured but did not produce this result */
-  fallbackReason: EnrichmentResult['fallbackReason'] | null;
+  fallbackReason: FallbackReason | null;
 }
 
 export interface UtteranceKeywords {

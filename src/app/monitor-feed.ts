@@ -5,7 +5,8 @@ import type { AppEvents } from './events.js';
 import type { AppServices } from './services.js';
 import { collectStatus } from './status.js';
 import { CpuUsage, STATUS_INTERVAL_MS } from './system.js';
-import { wireFinal, wireKeywords, wirePartial, wireTranscription, type WireFinal, type WirePartial, type WireTranscription, type WireUtteranceKeywords } from './wire.js';
+import { wireFinal, wireKeywords, wirePartial, wireTranscription } from './wire.js';
+import type { MonitorFinal, MonitorKeywords, MonitorPartial, MonitorSession, MonitorSnapshotSession, MonitorUtterance, WireTranscription } from './wire-types.js';
 
 export { STATUS_INTERVAL_MS } from './system.js';
 
@@ -24,27 +25,6 @@ export interface FeedClient {
   readonly bufferedAmount: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-}
-
-export type MonitorPartial = WirePartial & { session_id: string };
-export type MonitorFinal = WireFinal & { session_id: string };
-export type MonitorKeywords = WireUtteranceKeywords & { session_id: string };
-
-export interface MonitorUtterance {
-  utterance_id: number;
-  partial?: MonitorPartial;
-  final?: MonitorFinal;
-  keywords?: MonitorKeywords;
-}
-
-export interface MonitorSession {
-  id: string;
-  state: 'started' | 'ended';
-  started: string;
-  ended: string | null;
-  model: string | null;
-  language: string | null;
-  remote: string | null;
 }
 
 interface TrackedSession extends MonitorSession {
@@ -154,7 +134,7 @@ export class MonitorFeed {
     return { id: s.id, state: s.state, started: s.started, ended: s.ended, model: s.model, language: s.language, remote: s.remote };
   }
 
-  private snapshotSessions(): Array<MonitorSession & { utterances: MonitorUtterance[] }> {
+  private snapshotSessions(): MonitorSnapshotSession[] {
     return [...this.sessions.values()].map((s) => ({ ...this.info(s), utterances: [...s.utterances.values()] }));
   }
 

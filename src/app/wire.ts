@@ -1,68 +1,10 @@
-// The JSON shapes clients see, projected from the typed events (src/app/events.ts) in one place:
-// the /ws protocol (docs/ws-protocol.schema.json), the monitor feed (which adds session_id) and the
-// keywords object of /transcribe and the OpenAI routes. The dashboard types (web/src/types.ts) are
-// these types, so a change here is a compile error there.
+// The typed events (src/app/events.ts) projected, in one place, into the JSON clients see
+// (shapes in wire-types.ts): the /ws protocol (docs/ws-protocol.schema.json), the monitor feed
+// (which adds session_id) and the keywords object of /transcribe and the OpenAI routes.
 import type { Keywords, TranscriptionDone, UtteranceFinal, UtterancePartial } from './events.js';
+import type { WireFinal, WireKeywords, WirePartial, WireTranscription } from './wire-types.js';
 
-export interface WireKeywords {
-  status: Keywords['status'];
-  keywords: Array<{ text: string; category: string; score: number }>;
-  categories: string[];
-  source: Keywords['source'];
-  model: string | null;
-  latency_ms: number;
-  fallback_reason: Keywords['fallbackReason'];
-}
-
-export interface WirePartial {
-  utterance_id: number;
-  revision: number;
-  committed: string;
-  tentative: string;
-}
-
-export interface WireSegment {
-  start: number;
-  end: number;
-  text: string;
-  avg_logprob: number;
-  no_speech_prob: number;
-}
-
-export interface WireWord {
-  word: string;
-  start: number;
-  end: number;
-  probability: number;
-}
-
-export interface WireFinal {
-  utterance_id: number;
-  text: string;
-  start: number;
-  end: number;
-  language: string;
-  model: string;
-  engine: string;
-  segments: WireSegment[];
-  words: WireWord[];
-  processing_time: number;
-}
-
-export interface WireUtteranceKeywords extends WireKeywords {
-  utterance_id: number;
-}
-
-export interface WireTranscription {
-  type: 'transcription';
-  source: string;
-  time: string;
-  text: string;
-  language: string;
-  duration: number;
-  model: string;
-  segments: Array<{ start: number; end: number; text: string }>;
-}
+export type * from './wire-types.js';
 
 /** The keywords object, the same on every endpoint. */
 export function wireKeywords(k: Keywords): WireKeywords {

@@ -1,10 +1,18 @@
-// Shapes of what the server sends (see src/server/routes/ws.ts and monitor.ts).
+// Shapes of what the server sends. The live-text messages are the server's own types
+// (src/app/wire-types.ts, projected from the one typed event map), so they cannot drift apart.
+import type {
+  MonitorSession,
+  MonitorSnapshotSession,
+  WireFinal,
+  WireKeywords,
+  WirePartial,
+  WireTranscription,
+  WireUtteranceKeywords,
+} from '../../src/app/wire-types.js';
 
-export interface Keyword {
-  text: string;
-  category: string;
-  score?: number;
-}
+/** A keyword as live results carry it (with its score) or as the history stores it (without). */
+export type Keyword = Omit<WireKeywords['keywords'][number], 'score'> & { score?: number };
+export type Keywords = WireKeywords;
 
 export interface Segment {
   start: number;
@@ -12,60 +20,13 @@ export interface Segment {
   text: string;
 }
 
-export interface PartialMsg {
-  type: 'partial';
-  session_id?: string;
-  utterance_id: number | string;
-  revision: number;
-  committed: string;
-  tentative: string;
-}
-
-export interface FinalMsg {
-  type: 'final';
-  session_id?: string;
-  utterance_id: number | string;
-  text: string;
-  start: number;
-  end: number;
-  language: string;
-  segments: Segment[];
-}
-
-export interface KeywordsMsg {
-  type: 'keywords';
-  session_id?: string;
-  utterance_id: number | string;
-  status: string;
-  keywords: Keyword[];
-  categories: string[];
-  source: string;
-}
-
-export interface TranscriptionMsg {
-  type: 'transcription';
-  source: string;
-  time: string;
-  text: string;
-  language: string;
-  duration: number;
-  model: string;
-  segments: Segment[];
-}
-
-export interface SessionInfo {
-  id: string;
-  state: 'started' | 'ended';
-  started: string;
-  ended: string | null;
-  model: string | null;
-  language: string | null;
-  remote: string | null;
-}
-
-export interface SnapshotSession extends SessionInfo {
-  utterances: Array<{ utterance_id: number | string; partial?: Omit<PartialMsg, 'type'>; final?: Omit<FinalMsg, 'type'>; keywords?: Omit<KeywordsMsg, 'type'> }>;
-}
+/** /ws messages carry no session_id; the monitor feed's do. */
+export type PartialMsg = { type: 'partial'; session_id?: string } & WirePartial;
+export type FinalMsg = { type: 'final'; session_id?: string } & WireFinal;
+export type KeywordsMsg = { type: 'keywords'; session_id?: string } & WireUtteranceKeywords;
+export type TranscriptionMsg = WireTranscription;
+export type SessionInfo = MonitorSession;
+export type SnapshotSession = MonitorSnapshotSession;
 
 export interface GpuInfo {
   index: number;
