@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --only batch,stream,load,memory] [-- --out DIR] [-- --budget SECONDS]
+// npm run bench [-- --quick (CI's smoke test: fails unless every section is complete)] [-- --only batch,stream,load,memory] [-- --out DIR] [-- --budget SECONDS]
 // Earshot measured side by side with faster-whisper on this machine: batch (processing time, RTF,
 // WER per configuration), streaming, server under load, memory. Writes JSON + Markdown results.
 // A full run of every section writes bench/results/<date>-<host>.{json,md} and latest.{json,md};
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runBatch } from './batch.js';
+import { checkQuickResult } from './check.js';
 import { loadCorpus } from './lib/corpus.js';
 import { BENCH_DIR, ensurePython } from './lib/faster-whisper.js';
 import { loadAverageNow, machineFacts } from './lib/machine.js';
@@ -115,6 +116,11 @@ async function main(): Promise<void> {
   }
   process.stdout.write(md);
   log(`wrote ${join(outDir, name)}.{json,md} in ${result.wallSeconds} s`);
+  // A quick run is CI's smoke test of the benchmark: it fails when any section came out incomplete.
+  if (args.quick && args.sections.length === SECTIONS.length) {
+    checkQuickResult(result, md);
+    log('quick run complete: every section measured both engines');
+  }
 }
 
 main().catch((err: unknown) => {

@@ -186,7 +186,10 @@ async function runLevel(url: string, pool: BenchClip[], streams: number, plan: S
       let bestOverlap = 0;
       for (const p of placed) {
         const o = overlap(f.start, f.end, p.start, p.end);
-        if (o > bestOverlap) (best = p), (bestOverlap = o);
+        if (o > bestOverlap) {
+          best = p;
+          bestOverlap = o;
+        }
       }
       if (best) lastFinalAt.set(best, Math.max(lastFinalAt.get(best) ?? 0, f.at));
     }

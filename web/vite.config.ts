@@ -10,17 +10,17 @@ function inlineIntoHtml(): Plugin {
     enforce: 'post',
     generateBundle(_options, bundle) {
       const html = Object.values(bundle).find((f) => f.type === 'asset' && f.fileName.endsWith('.html'));
-      if (!html || html.type !== 'asset') return;
+      if (html?.type !== 'asset') return;
       let page = String(html.source);
       for (const [name, file] of Object.entries(bundle)) {
         if (file.type === 'chunk' && file.isEntry) {
-          const tag = new RegExp(`<script type="module"[^>]*src="[^"]*${escape(file.fileName)}"[^>]*></script>`);
+          const tag = new RegExp(`<script type="module"[^>]*src="[^"]*${escapeRegExp(file.fileName)}"[^>]*></script>`);
           // "</script" inside the code would end the element early
           const code = file.code.replace(/<\/script/gi, '<\\/script');
           page = page.replace(tag, () => `<script type="module">${code}</script>`);
           delete bundle[name];
         } else if (file.type === 'asset' && file.fileName.endsWith('.css')) {
-          const tag = new RegExp(`<link rel="stylesheet"[^>]*href="[^"]*${escape(file.fileName)}"[^>]*>`);
+          const tag = new RegExp(`<link rel="stylesheet"[^>]*href="[^"]*${escapeRegExp(file.fileName)}"[^>]*>`);
           page = page.replace(tag, () => `<style>${String(file.source)}</style>`);
           delete bundle[name];
         }
@@ -30,7 +30,7 @@ function inlineIntoHtml(): Plugin {
   };
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 

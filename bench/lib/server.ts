@@ -35,7 +35,12 @@ export async function startServer(opts: ServerOptions): Promise<BenchServer> {
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   let exited = false;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  const gone = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (!exited) {

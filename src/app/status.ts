@@ -4,7 +4,7 @@ import os from 'node:os';
 import { publicConfig } from '../config/schema.js';
 import { VERSION } from '../version.js';
 import type { AppServices } from './services.js';
-import { CpuUsage, GpuProbe, type GpuInfo } from './system.js';
+import { type CpuUsage, GpuProbe, type GpuInfo } from './system.js';
 
 /** One probe per process: nvidia-smi is asked at most once per status interval. */
 export const gpuProbe = new GpuProbe();

@@ -42,7 +42,7 @@ export function decodeWav(buf: Buffer): PcmWav {
         bits: buf.readUInt16LE(body + 14),
       };
     } else if (id === 'data') {
-      if (!fmt || fmt.bits !== 16 || (fmt.format !== 1 && fmt.format !== 0xfffe)) throw new Error('only 16-bit PCM WAV is supported');
+      if (fmt?.bits !== 16 || (fmt.format !== 1 && fmt.format !== 0xfffe)) throw new Error('only 16-bit PCM WAV is supported');
       const end = Math.min(buf.length, body + size);
       const bytes = Buffer.from(buf.subarray(body, end - ((end - body) % 2)));
       const samples = new Int16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);

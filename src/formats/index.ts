@@ -75,7 +75,6 @@ export function render(t: Transcript, format: ResponseFormat, opts: { words?: bo
       return { contentType: 'text/vtt; charset=utf-8', body: toVtt(t) };
     case 'verbose_json':
       return { contentType: 'application/json; charset=utf-8', body: { ...verboseJson(t, opts), ...(opts.extra ?? {}) } };
-    case 'json':
     default:
       return {
         contentType: 'application/json; charset=utf-8',

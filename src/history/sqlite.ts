@@ -171,7 +171,7 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   private writeKeywords(id: number, keywords: HistoryKeyword[]): void {
-    keywords.forEach((k, i) => this.insertKeyword.run(id, i, k.text, k.category, normalizeKeyword(k.text), normalizeKeyword(k.category)));
+    for (const [i, k] of keywords.entries()) this.insertKeyword.run(id, i, k.text, k.category, normalizeKeyword(k.text), normalizeKeyword(k.category));
   }
 
   setKeywords(id: number, keywords: HistoryKeyword[]): boolean {

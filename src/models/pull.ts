@@ -6,7 +6,7 @@ import { processEnv } from '../config/env.js';
 import { createHash } from 'node:crypto';
 import { readdir, rm, stat, statfs } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ModelStore, validateModelId, type InstalledModel } from './store.js';
+import { type ModelStore, validateModelId, type InstalledModel } from './store.js';
 import { detectModel, importModel } from './import/index.js';
 import type { PullProgressListener } from './progress.js';
 import { defaultModelId, hubEndpoint, hubToken, resolveSource, type ModelSource, type ResolveOptions } from './sources/resolve.js';

@@ -4,8 +4,7 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile, mkdtemp } from 'node:fs/promises';
 import { createReadStream, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join, resolve } from 'node:path';
-import os from 'node:os';
+import { join } from 'node:path';
 import { earshotHome } from '../config/env.js';
 import type { InstalledModel, ModelManifest } from './manifest.js';
 

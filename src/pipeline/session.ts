@@ -30,7 +30,7 @@
 // reported in a `backpressure` event. push() returns false while pending audio is above half the
 // bound, as a hint to a client that can slow down.
 import { EventEmitter } from 'node:events';
-import { EngineError, SAMPLE_RATE, type Engine, type Segment, type TranscribeOptions, type Word } from '../engines/types.js';
+import { EngineError, SAMPLE_RATE, type Engine, type Segment, type TranscribeOptions, type Transcript, type Word } from '../engines/types.js';
 import { outputLanguage } from './batch.js';
 import { HallucinationFilter, type DroppedSegment } from './filter/index.js';
 import { LocalAgreement, wordsFromSegments } from './policy/index.js';
@@ -433,7 +433,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
 
   private async decodePartial(utterance: Utterance, audio: Float32Array, controller: AbortController): Promise<void> {
     const language = this.partialLanguage();
-    let transcript;
+    let transcript: Transcript;
     try {
       transcript = await this.engine.transcribe(audio, {
         language,
@@ -500,7 +500,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
 
   private async decodeFinal(job: FinalJob, controller: AbortController): Promise<void> {
     const { utterance } = job;
-    let transcript;
+    let transcript: Transcript;
     try {
       transcript = await this.engine.transcribe(job.audio, {
         ...this.config.finalOptions,

@@ -126,6 +126,7 @@ async function* fileBytes(options: AudioInputOptions): AsyncGenerator<Buffer> {
     yield* readable(child.stdout!, options.signal);
   } finally {
     const code = await exited(child);
+    // biome-ignore lint/correctness/noUnsafeFinally: ffmpeg's own failure says more than the stream's end it caused
     if (code !== 0 && code !== null && !options.signal?.aborted) throw new Error(`ffmpeg could not decode ${options.input}: ${stderr().trim() || `exit ${code}`}`);
   }
 }

@@ -57,7 +57,7 @@ export class AudioFeatures {
     if (this.melRows.length > EMBEDDING_WINDOW) this.melRows.splice(0, this.melRows.length - EMBEDDING_WINDOW);
 
     const window = new Float32Array(EMBEDDING_WINDOW * MEL_BINS);
-    this.melRows.forEach((row, i) => window.set(row, i * MEL_BINS));
+    for (const [i, row] of this.melRows.entries()) window.set(row, i * MEL_BINS);
     const [embedding] = await this.embed(window, 1);
     this.embeddings.push(embedding);
     if (this.embeddings.length > this.keep) this.embeddings.splice(0, this.embeddings.length - this.keep);

@@ -23,7 +23,7 @@ export function int64Scalar(value: number): ort.Tensor {
 
 /** Static dimensions of a session's input/output, with symbolic ones as undefined. */
 export function tensorShape(meta: ort.InferenceSession.ValueMetadata | undefined): (number | undefined)[] {
-  if (!meta || !meta.isTensor) return [];
+  if (!meta?.isTensor) return [];
   return meta.shape.map((d) => (typeof d === 'number' && d > 0 ? d : undefined));
 }
 

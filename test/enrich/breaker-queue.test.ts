@@ -5,7 +5,7 @@ import { CircuitBreaker } from '../../src/pipeline/enrich/breaker.js';
 import { DropOldestQueue, DroppedError } from '../../src/pipeline/enrich/queue.js';
 
 test('breaker: closed → open after N consecutive failures; a success in between resets the count', () => {
-  let now = 0;
+  const now = 0;
   const b = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 100, now: () => now });
   b.failure();
   b.failure();

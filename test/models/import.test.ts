@@ -627,11 +627,11 @@ async function buildHfFolder(dir: string, shardCount: number): Promise<void> {
       await writeSafetensors([join(dir, 'model.safetensors')], [tensors]);
     } else {
       const shards: StTensor[][] = Array.from({ length: shardCount }, () => []);
-      tensors.forEach((t, i) => shards[i % shardCount].push(t));
+      for (const [i, t] of tensors.entries()) shards[i % shardCount].push(t);
       const names = shards.map((_, s) => `model-0000${s + 1}-of-0000${shardCount}.safetensors`);
       await writeSafetensors(names.map((n) => join(dir, n)), shards);
       const weightMap: Record<string, string> = {};
-      shards.forEach((shard, s) => shard.forEach((t) => (weightMap[t.name] = names[s])));
+      for (const [s, shard] of shards.entries()) for (const t of shard) weightMap[t.name] = names[s];
       await writeFile(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
     }
   } finally {
@@ -642,7 +642,7 @@ async function buildHfFolder(dir: string, shardCount: number): Promise<void> {
   const eot = tokens.indexOf('<|endoftext|>');
   const vocab: Record<string, number> = {};
   const added: Record<string, number> = {};
-  tokens.forEach((token, id) => ((id < eot ? vocab : added)[token] = id));
+  for (const [id, token] of tokens.entries()) (id < eot ? vocab : added)[token] = id;
   await writeFile(join(dir, 'vocab.json'), JSON.stringify(vocab));
   await writeFile(join(dir, 'added_tokens.json'), JSON.stringify(added));
   await writeFile(

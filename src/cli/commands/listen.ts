@@ -1,5 +1,5 @@
 // earshot listen: the always-on wake-word client (seed 000's host side).
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { listDevices } from '../../wakeword/audio-input.js';
 import { runListenClient } from '../../wakeword/client.js';
 import { listenConfigFromEnv, listenConfigFromFile, ENV_HELP, resolveListenConfig, type ListenConfigInput } from '../../config/listen.js';

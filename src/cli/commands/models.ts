@@ -1,5 +1,5 @@
 // earshot models pull|list|rm|verify|import|catalogue: the model store from the command line.
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { ModelStore, type InstalledModel } from '../../models/store.js';
 import { pullModel, ModelSourceError, type Quantization } from '../../models/pull.js';
 import { importModel } from '../../models/import/index.js';

@@ -257,7 +257,8 @@ class WsConnection {
       case 'stop': {
         this.stopping = true;
         const session = this.session;
-        const stats = session ? (await session.stop(), session.stats()) : null;
+        await session?.stop();
+        const stats = session?.stats() ?? null;
         // a stop before any audio still gets a done with an id, as the protocol promises
         this.send({ type: 'done', session_id: session?.id ?? randomUUID(), stats });
         this.socket.close(1000, 'stopped');

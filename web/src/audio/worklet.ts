@@ -80,7 +80,7 @@ export function pcmWorkletModule(): void {
     }
 
     emit(sample: number): void {
-      const s = sample > 1 ? 1 : sample < -1 ? -1 : sample;
+      const s = Math.min(1, Math.max(-1, sample));
       this.sumSquares += s * s;
       this.out[this.fill++] = s < 0 ? s * 0x8000 : s * 0x7fff;
       if (this.fill === this.out.length) this.flush();

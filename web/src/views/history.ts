@@ -38,7 +38,14 @@ export class HistoryView {
       h('div', { class: 'view-head' }, h('h1', { id: 'history-title', text: 'History' })),
       h(
         'form',
-        { class: 'card search', role: 'search', onsubmit: (e: Event) => (e.preventDefault(), void this.load(1)) },
+        {
+          class: 'card search',
+          role: 'search',
+          onsubmit: (e: Event) => {
+            e.preventDefault();
+            void this.load(1);
+          },
+        },
         h('div', { class: 'field' }, h('label', { for: qId, text: 'Text' }), this.query),
         h('div', { class: 'field' }, h('label', { for: kId, text: 'Keyword' }), this.keyword),
         h(

@@ -98,13 +98,13 @@ export class StatusPanel {
       this.gpuBar.hidden = true;
     }
     const llm = s.llm;
-    if (!llm || !llm.enabled) this.set('llm', 'off');
+    if (!llm?.enabled) this.set('llm', 'off');
     else if (!llm.configured) this.set('llm', 'none (built-in keywords)');
     else if (llm.reachable === null) this.set('llm', 'configured, not called yet', 'warn');
     else this.set('llm', llm.reachable ? 'reachable' : `unreachable${llm.fallback ? ' (built-in keywords)' : ''}`, llm.reachable ? 'ok' : 'bad');
     this.set('llm-model', llm?.model ?? '–');
     this.set('llm-latency', llm?.last_latency_ms != null ? `${llm.last_latency_ms} ms` : '–');
-    this.set('llm-errors', llm && llm.calls ? `${Math.round(llm.error_rate * 100)}% of last calls` : '–');
+    this.set('llm-errors', llm?.calls ? `${Math.round(llm.error_rate * 100)}% of last calls` : '–');
     this.set('sessions', `${s.sessions.active} active`);
     this.set('queue', `${s.queue.queued} waiting · ${s.queue.busy} running`, s.queue.queued > 0 ? 'warn' : undefined);
     this.set('workers', String(s.queue.workers));

@@ -79,7 +79,13 @@ export class TryView {
       ),
       h(
         'form',
-        { class: 'card', onsubmit: (e: Event) => (e.preventDefault(), void this.upload()) },
+        {
+          class: 'card',
+          onsubmit: (e: Event) => {
+            e.preventDefault();
+            void this.upload();
+          },
+        },
         h('h2', { text: 'Upload a file' }),
         h(
           'div',
