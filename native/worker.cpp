@@ -14,13 +14,19 @@
 //                 | {"type":"error","id","code","message"} | {"type":"pong","id"} | {"type":"log",...}
 
 #include "whisper.h"
+#include "ggml-backend.h"
 #include "json.hpp"
+
+#ifdef EARSHOT_SHARED_GGML
+#include <dlfcn.h>
+#endif
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -65,6 +71,7 @@ struct Job {
     json options;
     std::vector<float> pcm;
     std::atomic<bool> abort{false};
+    bool stopped_in_graph = false;  // the abort cut a graph computation short (reported for diagnostics)
     int n_reported = 0;          // segments already streamed
     float temperature = 0.0f;    // temperature of the window being decoded (from whisper.cpp's log)
     std::vector<float> seg_temperature;
@@ -93,6 +100,38 @@ void log_callback(ggml_log_level level, const char * text, void *) {
         while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
         if (!s.empty()) fprintf(stderr, "%s\n", s.c_str());
     }
+}
+
+// --- Prompt cancellation --------------------------------------------------------------------
+// whisper.cpp consults its abort callback only after a whole encoder or decoder graph, so a cancel
+// could wait for a full encoder pass (seconds on a CPU, far more for large models). ggml's CPU
+// backend can check an abort callback between graph nodes, but whisper.cpp does not arm it for its
+// scheduler. Every graph whisper.cpp runs goes through ggml_backend_sched_graph_compute, so we hook
+// that one call (a link-time wrap in static builds, symbol interposition when ggml is a shared
+// library) and arm the callback of each backend of the scheduler with the current job's flag.
+bool job_aborted(void * data) {
+    Job * job = static_cast<Job *>(data);
+    if (!job->abort.load(std::memory_order_relaxed)) return false;
+    job->stopped_in_graph = true;
+    return true;
+}
+
+void arm_abort(ggml_backend_sched_t sched) {
+    Job * job = t_current_job;
+    for (int i = 0; i < ggml_backend_sched_get_n_backends(sched); ++i) {
+        ggml_backend_t backend = ggml_backend_sched_get_backend(sched, i);
+        ggml_backend_dev_t dev = ggml_backend_get_device(backend);
+        ggml_backend_reg_t reg = dev ? ggml_backend_dev_backend_reg(dev) : nullptr;
+        if (reg == nullptr) continue;
+        auto * set_abort = reinterpret_cast<ggml_backend_set_abort_callback_t>(ggml_backend_reg_get_proc_address(reg, "ggml_backend_set_abort_callback"));
+        // No job on this thread: disarm, so no callback can outlive the job it points to.
+        if (set_abort != nullptr) set_abort(backend, job ? job_aborted : nullptr, job);
+    }
+}
+
+// Tells (for diagnostics and tests) whether the abort cut a graph computation short.
+std::string aborted_message(const Job & job) {
+    return job.stopped_in_graph ? "transcription aborted mid-computation" : "transcription aborted";
 }
 
 struct Word {
@@ -177,9 +216,16 @@ void report_new_segments(whisper_context * ctx, whisper_state * st, SegmentCtx *
 
 class Worker {
 public:
-    Worker(whisper_context * ctx, int parallel, int default_threads)
-        : ctx_(ctx), default_threads_(default_threads) {
+    // `load_dtw` loads a second copy of the model with cross-attention DTW (and without flash
+    // attention, which DTW cannot use); it runs on the first job that asks for word times, so jobs
+    // that don't ask never pay DTW's cost and a server that never sees such a job never loads it.
+    Worker(whisper_context * ctx, std::function<whisper_context *()> load_dtw, int parallel, int default_threads)
+        : ctx_(ctx), load_dtw_(std::move(load_dtw)), default_threads_(default_threads) {
         for (int i = 0; i < parallel; i++) threads_.emplace_back([this] { run(); });
+    }
+
+    ~Worker() {
+        if (dtw_ctx_ != nullptr) whisper_free(dtw_ctx_);
     }
 
     void submit(std::shared_ptr<Job> job) {
@@ -208,8 +254,19 @@ public:
     }
 
 private:
+    whisper_context * dtw_context() {
+        std::lock_guard<std::mutex> lock(dtw_mutex_);
+        if (!dtw_tried_ && load_dtw_) {
+            dtw_tried_ = true;
+            dtw_ctx_ = load_dtw_();
+        }
+        return dtw_ctx_;
+    }
+
     void run() {
-        whisper_state * state = nullptr;  // created on first use, reused for every later job
+        // One decoding state per context, created on first use and reused for every later job.
+        whisper_state * state = nullptr;
+        whisper_state * dtw_state = nullptr;
         for (;;) {
             std::shared_ptr<Job> job;
             {
@@ -219,21 +276,29 @@ private:
                 job = queue_.front();
                 queue_.pop_front();
             }
-            if (state == nullptr) state = whisper_init_state(ctx_);
-            if (state == nullptr) {
-                write_frame({{"type", "error"}, {"id", job->id}, {"code", "internal"}, {"message", "failed to allocate a decoding state"}});
+            const bool wants_dtw = load_dtw_ && job->options.value("word_timestamps", false);
+            whisper_context * ctx = wants_dtw ? dtw_context() : ctx_;
+            whisper_state *& st = wants_dtw ? dtw_state : state;
+            if (ctx == nullptr) {
+                write_frame({{"type", "error"}, {"id", job->id}, {"code", "internal"}, {"message", "failed to load the model for word timing"}});
             } else {
-                t_current_job = job.get();
-                process(*job, state);
-                t_current_job = nullptr;
+                if (st == nullptr) st = whisper_init_state(ctx);
+                if (st == nullptr) {
+                    write_frame({{"type", "error"}, {"id", job->id}, {"code", "internal"}, {"message", "failed to allocate a decoding state"}});
+                } else {
+                    t_current_job = job.get();
+                    process(*job, ctx, st);
+                    t_current_job = nullptr;
+                }
             }
             std::lock_guard<std::mutex> lock(mutex_);
             jobs_.erase(job->id);
         }
         if (state != nullptr) whisper_free_state(state);
+        if (dtw_state != nullptr) whisper_free_state(dtw_state);
     }
 
-    void process(Job & job, whisper_state * state) {
+    void process(Job & job, whisper_context * ctx, whisper_state * state) {
         const json & o = job.options;
         const auto t_start = std::chrono::steady_clock::now();
         const int threads = o.value("threads", default_threads_);
@@ -264,16 +329,20 @@ private:
         // Language: explicit, or detected here so the probabilities can be returned.
         std::string language = o.value("language", std::string("auto"));
         json lang_probs = nullptr;
-        if (!whisper_is_multilingual(ctx_)) {
+        if (!whisper_is_multilingual(ctx)) {
             language = "en";
         } else if (language.empty() || language == "auto") {
-            if (whisper_pcm_to_mel_with_state(ctx_, state, job.pcm.data(), static_cast<int>(job.pcm.size()), threads) != 0) {
+            if (whisper_pcm_to_mel_with_state(ctx, state, job.pcm.data(), static_cast<int>(job.pcm.size()), threads) != 0) {
                 write_frame({{"type", "error"}, {"id", job.id}, {"code", "bad_audio"}, {"message", "failed to compute the mel spectrogram"}});
                 return;
             }
             std::vector<float> probs(whisper_lang_max_id() + 1, 0.0f);
-            const int lang_id = whisper_lang_auto_detect_with_state(ctx_, state, 0, threads, probs.data());
+            const int lang_id = whisper_lang_auto_detect_with_state(ctx, state, 0, threads, probs.data());
             if (lang_id < 0) {
+                if (job.abort.load()) {
+                    write_frame({{"type", "error"}, {"id", job.id}, {"code", "aborted"}, {"message", aborted_message(job)}});
+                    return;
+                }
                 write_frame({{"type", "error"}, {"id", job.id}, {"code", "internal"}, {"message", "language detection failed"}});
                 return;
             }
@@ -306,21 +375,21 @@ private:
         };
         p.progress_callback_user_data = &seg_ctx;
 
-        const int rc = whisper_full_with_state(ctx_, state, p, job.pcm.data(), static_cast<int>(job.pcm.size()));
+        const int rc = whisper_full_with_state(ctx, state, p, job.pcm.data(), static_cast<int>(job.pcm.size()));
         if (job.abort.load()) {
-            write_frame({{"type", "error"}, {"id", job.id}, {"code", "aborted"}, {"message", "transcription aborted"}});
+            write_frame({{"type", "error"}, {"id", job.id}, {"code", "aborted"}, {"message", aborted_message(job)}});
             return;
         }
         if (rc != 0) {
             write_frame({{"type", "error"}, {"id", job.id}, {"code", "internal"}, {"message", "whisper_full failed with code " + std::to_string(rc)}});
             return;
         }
-        report_new_segments(ctx_, state, &seg_ctx);  // the last window's, if no callback reported them
+        report_new_segments(ctx, state, &seg_ctx);  // the last window's, if no callback reported them
         json segments = json::array();
         const int n = whisper_full_n_segments_from_state(state);
         for (int i = 0; i < n; i++) {
             const bool known = i < static_cast<int>(job.seg_temperature.size());
-            segments.push_back(segment_json(ctx_, state, i, words, known ? job.seg_temperature[i] : p.temperature, known ? job.seg_seek[i] : 0));
+            segments.push_back(segment_json(ctx, state, i, words, known ? job.seg_temperature[i] : p.temperature, known ? job.seg_seek[i] : 0));
         }
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
         write_frame({{"type", "result"},
@@ -332,6 +401,10 @@ private:
     }
 
     whisper_context * ctx_;
+    std::function<whisper_context *()> load_dtw_;
+    std::mutex dtw_mutex_;
+    bool dtw_tried_ = false;
+    whisper_context * dtw_ctx_ = nullptr;
     int default_threads_;
     std::vector<std::thread> threads_;
     std::mutex mutex_;
@@ -357,6 +430,21 @@ bool arg_flag(int argc, char ** argv, const char * name) {
 
 }  // namespace
 
+using sched_compute_fn = ggml_status (*)(ggml_backend_sched_t, ggml_cgraph *);
+#ifdef EARSHOT_SHARED_GGML
+extern "C" ggml_status ggml_backend_sched_graph_compute(ggml_backend_sched_t sched, ggml_cgraph * graph) {
+    static const auto real = reinterpret_cast<sched_compute_fn>(dlsym(RTLD_NEXT, "ggml_backend_sched_graph_compute"));
+    arm_abort(sched);
+    return real(sched, graph);
+}
+#else
+extern "C" ggml_status __real_ggml_backend_sched_graph_compute(ggml_backend_sched_t sched, ggml_cgraph * graph);
+extern "C" ggml_status __wrap_ggml_backend_sched_graph_compute(ggml_backend_sched_t sched, ggml_cgraph * graph) {
+    arm_abort(sched);
+    return __real_ggml_backend_sched_graph_compute(sched, graph);
+}
+#endif
+
 int main(int argc, char ** argv) {
     const char * model = arg_value(argc, argv, "--model", nullptr);
     if (model == nullptr || arg_flag(argc, argv, "--help")) {
@@ -371,23 +459,36 @@ int main(int argc, char ** argv) {
     const int parallel = std::max(1, atoi(arg_value(argc, argv, "--parallel", "1")));
 
     whisper_log_set(log_callback, nullptr);
+#ifdef GGML_BACKEND_DL
+    // Runtime-dispatch build: the CPU backend variants (and CUDA, if built) are shared libraries
+    // next to this binary; ggml picks the best one this CPU supports.
+    ggml_backend_load_all();
+#endif
     whisper_context_params cparams = whisper_context_default_params();
     cparams.use_gpu = arg_flag(argc, argv, "--gpu");
     cparams.flash_attn = arg_flag(argc, argv, "--flash-attn");
     cparams.gpu_device = atoi(arg_value(argc, argv, "--gpu-device", "0"));
-    // Cross-attention DTW word timing: works with and without timestamp tokens (whisper.cpp's
-    // token_timestamps need them). The top text layers' heads fit any model, converted ones too.
-    if (arg_flag(argc, argv, "--dtw")) {
-        cparams.flash_attn = false;
-        cparams.dtw_token_timestamps = true;
-        cparams.dtw_aheads_preset = WHISPER_AHEADS_N_TOP_MOST;
-        cparams.dtw_n_top = std::max(1, atoi(arg_value(argc, argv, "--dtw-n-top", "2")));
-    }
+    cparams.dtw_token_timestamps = false;
 
     whisper_context * ctx = whisper_init_from_file_with_params_no_state(model, cparams);
     if (ctx == nullptr) {
         write_frame({{"type", "fatal"}, {"code", "model_load_failed"}, {"message", std::string("failed to load model from ") + model}});
         return 3;
+    }
+
+    // Cross-attention DTW word timing: works with and without timestamp tokens (whisper.cpp's
+    // token_timestamps need them). The top text layers' heads fit any model, converted ones too.
+    // Only jobs that ask for word times use it (see Worker); the others keep flash attention.
+    std::function<whisper_context *()> load_dtw;
+    const bool dtw = arg_flag(argc, argv, "--dtw");
+    if (dtw) {
+        whisper_context_params dparams = cparams;
+        dparams.flash_attn = false;
+        dparams.dtw_token_timestamps = true;
+        dparams.dtw_aheads_preset = WHISPER_AHEADS_N_TOP_MOST;
+        dparams.dtw_n_top = std::max(1, atoi(arg_value(argc, argv, "--dtw-n-top", "2")));
+        const std::string path = model;
+        load_dtw = [dparams, path] { return whisper_init_from_file_with_params_no_state(path.c_str(), dparams); };
     }
     write_frame({{"type", "ready"},
                  {"info",
@@ -400,12 +501,13 @@ int main(int argc, char ** argv) {
                    {"n_mels", whisper_model_n_mels(ctx)},
                    {"ftype", whisper_model_ftype(ctx)},
                    {"gpu", cparams.use_gpu},
-                   {"dtw", cparams.dtw_token_timestamps},
+                   {"flash_attn", cparams.flash_attn},
+                   {"dtw", dtw},
                    {"threads", threads},
                    {"parallel", parallel},
                    {"system_info", whisper_print_system_info()}}}});
 
-    Worker worker(ctx, parallel, threads);
+    Worker worker(ctx, load_dtw, parallel, threads);
     for (;;) {
         unsigned char hdr[4];
         if (!read_exact(hdr, 4)) break;  // host closed stdin: shut down

@@ -1,5 +1,10 @@
-// Compiles native/worker.cpp with upstream whisper.cpp (from the pinned nodejs-whisper npm package)
-// for this machine's CPU. CUDA is opt-in: EARSHOT_CUDA=1 (needs nvcc). Runs at `npm install`.
+// Compiles native/worker.cpp with upstream whisper.cpp (from the pinned nodejs-whisper npm package).
+// Runs at `npm install`. Environment:
+//   EARSHOT_CUDA=1       CUDA backend (needs nvcc)
+//   EARSHOT_PORTABLE=1   runtime-dispatch build for images: ggml's CPU backend built for every x86 level
+//                        (GGML_BACKEND_DL + GGML_CPU_ALL_VARIANTS), the best one loaded at run time;
+//                        otherwise one static binary tuned for this CPU (GGML_NATIVE)
+//   EARSHOT_NATIVE_BUILD_DIR  build folder (default native/build); the benchmark builds variants side by side
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -8,7 +13,7 @@ import { createRequire } from 'node:module';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const buildDir = join(root, 'native', 'build');
+const buildDir = process.env.EARSHOT_NATIVE_BUILD_DIR || join(root, 'native', 'build');
 const binary = join(buildDir, 'earshot-whisper-worker');
 
 function fail(message) {
@@ -31,12 +36,14 @@ for (const tool of ['cmake', 'c++']) {
 }
 
 const cuda = process.env.EARSHOT_CUDA === '1';
+const portable = process.env.EARSHOT_PORTABLE === '1';
 const flags = [
   '-S', join(root, 'native'), '-B', buildDir,
   '-DCMAKE_BUILD_TYPE=Release',
   `-DWHISPER_CPP_DIR=${whisperDir}`,
   `-DGGML_CUDA=${cuda ? 'ON' : 'OFF'}`,
-  `-DGGML_NATIVE=${process.env.EARSHOT_PORTABLE === '1' ? 'OFF' : 'ON'}`,
+  `-DEARSHOT_DISPATCH=${portable ? 'ON' : 'OFF'}`,
+  `-DGGML_NATIVE=${portable ? 'OFF' : 'ON'}`,
 ];
 // Reconfigure only when the options changed; cmake's own cache makes rebuilds incremental.
 const stamp = join(buildDir, 'earshot-flags.txt');
@@ -54,4 +61,4 @@ if (current !== wanted || !existsSync(join(buildDir, 'CMakeCache.txt'))) {
 const jobs = String(Math.max(1, (await import('node:os')).availableParallelism()));
 run(['--build', buildDir, '--target', 'earshot-whisper-worker', '-j', jobs]);
 if (!existsSync(binary)) fail(`build finished but ${binary} is missing`);
-console.log(`earshot: built ${binary}${cuda ? ' (CUDA)' : ''}`);
+console.log(`earshot: built ${binary}${cuda ? ' (CUDA)' : ''}${portable ? ' (runtime CPU dispatch: keep the .so files beside it)' : ''}`);

@@ -57,6 +57,8 @@ export interface WorkerInfo {
   n_mels: number;
   ftype: number;
   gpu: boolean;
+  flash_attn: boolean;
+  dtw: boolean;
   threads: number;
   parallel: number;
   system_info: string;

@@ -21,7 +21,7 @@ export interface WorkerProcessOptions {
   gpu: boolean;
   gpuDevice?: number;
   flashAttn?: boolean;
-  /** cross-attention DTW word timing (needed for word times without timestamp tokens) */
+  /** cross-attention DTW word timing for jobs that ask for word times (a second model copy, loaded on first use) */
   dtw?: boolean;
 }
 
