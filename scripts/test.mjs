@@ -14,6 +14,7 @@ import { join, relative } from 'node:path';
 /** Fast files: pure logic, local fake servers, the bundled Silero/openWakeWord ONNX files, fixtures. */
 const UNIT = [
   'test/app/model-errors.test.ts',
+  'test/app/wire-schema.test.ts',
   'test/core/config.test.ts',
   'test/e2e/monitor-probe.test.ts',
   'test/enrich',

@@ -14,6 +14,7 @@ import { pocketsphinxClips } from '../../src/eval/corpus.js';
 import { FakeLlm } from '../helpers/fake-llm.js';
 import { fileBlob, loadClip, postForm } from '../helpers/audio.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { assertServerMessage } from '../helpers/ws-schema.js';
 
 type Json = Record<string, any>;
 const clip = pocketsphinxClips().find((c) => c.id.endsWith('0870'))!;
@@ -47,6 +48,7 @@ async function streamClip(server: TestServer, waitForKeywords: boolean): Promise
   const count = (type: string) => got.filter((m) => m.type === type).length;
   ws.on('message', (d) => {
     const msg = JSON.parse(d.toString()) as Json;
+    assertServerMessage(msg);
     got.push(msg);
     if (waitForKeywords && msg.type === 'keywords' && count('keywords') === count('final')) ws.send(JSON.stringify({ type: 'stop' }));
   });

@@ -8,6 +8,7 @@ import { pocketsphinxClips } from '../../src/eval/corpus.js';
 import { loadClip, fileBlob, postForm } from '../helpers/audio.js';
 import { FakeLlm } from '../helpers/fake-llm.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { assertServerMessage } from '../helpers/ws-schema.js';
 
 const clip = pocketsphinxClips().find((c) => c.id.endsWith('0870'))!;
 
@@ -38,6 +39,7 @@ describe('enrichment alongside streaming', () => {
     const done = new Promise<void>((resolve) => ws.on('close', () => resolve()));
     ws.on('message', (d) => {
       const msg = JSON.parse(d.toString()) as Record<string, unknown>;
+      assertServerMessage(msg);
       got.push({ at: Date.now(), msg });
       if (msg.type === 'keywords') ws.close();
     });

@@ -8,6 +8,7 @@ import { pocketsphinxClips } from '../../src/eval/corpus.js';
 import { pooledWer } from '../../src/eval/wer.js';
 import { loadClip } from '../helpers/audio.js';
 import { startServer, workerPids, type TestServer } from '../helpers/server.js';
+import { assertServerMessage } from '../helpers/ws-schema.js';
 
 const RATE = 16000;
 const clips = pocketsphinxClips().filter((c) => c.set === 'librivox');
@@ -60,6 +61,7 @@ function connect(url: string): Promise<{ ws: WebSocket; messages: Msg[]; next: (
     ws.on('message', (data, isBinary) => {
       assert.equal(isBinary, false);
       const msg = JSON.parse(data.toString()) as Msg;
+      assertServerMessage(msg);
       messages.push(msg);
       for (const w of waiters.filter((x) => x.type === msg.type)) {
         waiters.splice(waiters.indexOf(w), 1);
