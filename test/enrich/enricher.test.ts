@@ -3,7 +3,7 @@
 // grounding and lexicon handling of LLM answers, state() for /health, and fire-and-forget delivery.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { Enricher, keywordsMessage, scheduleEnrichment, type KeywordsMessage } from '../../src/pipeline/enrich/index.js';
+import { Enricher } from '../../src/pipeline/enrich/index.js';
 import type { EnrichConfigInput } from '../../src/config/enrichment.js';
 import { Lexicon } from '../../src/pipeline/enrich/lexicon.js';
 import { FakeLlm, keywordModel, refusedUrl } from '../helpers/fake-llm.js';
@@ -254,43 +254,33 @@ test('sessions accumulate keywords from either source', async () => {
   assert.deepEqual(e.sessionKeywords('a'), []);
 });
 
-test('scheduleEnrichment returns at once: the final goes out first, keywords follow when the LLM answers', async () => {
-  fake.script({ kind: 'answer', content: GOOD, delayMs: 1500 });
-  const e = enricher();
-  const sent: Array<string | KeywordsMessage> = [];
-  const delivered = new Promise<void>((resolve) => {
-    scheduleEnrichment(e, { text: KO, utteranceId: 'u7', sessionId: 's' }, (m) => {
-      sent.push(m);
-      resolve();
-    });
-  });
-  sent.push('final');
-  assert.deepEqual(sent, ['final'], 'scheduling did not wait for the LLM');
-  await delivered;
-  const message = sent[1] as unknown as KeywordsMessage;
-  assert.equal(message.type, 'keywords');
-  assert.equal(message.utteranceId, 'u7');
-  assert.equal(message.source, 'llm');
-  assert.deepEqual(message.keywords.map((k) => k.text), ['서울', '회의']);
-});
-
-test('an aborted session rejects enrich with AbortError; scheduleEnrichment reports it instead of throwing', async () => {
+test('an aborted request rejects enrich with AbortError, which is not an LLM failure', async () => {
   fake.script({ kind: 'hang' });
   const e = enricher();
   const controller = new AbortController();
   const p = e.enrich({ text: KO, signal: controller.signal });
   setTimeout(() => controller.abort(), 50);
   await assert.rejects(p, { name: 'AbortError' });
-
-  fake.script({ kind: 'hang' });
-  const c2 = new AbortController();
-  const error = new Promise<unknown>((resolve) => scheduleEnrichment(e, { text: KO, signal: c2.signal }, () => assert.fail('no delivery'), resolve));
-  c2.abort();
-  assert.equal((await error as Error).name, 'AbortError');
   assert.equal(e.state().failures, 0, 'aborts are not LLM failures');
 });
 
-test('keywordsMessage carries what the WS client shows', () => {
-  const m = keywordsMessage({ status: 'ok', keywords: [{ text: 'Seoul', category: 'place', score: 1 }], categories: ['place'], source: 'builtin', language: 'en', latencyMs: 3, fallbackReason: 'timeout', utteranceId: 'x' });
-  assert.deepEqual(Object.keys(m).sort(), ['categories', 'fallbackReason', 'keywords', 'latencyMs', 'model', 'sessionId', 'source', 'status', 'type', 'utteranceId'].sort());
+test('maxConcurrency: the Enricher keeps at most N LLM requests in flight (its queue is the one cap)', async () => {
+  const seen: number[] = [];
+  let inFlight = 0;
+  fake.respondWith(() => {
+    inFlight++;
+    seen.push(inFlight);
+    setTimeout(() => inFlight--, 150);
+    return { kind: 'answer', content: GOOD, delayMs: 150 };
+  });
+  try {
+    const e = enricher({ llm: { baseUrl: fake.url, maxConcurrency: 2, model: 'Qwen/Qwen2.5-7B-Instruct' }, queue: { maxPending: 8 } });
+    const before = fake.generations.length;
+    const results = await Promise.all(Array.from({ length: 6 }, (_, n) => e.enrich({ text: KO, utteranceId: `c${n}` })));
+    assert.ok(results.every((r) => r.source === 'llm'));
+    assert.equal(fake.generations.length - before, 6);
+    assert.ok(Math.max(...seen) <= 2, `in flight: ${seen.join(',')}`);
+  } finally {
+    fake.respondWith(() => ({ kind: 'answer', content: '{"keywords":[],"categories":[]}' }));
+  }
 });

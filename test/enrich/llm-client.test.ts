@@ -223,26 +223,6 @@ test('a 400 that persists without structured output is reported, and structured 
   assert.equal(c.structuredOutput, 'json_schema');
 });
 
-test('max concurrency: at most N requests are in flight at once', async () => {
-  const seen: number[] = [];
-  let inFlight = 0;
-  const counting = await FakeLlm.start();
-  try {
-    counting.respondWith(() => {
-      inFlight++;
-      seen.push(inFlight);
-      setTimeout(() => inFlight--, 150);
-      return { kind: 'answer', content: GOOD, delayMs: 150 };
-    });
-    const c = new LlmClient(parseLlmConfig({ baseUrl: counting.url, model: 'Qwen/Qwen2.5-7B-Instruct', maxConcurrency: 2 }));
-    await Promise.all(Array.from({ length: 6 }, () => c.extract(KO, opts)));
-    assert.equal(counting.generations.length, 6);
-    assert.ok(Math.max(...seen) <= 2, `in flight: ${seen.join(',')}`);
-  } finally {
-    await counting.close();
-  }
-});
-
 test('a keyword-answering model: the fake reads the utterance back from either endpoint', async () => {
   fake.respondWith(keywordModel({ 서울: 'place', 삼성전자: 'organization' }));
   const chat = await client({ model: 'other-model' }).extract('삼성전자가 서울에 있습니다', opts);

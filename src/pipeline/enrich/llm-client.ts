@@ -4,7 +4,6 @@ import { z } from 'zod';
 import type { LlmConfig } from '../../config/enrichment.js';
 import { parseKeywordAnswer, InvalidOutputError, type RawKeyword } from './parse.js';
 import { chatMessages, completionPrompt, COMPLETION_STOP, keywordJsonSchema } from './prompts.js';
-import { Semaphore } from './semaphore.js';
 import type { EnrichLanguage, LlmMode, StructuredOutputMode } from './types.js';
 import { VERSION } from '../../version.js';
 
@@ -92,7 +91,6 @@ function isAbortError(err: unknown): boolean {
 }
 
 export class LlmClient {
-  private readonly slots: Semaphore;
   private autoModel: string | undefined;
   /** set when the server turned chat down for want of a chat template (a base model): seed 001's setup */
   private modeOverride: LlmMode | undefined;
@@ -103,7 +101,6 @@ export class LlmClient {
     readonly config: LlmConfig,
     private readonly fetchImpl: typeof fetch = fetch,
   ) {
-    this.slots = new Semaphore(config.maxConcurrency);
   }
 
   get mode(): LlmMode {
@@ -232,29 +229,24 @@ export class LlmClient {
 
   /** Asks the model for the keywords of one utterance. */
   async extract(text: string, opts: ExtractOptions): Promise<ExtractResult> {
-    const release = await this.slots.acquire(opts.signal);
+    const { signal, deadline } = this.deadline(opts.signal);
+    const started = performance.now();
+    const model = await this.resolveModel(signal, deadline);
+    const body = await this.send(model, text, opts, signal, deadline);
+    const mode = this.mode;
+    const answer = this.answerOf(mode, body);
+    const latencyMs = Math.round(performance.now() - started);
+    let keywords: RawKeyword[];
     try {
-      const { signal, deadline } = this.deadline(opts.signal);
-      const started = performance.now();
-      const model = await this.resolveModel(signal, deadline);
-      const body = await this.send(model, text, opts, signal, deadline);
-      const mode = this.mode;
-      const answer = this.answerOf(mode, body);
-      const latencyMs = Math.round(performance.now() - started);
-      let keywords: RawKeyword[];
-      try {
-        keywords = parseKeywordAnswer(answer.output, opts.categories);
-      } catch (err) {
-        if (err instanceof InvalidOutputError) {
-          const why = answer.finishReason === 'length' ? `${err.message} (cut off at max_tokens ${this.config.maxTokens})` : err.message;
-          throw new LlmError('invalid_output', `${why}: ${JSON.stringify(answer.output.slice(0, 120))}`);
-        }
-        throw err;
+      keywords = parseKeywordAnswer(answer.output, opts.categories);
+    } catch (err) {
+      if (err instanceof InvalidOutputError) {
+        const why = answer.finishReason === 'length' ? `${err.message} (cut off at max_tokens ${this.config.maxTokens})` : err.message;
+        throw new LlmError('invalid_output', `${why}: ${JSON.stringify(answer.output.slice(0, 120))}`);
       }
-      return { keywords, model: answer.model ?? model, latencyMs, output: answer.output, finishReason: answer.finishReason, mode };
-    } finally {
-      release();
+      throw err;
     }
+    return { keywords, model: answer.model ?? model, latencyMs, output: answer.output, finishReason: answer.finishReason, mode };
   }
 
   /**
