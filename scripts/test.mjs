@@ -16,6 +16,7 @@ const UNIT = [
   'test/app/model-errors.test.ts',
   'test/app/wire-schema.test.ts',
   'test/core/config.test.ts',
+  'test/core/layers.test.ts',
   'test/e2e/monitor-probe.test.ts',
   'test/enrich',
   'test/history',

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SAMPLE_RATE } from '../engines/types.js';
+import { SAMPLE_RATE } from './pcm.js';
 import { s16leToFloat32 } from './pcm.js';
 
 export type AudioErrorCode = 'empty_audio' | 'undecodable_audio' | 'unsupported_media' | 'audio_too_large' | 'audio_too_long' | 'decoder_unavailable';

@@ -1,6 +1,8 @@
 // PCM helpers shared by the decoder, the streaming path and the wake-word client.
-import { SAMPLE_RATE } from '../engines/types.js';
 import { encodeWavS16 } from './wav.js';
+
+/** The sample rate of all audio inside Earshot: decoders, the pipeline and the engines speak 16 kHz mono. */
+export const SAMPLE_RATE = 16000;
 
 export function s16leToFloat32(buf: Buffer): Float32Array {
   const n = Math.floor(buf.length / 2);

@@ -130,4 +130,5 @@ export class EngineError extends Error {
   }
 }
 
-export const SAMPLE_RATE = 16000;
+/** Engines take 16 kHz mono; the constant lives with the audio code that produces it. */
+export { SAMPLE_RATE } from '../audio/pcm.js';
