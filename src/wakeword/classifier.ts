@@ -1,7 +1,7 @@
 // A wake-word head: [1, frames, 96] embeddings in, one score per class out. Shapes come from the model itself.
 import { EMBEDDING_DIM } from './features.js';
 import { floatTensor, openSession, runSingle, tensorShape, type Session } from './onnx.js';
-import type { WakewordModelRef } from './models.js';
+import type { WakewordModelRef } from './wakeword-models.js';
 
 export class WakewordClassifier {
   private constructor(

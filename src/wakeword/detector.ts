@@ -3,7 +3,7 @@
 import { AudioFeatures, CHUNK_SAMPLES } from './features.js';
 import { WakewordClassifier } from './classifier.js';
 import { SileroVad } from './vad.js';
-import { featureModelPaths, pretrainedModelDir, resolveWakewordModel } from './models.js';
+import { featureModelPaths, pretrainedModelDir, resolveWakewordModel } from './wakeword-models.js';
 
 /** The reference reports 0 for the first five frames after start or reset, while its buffers fill. */
 const WARMUP_FRAMES = 5;

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { audioChunks, microphoneCommand, rechunk } from '../../src/wakeword/audio-input.js';
 import { listenConfigFromEnv as configFromEnv, listenConfigFromFile as configFromFile, resolveListenConfig } from '../../src/config/listen.js';
 import { runExec, splitCommand } from '../../src/wakeword/exec.js';
-import { resolveWakewordModel } from '../../src/wakeword/models.js';
+import { resolveWakewordModel } from '../../src/wakeword/wakeword-models.js';
 import { TranscribeError } from '../../src/wakeword/transcribe-client.js';
 import { UploadQueue } from '../../src/wakeword/upload-queue.js';
 import { decodeWav, encodeWavS16 as encodeWav } from '../../src/audio/wav.js';

@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import { listDevices } from '../../wakeword/audio-input.js';
 import { runListenClient } from '../../wakeword/client.js';
 import { listenConfigFromEnv, listenConfigFromFile, ENV_HELP, resolveListenConfig, type ListenConfigInput } from '../../config/listen.js';
-import { BUILTIN_WAKEWORDS } from '../../wakeword/models.js';
+import { BUILTIN_WAKEWORDS } from '../../wakeword/wakeword-models.js';
 
 interface ListenFlags {
   config?: string;
