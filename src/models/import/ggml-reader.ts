@@ -52,15 +52,6 @@ export interface GgmlModelInfo {
   tensors: GgmlTensorInfo[];
 }
 
-export async function isGgmlFile(path: string): Promise<boolean> {
-  const file = await BinaryFile.open(path);
-  try {
-    return file.size >= 4 && (await file.read(0, 4)).readUInt32LE(0) === GGML_MAGIC;
-  } finally {
-    await file.close();
-  }
-}
-
 /** Parses and checks a whisper ggml file; throws a readable error when whisper.cpp would refuse it. */
 export async function readGgmlModel(path: string): Promise<GgmlModelInfo> {
   const file = await BinaryFile.open(path);

@@ -29,12 +29,6 @@ export function floatToHalf(value: number): number {
   return halfFromBits(scratch.getUint32(0));
 }
 
-/** bfloat16 bits → number: the top half of a float32. */
-export function bfloat16ToFloat(bits: number): number {
-  scratch.setUint32(0, (bits & 0xffff) << 16);
-  return scratch.getFloat32(0);
-}
-
 /** Decodes little-endian binary16 values from `bytes` into `out`. */
 export function decodeHalfArray(bytes: Uint8Array, out: Float32Array): void {
   const n = out.length;

@@ -36,13 +36,6 @@ export function byteLevelToBytes(token: string): Buffer {
   return Buffer.from(bytes);
 }
 
-/** Inverse of byteLevelToBytes (used to build test fixtures and for symmetry). */
-export function bytesToByteLevel(bytes: Uint8Array): string {
-  const encoder = new Map<number, string>();
-  for (const [char, byte] of BYTE_DECODER) encoder.set(byte, char);
-  return Array.from(bytes, (b) => encoder.get(b)!).join('');
-}
-
 /**
  * The ordinary tokens (everything before <|endoftext|>) as raw bytes.
  * `tokens[i]` is the byte-level spelling of token id i; missing ids become empty tokens.

@@ -51,10 +51,6 @@ export class ModelSourceError extends Error {
   }
 }
 
-export function isModelSourceError(err: unknown): err is ModelSourceError {
-  return err instanceof ModelSourceError;
-}
-
 /** Maps filesystem failures that mean "out of space" to the disk_full error; passes others through. */
 export function mapFsError(err: unknown, what: string): unknown {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
