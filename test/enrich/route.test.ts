@@ -52,7 +52,8 @@ test('POST /api/enrich returns keywords from the LLM', async () => {
   const body = (await res.json()) as Record<string, any>;
   assert.equal(body.success, true);
   assert.equal(body.source, 'llm');
-  assert.equal(body.utteranceId, 'u1');
+  assert.equal(body.utterance_id, 'u1');
+  assert.deepEqual(Object.keys(body).sort(), ['categories', 'fallback_reason', 'keywords', 'language', 'latency_ms', 'model', 'session_id', 'source', 'status', 'success', 'utterance_id']);
   assert.deepEqual(body.keywords.map((k: { text: string; category: string }) => [k.text, k.category]), [
     ['서울', 'place'],
     ['회의', 'topic'],
@@ -64,7 +65,7 @@ test('POST /api/enrich falls back when the LLM errors, and says so', async () =>
   fake.script({ kind: 'error', status: 500, message: 'engine dead' });
   const body = (await (await post({ text: 'Alice flew to Seoul on Monday.' })).json()) as Record<string, any>;
   assert.equal(body.source, 'builtin');
-  assert.equal(body.fallbackReason, 'http_error');
+  assert.equal(body.fallback_reason, 'http_error');
   assert.deepEqual(body.keywords.map((k: { text: string }) => k.text).sort(), ['Alice', 'Monday', 'Seoul']);
 });
 

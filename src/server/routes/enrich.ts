@@ -1,8 +1,11 @@
-// POST /api/enrich {text, language?, sessionId?, utteranceId?} → keywords and categories;
+// POST /api/enrich {text, language?, sessionId?, utteranceId?} → the keywords object (the same shape as on
+// /ws, /transcribe and the OpenAI routes);
 // GET /api/enrich/state → the Enricher's health (LLM reachability, breaker, queue) for the dashboard.
 // The Enricher is built once at startup and shared with the WebSocket route, so it is passed in.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { keywordsOf } from '../../app/events.js';
+import { wireKeywords } from '../../app/wire.js';
 import type { Enricher } from '../../pipeline/enrich/index.js';
 import type { AppContext } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -36,7 +39,15 @@ export function enrichRoutes(enricher: Enricher) {
       reply.raw.once('close', onClose);
       try {
         const result = await enricher.enrich({ ...parsed.data, signal: controller.signal });
-        return { success: true, ...result };
+        // the keywords object every endpoint answers, plus what this request named
+        return {
+          success: true,
+          ...wireKeywords(keywordsOf(result)),
+          language: result.language,
+          utterance_id: result.utteranceId ?? null,
+          session_id: result.sessionId ?? null,
+          ...(result.error ? { error: result.error } : {}),
+        };
       } finally {
         reply.raw.off('close', onClose);
       }
