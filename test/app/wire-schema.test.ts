@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { keywordsOf, type UtteranceFinal } from '../../src/app/events.js';
 import { wireFinal, wireKeywords, wirePartial } from '../../src/app/wire.js';
 import { Enricher } from '../../src/pipeline/enrich/index.js';
+import type { EndReason } from '../../src/pipeline/segmenter.js';
 import { assertServerMessage, isClientMessage, isServerMessage } from '../helpers/ws-schema.js';
 
 const final: UtteranceFinal = {
@@ -36,4 +37,11 @@ test('the checker rejects messages that break the protocol', () => {
   assert.equal(isServerMessage({ type: 'telepathy' }), false, 'unknown type');
   assert.throws(() => assertServerMessage({ type: 'done' }), /ws-protocol\.schema\.json/);
   assert.equal(isClientMessage({ type: 'config', language: 'en', sample_rate: 16000 }), true);
+});
+
+test('every way an utterance can end is in the protocol', () => {
+  // EndReason of src/pipeline/segmenter.ts; 'gap' is where backpressure dropped audio inside an utterance
+  for (const reason of ['silence', 'max_length', 'flush', 'gap'] satisfies EndReason[]) {
+    assertServerMessage({ type: 'speech_end', utterance_id: 1, start: 0, end: 1, reason });
+  }
 });
