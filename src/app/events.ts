@@ -57,6 +57,8 @@ export interface FinalWord {
 /** One finished utterance of a live session: stream-time seconds, the model and engine that decoded it. */
 export interface UtteranceFinal {
   sessionId: string;
+  /** the interface the session came through (the history records it as the entry's source) */
+  interface: LiveInterface;
   utteranceId: number;
   text: string;
   start: number;

@@ -90,7 +90,7 @@ export class HistoryRecorder {
     if (!text) return;
     const entry = this.options.store.add({
       kind: 'stream',
-      source: 'ws',
+      source: e.interface,
       text,
       language: e.language,
       model: e.model,

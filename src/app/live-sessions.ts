@@ -197,6 +197,7 @@ export class LiveSessions {
     stream.on('final', (e) => {
       const final: UtteranceFinal = {
         sessionId: id,
+        interface: req.interface,
         utteranceId: e.utteranceId,
         text: e.text,
         start: e.start,

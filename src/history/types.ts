@@ -4,8 +4,8 @@
 
 export type HistoryKind = 'stream' | 'batch';
 
-/** Where a transcript came from: the /ws stream, the seed REST API or the OpenAI API. */
-export type HistorySource = 'ws' | 'rest' | 'openai';
+/** Where a transcript came from: a live interface (/ws, Wyoming, OpenAI Realtime), the seed REST API or the OpenAI API. */
+export type HistorySource = 'ws' | 'wyoming' | 'realtime' | 'rest' | 'openai' | (string & {});
 
 export interface HistorySegment {
   start: number;

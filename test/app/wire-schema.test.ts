@@ -10,6 +10,7 @@ import { assertServerMessage, isClientMessage, isServerMessage } from '../helper
 
 const final: UtteranceFinal = {
   sessionId: 's1',
+  interface: 'ws',
   utteranceId: 3,
   text: 'He was not an ill disposed young man.',
   start: 1.2,

@@ -18,6 +18,7 @@ const quiet = { warn() {}, info() {}, error() {} };
 function final(sessionId: string, utteranceId: number, text: string, start: number, end: number): UtteranceFinal {
   return {
     sessionId,
+    interface: 'ws',
     utteranceId,
     text,
     start,

@@ -100,7 +100,7 @@ export interface HistoryEntry {
   id: number;
   created_at: string;
   kind: 'stream' | 'batch';
-  source: 'ws' | 'rest' | 'openai';
+  source: 'ws' | 'wyoming' | 'realtime' | 'rest' | 'openai' | (string & {});
   text: string;
   language: string | null;
   model: string | null;

@@ -7,7 +7,7 @@ import { keywordChip } from '../transcript.js';
 import type { HistoryEntry, HistoryPage } from '../types.js';
 
 const PAGE_SIZE = 20;
-const SOURCE_LABEL: Record<HistoryEntry['source'], string> = { ws: 'Live', rest: 'Upload', openai: 'API' };
+const SOURCE_LABEL: Record<string, string> = { ws: 'Live', wyoming: 'Wyoming', realtime: 'Realtime', rest: 'Upload', openai: 'API' };
 
 export class HistoryView {
   readonly el: HTMLElement;
