@@ -5,6 +5,8 @@
 // audio of the current utterance (plus a little history for the pre-roll) and reports:
 //   speech_start  — stream time where the utterance begins (pre-roll included)
 //   speech_update — the utterance grew (read it with currentAudio())
+//   pause         — minPauseMs of silence inside the utterance: where it would end if the pause lasts
+//   resume        — speech came back after a pause (the utterance goes on)
 //   speech_end    — stream time where it ends, with a copy of its audio and its VAD map
 // An utterance that reaches maxUtteranceSec is cut at the quietest point of its last
 // splitSearchSec (lowest smoothed speech probability, then lowest energy), so a cut falls in a
@@ -32,6 +34,9 @@ export type EndReason = 'silence' | 'max_length' | 'flush' | 'gap';
 export type SegmenterEvent =
   | { type: 'speech_start'; utterance: number; start: number; startSample: number }
   | { type: 'speech_update'; utterance: number; duration: number }
+  /** `endSample`: the end the utterance gets if this pause becomes its end; `lastSpeechSample`: where the silence began */
+  | { type: 'pause'; utterance: number; endSample: number; lastSpeechSample: number }
+  | { type: 'resume'; utterance: number }
   | {
       type: 'speech_end';
       utterance: number;
@@ -39,6 +44,8 @@ export type SegmenterEvent =
       end: number;
       startSample: number;
       endSample: number;
+      /** where the speech itself stopped (the end without post-roll); endSample for cuts and flushes */
+      lastSpeechSample: number;
       reason: EndReason;
       audio: Float32Array;
       /** VAD probabilities over `audio` (for the hallucination filter's speech ratio) */
@@ -111,6 +118,17 @@ export class Segmenter {
     return this.current ? this.speechMap(this.current.startSample, this.timeline.end) : null;
   }
 
+  /** A copy of the current utterance's audio up to `endSample`, with its VAD map (a speculative final). */
+  currentUpTo(endSample: number): { audio: Float32Array; speech: SpeechMap } | null {
+    if (!this.current) return null;
+    const end = Math.min(endSample, this.timeline.end);
+    return { audio: this.timeline.copy(this.current.startSample, end), speech: this.speechMap(this.current.startSample, end) };
+  }
+
+  get currentStartSample(): number | null {
+    return this.current?.startSample ?? null;
+  }
+
   /** Feeds samples of any length. Calls must not overlap (await each one). */
   async push(samples: Float32Array): Promise<SegmenterEvent[]> {
     const events: SegmenterEvent[] = [];
@@ -128,7 +146,11 @@ export class Segmenter {
         const startSample = Math.max(this.frameOrigin + ev.sample, this.timeline.start);
         events.push(this.begin(startSample));
       } else if (ev?.type === 'end' && this.current) {
-        events.push(this.finish(this.frameOrigin + ev.sample, 'silence'));
+        events.push(this.finish(this.frameOrigin + ev.sample, 'silence', this.frameOrigin + ev.lastSpeech));
+      } else if (ev?.type === 'pause' && this.current) {
+        events.push({ type: 'pause', utterance: this.current.utterance, endSample: this.frameOrigin + ev.sample, lastSpeechSample: this.frameOrigin + ev.lastSpeech });
+      } else if (ev?.type === 'resume' && this.current) {
+        events.push({ type: 'resume', utterance: this.current.utterance });
       }
       if (this.current && frameStart + F - this.current.startSample >= this.maxUtteranceSamples) {
         events.push(...this.split(frameStart + F));
@@ -145,8 +167,9 @@ export class Segmenter {
   flush(): SegmenterEvent[] {
     if (!this.current) return [];
     const end = this.timeline.end;
+    const silentSince = this.machine.silenceSince;
     this.machine.forceEnd(end - this.frameOrigin);
-    const ev = this.finish(end, 'flush');
+    const ev = this.finish(end, 'flush', silentSince === null ? end : this.frameOrigin + silentSince);
     this.trim();
     return [ev];
   }
@@ -174,7 +197,7 @@ export class Segmenter {
     return { type: 'speech_start', utterance, start: startSample / this.sampleRate, startSample };
   }
 
-  private finish(endSample: number, reason: EndReason): SegmenterEvent {
+  private finish(endSample: number, reason: EndReason, lastSpeechSample = endSample): SegmenterEvent {
     const { utterance, startSample } = this.current!;
     this.current = null;
     return {
@@ -184,6 +207,7 @@ export class Segmenter {
       end: endSample / this.sampleRate,
       startSample,
       endSample,
+      lastSpeechSample,
       reason,
       audio: this.timeline.copy(startSample, endSample),
       speech: this.speechMap(startSample, endSample),

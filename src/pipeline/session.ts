@@ -1,9 +1,11 @@
 // One real-time transcription stream: audio in (16 kHz mono float, any chunk size), utterance
 // events out. The WebSocket route and the `listen` command are thin adapters over this class.
 //
-//   push(samples) → VAD + segmenter → speech_start … speech_end
+//   push(samples) → VAD + segmenter → speech_start … [pause … resume] … speech_end
 //                                   ↘ partial decodes of the growing utterance (LocalAgreement-2)
-//                   speech_end → final decode (priority high) → hallucination filter → final | dropped
+//                   pause → speculative final decode (kept if the pause becomes the end)
+//                   speech_end → the speculative decode, a covering partial, or a fresh final decode
+//                                → hallucination filter → final | dropped
 //
 // Guarantees:
 // - utterance ids are 1, 2, 3 … in stream order and never reused;
@@ -11,29 +13,43 @@
 //   one final or one dropped; no partial of an utterance is emitted after its speech_end;
 // - a final is emitted exactly once per utterance whose decode has text after filtering; silence
 //   or noise that decodes to nothing emits no final; text the filter removed emits `dropped`;
-// - finals are emitted in utterance order;
+// - finals are emitted in utterance order, whatever order their decodes finish in;
 // - all times are stream seconds: samples received since the session began / 16000 (wall-clock
 //   delays never shift them; audio dropped by backpressure still counts).
 //
-// Decoding schedule: at most one partial decode in flight per session (priority 'low', single
-// segment, no temperature fallback). A new one starts only when none is running and the
-// utterance grew by partialIntervalSec since the last one, so a slow engine simply yields fewer
-// partials. When an utterance ends, its in-flight partial is aborted through its AbortSignal and
-// the final decode (priority 'high') is queued; finals run one at a time per session, in order.
+// Decoding schedule (latency first):
+// - Every decode of an utterance — partial, speculative or final — uses the same options (the
+//   final's beam, temperature fallback, one segment, no timestamp tokens) and the same prompt: the
+//   end of the session's committed text, so a fragment after a pause is decoded as the
+//   continuation of a sentence, not as a new one ("ASK NOT!"). Same options means any decode
+//   that covers the utterance's speech can BE its final: nothing is decoded twice.
+// - Partials: at most one non-final decode (partial or speculative) in flight per session
+//   (priority 'low'); a new one starts when none runs and the utterance grew by the partial
+//   cadence, so a slow engine yields fewer partials.
+// - At a pause (minPauseMs of silence inside speech) the final decode starts speculatively
+//   (priority 'normal') on the audio up to where the utterance would end — unless the running or
+//   newest partial already covers the speech. If speech resumes, a speculation still running is
+//   aborted (cheap: the engine stops at its next check); one that finished became a partial.
+// - At the end: the speculative decode, or the newest partial covering all the speech, is adopted
+//   as the final (it may still be running); otherwise a fresh final decode (priority 'high') is
+//   queued. Finals are delivered one at a time per session, in order.
+// - Overload (policy/overload.ts): fewer partials, then partials from a smaller model or none,
+//   then backpressure. Every session has at most one decode per priority in an engine's queue,
+//   and the engine serves each priority first come first served, so sessions share it fairly.
 //
 // Backpressure: "pending" audio is audio received but not yet decoded for a final — input still
-// waiting for the VAD plus ended utterances waiting for their final decode (the utterance being
-// decoded right now does not count). It is bounded by maxPendingSec (default 30 s). Past it, the
-// oldest pending audio is dropped first: whole queued utterances, oldest first (they get no final),
-// then, if the VAD input alone is still over the bound, the oldest input (the stream position
-// jumps over the hole; an utterance open at the hole ends there). Every drop is counted and
-// reported in a `backpressure` event. push() returns false while pending audio is above half the
-// bound, as a hint to a client that can slow down.
+// waiting for the VAD plus ended utterances waiting for a fresh final decode (the utterance being
+// decoded right now, and utterances whose adopted decode is running, do not count). It is bounded
+// by maxPendingSec (default 30 s). Past it, the oldest pending audio is dropped first: whole
+// queued utterances, oldest first (they get no final), then, if the VAD input alone is still over
+// the bound, the oldest input (the stream position jumps over the hole; an utterance open at the
+// hole ends there). Every drop is counted and reported in a `backpressure` event. push() returns
+// false while pending audio is above half the bound, as a hint to a client that can slow down.
 import { EventEmitter } from 'node:events';
-import { EngineError, SAMPLE_RATE, type Engine, type Segment, type TranscribeOptions, type Transcript, type Word } from '../engines/types.js';
+import { EngineError, SAMPLE_RATE, type Engine, type Segment, type Transcript, type TranscribeOptions, type Word } from '../engines/types.js';
 import { outputLanguage } from './batch.js';
 import { HallucinationFilter, type DroppedSegment } from './filter/index.js';
-import { LocalAgreement, wordsFromSegments } from './policy/index.js';
+import { LocalAgreement, loadLevel, OVERLOAD_DEFAULTS, REDUCED_CADENCE_FACTOR, wordsFromSegments, type LoadLevel, type OverloadThresholds } from './policy/index.js';
 import { Segmenter, type EndReason, type SegmenterEvent } from './segmenter.js';
 import type { SpeechMap } from './vad/speech-map.js';
 import type { SpeechStateOptions } from './vad/speech-state.js';
@@ -47,31 +63,41 @@ export interface StreamSessionConfig {
   task?: 'transcribe' | 'translate';
   /** emit partial (interim) results; default true */
   partials?: boolean;
-  /** speech state machine settings (thresholds, min speech/silence, pre/post roll) */
+  /** speech state machine settings (thresholds, hangover, pause, pre/post roll) */
   vad?: Partial<SpeechStateOptions>;
   /** longest utterance before a forced cut (default 20 s) */
   maxUtteranceSec?: number;
   /** where to look for the cut, back from the limit (default 3 s) */
   splitSearchSec?: number;
-  /** minimum growth of the utterance between two partial decodes (default 1 s) */
+  /** partial cadence: minimum growth of the utterance between two partial decodes (default 0.5 s) */
   partialIntervalSec?: number;
-  /** no partial decode of less audio than this (default 1 s) */
+  /** no partial decode of less audio than this (default 0.5 s) */
   minPartialSec?: number;
   /** bound on audio waiting for the VAD or a final decode (default 30 s) */
   maxPendingSec?: number;
   /** word timings in finals (and better partial alignment); default true when the engine has them */
   wordTimestamps?: boolean;
-  /** options passed to every final decode (beam size, temperature, prompt) */
+  /** start the final decode at the first pause and keep it if the pause ends the utterance (default true) */
+  speculativeFinals?: boolean;
+  /** prompt every decode with the end of the session's committed text (default true) */
+  contextPrompt?: boolean;
+  /** overload policy thresholds (policy/overload.ts) */
+  overload?: Partial<OverloadThresholds>;
+  /** options passed to every decode (beam size, temperature, prompt) */
   finalOptions?: Pick<TranscribeOptions, 'beamSize' | 'bestOf' | 'temperature' | 'temperatureIncrement' | 'initialPrompt'>;
 }
 
 export interface StreamSessionOptions {
   engine: Engine;
+  /** a smaller, faster engine for partials when the session is overloaded (policy/overload.ts) */
+  partialEngine?: Engine;
   /** a detector for this session alone (stateful) */
   vad: VadDetector;
   config?: StreamSessionConfig;
   /** hallucination filter for finals (and, without counting, partials); null disables it */
   filter?: HallucinationFilter | null;
+  /** milliseconds, for the lag measure (default performance.now) */
+  clock?: () => number;
 }
 
 export interface SpeechStartEvent {
@@ -104,7 +130,10 @@ export interface FinalEvent {
   words: Word[];
   /** seconds the engine took */
   processingTime: number;
+  /** where the decode came from: a speculative decode started at a pause, a covering partial, or a decode after the end */
+  source: FinalSource;
 }
+export type FinalSource = 'speculative' | 'partial' | 'decode';
 export interface DroppedEvent {
   utteranceId: number;
   start: number;
@@ -154,6 +183,20 @@ export interface StreamSessionStats {
   partials: number;
   partialDecodes: number;
   partialsAborted: number;
+  /** speculative final decodes started at pauses */
+  speculativeDecodes: number;
+  /** speculative decodes aborted because speech resumed */
+  speculativeCancelled: number;
+  /** finals taken from a speculative decode / from a covering partial / decoded after the end */
+  finalsFromSpeculation: number;
+  finalsFromPartial: number;
+  finalsDecoded: number;
+  /** engine seconds spent on this session per second of audio received */
+  rtf: number;
+  /** seconds since the oldest utterance still waiting for its final ended (0: none waits) */
+  lagSeconds: number;
+  /** the overload policy's level now */
+  load: LoadLevel;
   /** a partial decode is running now */
   partialInFlight: boolean;
   /** a final decode is running now */
@@ -164,12 +207,20 @@ export interface StreamSessionStats {
   backpressureDroppedUtterances: number;
 }
 
-const DEFAULTS = {
+/** Defaults chosen by measurement (bench/stream.ts; see docs/streaming.md). */
+export const SESSION_DEFAULTS = {
   partials: true,
-  partialIntervalSec: 1.0,
-  minPartialSec: 1.0,
+  partialIntervalSec: 0.5,
+  minPartialSec: 0.5,
   maxPendingSec: 30,
+  speculativeFinals: true,
+  contextPrompt: true,
 };
+
+/** how much committed text prompts the next decodes (Whisper reads at most 224 prompt tokens) */
+const CONTEXT_CHARS = 200;
+/** one decoding window: audio up to this is decoded as one segment without timestamp tokens */
+const ONE_WINDOW_SAMPLES = 30 * SAMPLE_RATE;
 
 type InputItem =
   | { kind: 'audio'; samples: Float32Array }
@@ -179,8 +230,10 @@ type InputItem =
 
 interface Utterance {
   id: number;
-  start: number;
+  startSample: number;
   ended: boolean;
+  /** inside a pause reported by the VAD (speech may resume) */
+  paused: boolean;
   agreement: LocalAgreement;
   revision: number;
   lastCommitted: string;
@@ -188,6 +241,22 @@ interface Utterance {
   /** utterance length (samples) at the last partial decode */
   lastPartialSamples: number;
   partialsFailed: boolean;
+  /** the newest finished decode of this utterance (partial or speculative) */
+  newest: Decode | null;
+}
+
+/** A decode of an unfinished utterance: a partial, or a speculative final. */
+interface Decode {
+  utterance: Utterance;
+  kind: 'partial' | 'speculative';
+  /** absolute sample where its audio ends */
+  endSample: number;
+  /** identifies the decoding options: equal keys decode the same audio the same way */
+  key: string;
+  controller: AbortController;
+  /** the transcript, or null when it failed or was aborted */
+  promise: Promise<Transcript | null>;
+  transcript?: Transcript;
 }
 
 interface FinalJob {
@@ -196,27 +265,41 @@ interface FinalJob {
   end: number;
   audio: Float32Array;
   speech: SpeechMap;
+  /** clock() when the utterance ended */
+  endedAt: number;
+  /** a decode of the utterance that already covers its speech: it is the final */
+  adopted?: Decode;
 }
 
 export class StreamSession extends EventEmitter<StreamSessionEvents> {
   private readonly engine: Engine;
+  private readonly partialEngine: Engine | undefined;
   private readonly segmenter: Segmenter;
   private readonly filter: HallucinationFilter | null;
   private readonly config: StreamSessionConfig;
+  private readonly clock: () => number;
   private readonly partialsEnabled: boolean;
+  private readonly speculativeEnabled: boolean;
+  private readonly contextEnabled: boolean;
   private readonly partialIntervalSamples: number;
   private readonly minPartialSamples: number;
   private readonly maxPendingSamples: number;
   private readonly wordTimestamps: boolean;
+  private readonly thresholds: OverloadThresholds;
 
   private readonly input: InputItem[] = [];
   private inputSamples = 0;
   private processing = false;
   private readonly finalQueue: FinalJob[] = [];
   private finalRunning: { job: FinalJob; controller: AbortController } | null = null;
-  private partialRunning: { utterance: Utterance; controller: AbortController } | null = null;
+  /** the current utterance's one non-final decode in flight (partial or speculative) */
+  private slot: Decode | null = null;
+  /** every decode still running (adopted ones included), to abort on close */
+  private readonly running = new Set<Decode>();
   private current: Utterance | null = null;
   private detectedLanguage: string | undefined;
+  /** the end of the committed text: the prompt of the next decodes */
+  private context = '';
   private stopping = false;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
@@ -228,6 +311,12 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     partials: 0,
     partialDecodes: 0,
     partialsAborted: 0,
+    speculative: 0,
+    speculativeCancelled: 0,
+    fromSpeculation: 0,
+    fromPartial: 0,
+    decoded: 0,
+    engineSeconds: 0,
     bpSamples: 0,
     bpUtterances: 0,
   };
@@ -235,7 +324,9 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   constructor(options: StreamSessionOptions) {
     super();
     this.engine = options.engine;
+    this.partialEngine = options.partialEngine;
     this.config = options.config ?? {};
+    this.clock = options.clock ?? (() => performance.now());
     this.filter = options.filter === undefined ? new HallucinationFilter() : options.filter;
     if (this.config.sampleRate !== undefined && this.config.sampleRate !== SAMPLE_RATE) {
       throw new Error(`the session takes ${SAMPLE_RATE} Hz mono audio; resample ${this.config.sampleRate} Hz input first`);
@@ -247,11 +338,14 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       maxUtteranceSec: this.config.maxUtteranceSec,
       splitSearchSec: this.config.splitSearchSec,
     });
-    this.partialsEnabled = this.config.partials ?? DEFAULTS.partials;
-    this.partialIntervalSamples = Math.round((this.config.partialIntervalSec ?? DEFAULTS.partialIntervalSec) * SAMPLE_RATE);
-    this.minPartialSamples = Math.round((this.config.minPartialSec ?? DEFAULTS.minPartialSec) * SAMPLE_RATE);
-    this.maxPendingSamples = Math.round((this.config.maxPendingSec ?? DEFAULTS.maxPendingSec) * SAMPLE_RATE);
+    this.partialsEnabled = this.config.partials ?? SESSION_DEFAULTS.partials;
+    this.speculativeEnabled = this.config.speculativeFinals ?? SESSION_DEFAULTS.speculativeFinals;
+    this.contextEnabled = this.config.contextPrompt ?? SESSION_DEFAULTS.contextPrompt;
+    this.partialIntervalSamples = Math.round((this.config.partialIntervalSec ?? SESSION_DEFAULTS.partialIntervalSec) * SAMPLE_RATE);
+    this.minPartialSamples = Math.round((this.config.minPartialSec ?? SESSION_DEFAULTS.minPartialSec) * SAMPLE_RATE);
+    this.maxPendingSamples = Math.round((this.config.maxPendingSec ?? SESSION_DEFAULTS.maxPendingSec) * SAMPLE_RATE);
     this.wordTimestamps = this.config.wordTimestamps ?? this.engine.info.wordTimestamps;
+    this.thresholds = { ...OVERLOAD_DEFAULTS, ...this.config.overload };
   }
 
   /**
@@ -308,7 +402,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     this.input.length = 0;
     this.inputSamples = 0;
     this.finalQueue.length = 0;
-    this.partialRunning?.controller.abort();
+    for (const decode of this.running) decode.controller.abort();
     this.finalRunning?.controller.abort();
     this.wakeIdle();
   }
@@ -323,8 +417,9 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   }
 
   stats(): StreamSessionStats {
+    const received = this.counters.received / SAMPLE_RATE;
     return {
-      receivedSeconds: this.counters.received / SAMPLE_RATE,
+      receivedSeconds: received,
       pendingSeconds: this.pendingSamples() / SAMPLE_RATE,
       utterances: this.counters.utterances,
       finals: this.counters.finals,
@@ -332,7 +427,15 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       partials: this.counters.partials,
       partialDecodes: this.counters.partialDecodes,
       partialsAborted: this.counters.partialsAborted,
-      partialInFlight: this.partialRunning !== null,
+      speculativeDecodes: this.counters.speculative,
+      speculativeCancelled: this.counters.speculativeCancelled,
+      finalsFromSpeculation: this.counters.fromSpeculation,
+      finalsFromPartial: this.counters.fromPartial,
+      finalsDecoded: this.counters.decoded,
+      rtf: received > 0 ? Math.round((this.counters.engineSeconds / received) * 1000) / 1000 : 0,
+      lagSeconds: Math.round(this.lagSeconds() * 1000) / 1000,
+      load: this.level(),
+      partialInFlight: this.slot !== null,
       finalInFlight: this.finalRunning !== null,
       finalsQueued: this.finalQueue.length,
       backpressureDroppedSeconds: this.counters.bpSamples / SAMPLE_RATE,
@@ -377,86 +480,229 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   private handle(events: SegmenterEvent[]): void {
     for (const ev of events) {
       if (this.closed) return;
-      if (ev.type === 'speech_start') {
-        this.counters.utterances++;
-        this.current = {
-          id: ev.utterance,
-          start: ev.start,
-          ended: false,
-          agreement: new LocalAgreement(),
-          revision: 0,
-          lastCommitted: '',
-          lastTentative: '',
-          lastPartialSamples: 0,
-          partialsFailed: false,
-        };
-        this.emit('speech_start', { utteranceId: ev.utterance, start: ev.start });
-      } else if (ev.type === 'speech_update') {
-        this.maybeStartPartial();
-      } else {
-        const utterance = this.current!;
-        utterance.ended = true;
-        this.current = null;
-        // the final supersedes any partial still being decoded
-        if (this.partialRunning?.utterance === utterance) {
-          this.partialRunning.controller.abort();
-          this.counters.partialsAborted++;
-        }
-        this.emit('speech_end', { utteranceId: ev.utterance, start: ev.start, end: ev.end, reason: ev.reason });
-        this.finalQueue.push({ utterance, start: ev.start, end: ev.end, audio: ev.audio, speech: ev.speech });
-        this.enforceBackpressure();
-        this.runFinals();
+      switch (ev.type) {
+        case 'speech_start':
+          this.counters.utterances++;
+          this.current = {
+            id: ev.utterance,
+            startSample: ev.startSample,
+            ended: false,
+            paused: false,
+            agreement: new LocalAgreement(),
+            revision: 0,
+            lastCommitted: '',
+            lastTentative: '',
+            lastPartialSamples: 0,
+            partialsFailed: false,
+            newest: null,
+          };
+          this.emit('speech_start', { utteranceId: ev.utterance, start: ev.start });
+          break;
+        case 'speech_update':
+          this.maybeStartPartial();
+          break;
+        case 'pause':
+          this.onPause(ev.endSample, ev.lastSpeechSample);
+          break;
+        case 'resume':
+          this.onResume();
+          break;
+        case 'speech_end':
+          this.onEnd(ev);
+          break;
       }
     }
   }
 
-  // ---- partials ----------------------------------------------------------------------------
+  // ---- decoding options --------------------------------------------------------------------
+
+  /** The options of every decode of an utterance of `samples` (partials, speculations and finals alike). */
+  private decodeOptions(samples: number, language: string | undefined): TranscribeOptions {
+    const prompt = [this.config.finalOptions?.initialPrompt, this.contextEnabled ? this.context : '']
+      .filter((p): p is string => Boolean(p && p.trim()))
+      .join(' ');
+    const oneWindow = samples <= ONE_WINDOW_SAMPLES;
+    return {
+      ...this.config.finalOptions,
+      language,
+      task: this.config.task,
+      wordTimestamps: this.wordTimestamps,
+      // VAD-cut utterances: timestamp decoding makes Whisper skip leading words ("starts" at 0.5 s).
+      withoutTimestamps: oneWindow,
+      singleSegment: oneWindow,
+      initialPrompt: prompt || undefined,
+      // whisper.cpp drops the prompt with no_context; within one window there is nothing else to drop
+      noContext: !prompt,
+    };
+  }
+
+  /**
+   * Decodes with equal keys decode the same audio the same way. The prompt is left out on purpose:
+   * it is the committed text when the decode started, by the same rule for every decode.
+   */
+  private keyOf(engine: Engine, options: TranscribeOptions): string {
+    const { initialPrompt: _prompt, noContext: _noContext, ...rest } = options;
+    const ordered = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)));
+    return `${engine.info.modelId}|${JSON.stringify(ordered)}`;
+  }
+
+  private finalLanguage(): string | undefined {
+    return this.config.language;
+  }
+
+  private partialLanguage(): string | undefined {
+    const asked = this.config.language;
+    if (asked && asked !== 'auto') return asked;
+    // a second of audio is a poor basis for language detection: reuse what the last final found
+    return this.detectedLanguage;
+  }
+
+  // ---- partials and speculative finals -----------------------------------------------------
+
+  private startDecode(utterance: Utterance, kind: Decode['kind'], engine: Engine, audio: Float32Array, endSample: number): Decode {
+    const options = this.decodeOptions(audio.length, kind === 'partial' ? this.partialLanguage() : this.finalLanguage());
+    const controller = new AbortController();
+    const decode: Decode = {
+      utterance,
+      kind,
+      endSample,
+      key: this.keyOf(engine, options),
+      controller,
+      promise: Promise.resolve(null),
+    };
+    decode.promise = engine
+      .transcribe(audio, { ...options, priority: kind === 'partial' ? 'low' : 'normal', signal: controller.signal })
+      .then(
+        (transcript) => {
+          decode.transcript = transcript;
+          this.counters.engineSeconds += transcript.processingTime;
+          return transcript;
+        },
+        (err: unknown) => {
+          const quiet = controller.signal.aborted || this.closed || (err instanceof EngineError && err.code === 'aborted');
+          // partials are a nicety: report once, stop trying for this utterance, the final still comes
+          if (!quiet && decode.kind === 'partial' && !utterance.ended) {
+            utterance.partialsFailed = true;
+            this.emitError('partial', err as Error, utterance.id, false);
+          }
+          return null;
+        },
+      );
+    this.running.add(decode);
+    void decode.promise.then(async (transcript) => {
+      if (transcript && !utterance.ended && !this.closed && !controller.signal.aborted) {
+        utterance.newest = decode;
+        await this.emitPartial(utterance, transcript);
+      }
+      this.running.delete(decode);
+      if (this.slot === decode) this.slot = null;
+      if (!this.closed) this.maybeStartPartial();
+      this.wakeIdle();
+    });
+    return decode;
+  }
 
   private maybeStartPartial(): void {
     const utterance = this.current;
     if (!this.partialsEnabled || this.closed || !utterance || utterance.ended || utterance.partialsFailed) return;
-    if (this.partialRunning) return; // one in flight per session; the next one starts when it returns
+    if (this.slot) return; // one in flight per session; the next one starts when it returns
+    if (utterance.paused) return; // the speculative decode stands for the partial of a pause
+    let engine = this.engine;
+    let interval = this.partialIntervalSamples;
+    const level = this.level();
+    if (level !== 'normal') {
+      interval *= REDUCED_CADENCE_FACTOR;
+      if (level === 'no_partials') return;
+      if (level === 'small_partials') engine = this.partialEngine!;
+      else if (this.finalQueue.length > 0 || (this.finalRunning && !this.finalRunning.job.adopted)) return;
+    }
     const audio = this.segmenter.currentAudio();
     if (!audio || audio.length < this.minPartialSamples) return;
-    if (audio.length - utterance.lastPartialSamples < this.partialIntervalSamples) return;
+    if (audio.length - utterance.lastPartialSamples < interval) return;
     utterance.lastPartialSamples = audio.length;
-    const copy = audio.slice();
-    const controller = new AbortController();
     this.counters.partialDecodes++;
-    this.partialRunning = { utterance, controller };
-    void this.decodePartial(utterance, copy, controller).finally(() => {
-      this.partialRunning = null;
-      if (!this.closed) this.maybeStartPartial();
-      this.wakeIdle();
-    });
+    this.slot = this.startDecode(utterance, 'partial', engine, audio.slice(), utterance.startSample + audio.length);
   }
 
-  private async decodePartial(utterance: Utterance, audio: Float32Array, controller: AbortController): Promise<void> {
-    const language = this.partialLanguage();
-    let transcript: Transcript;
-    try {
-      transcript = await this.engine.transcribe(audio, {
-        language,
-        task: this.config.task,
-        priority: 'low',
-        noContext: true,
-        singleSegment: true,
-        withoutTimestamps: true,
-        wordTimestamps: this.wordTimestamps,
-        beamSize: 1,
-        temperature: 0,
-        temperatureIncrement: 0,
-        signal: controller.signal,
-      });
-    } catch (err) {
-      if (controller.signal.aborted || this.closed || utterance.ended) return;
-      if (err instanceof EngineError && err.code === 'aborted') return;
-      // partials are a nicety: report once, stop trying for this utterance, the final still comes
-      utterance.partialsFailed = true;
-      this.emitError('partial', err as Error, utterance.id, false);
-      return;
+  /**
+   * A decode whose audio holds all the speech of the utterance. Past lastSpeechSample it heard only
+   * silence (speech coming back would have been a resume), except after a cut (`limit`): there the
+   * next utterance begins, so the decode must end by the cut.
+   */
+  private covers(decode: Decode, lastSpeechSample: number, limit = Infinity): boolean {
+    return decode.endSample >= lastSpeechSample && decode.endSample <= limit;
+  }
+
+  private finalKey(samples: number): string {
+    return this.keyOf(this.engine, this.decodeOptions(samples, this.finalLanguage()));
+  }
+
+  private onPause(endSample: number, lastSpeechSample: number): void {
+    const utterance = this.current;
+    if (!utterance) return;
+    utterance.paused = true;
+    if (!this.speculativeEnabled) return;
+    const level = this.level();
+    if (level === 'small_partials' || level === 'no_partials') return;
+    const key = this.finalKey(endSample - utterance.startSample);
+    const slot = this.slot;
+    if (slot && slot.utterance === utterance && slot.key === key && this.covers(slot, lastSpeechSample)) {
+      return; // the running partial already holds all the speech: it stands for the speculation
+
     }
-    if (this.closed || utterance.ended || controller.signal.aborted) return;
+    const newest = utterance.newest;
+    if (newest && newest.key === key && this.covers(newest, lastSpeechSample)) return;
+    if (slot) {
+      slot.controller.abort();
+      this.counters.partialsAborted++;
+      this.slot = null;
+    }
+    const cut = this.segmenter.currentUpTo(endSample);
+    if (!cut) return;
+    this.counters.speculative++;
+    this.slot = this.startDecode(utterance, 'speculative', this.engine, cut.audio, utterance.startSample + cut.audio.length);
+  }
+
+  private onResume(): void {
+    const utterance = this.current;
+    if (!utterance) return;
+    utterance.paused = false;
+    const slot = this.slot;
+    if (slot && slot.kind === 'speculative' && !slot.transcript) {
+      // speech goes on: the speculation is stale; stop it before it costs more
+      slot.controller.abort();
+      this.counters.speculativeCancelled++;
+      this.slot = null;
+    }
+    this.maybeStartPartial();
+  }
+
+  private onEnd(ev: Extract<SegmenterEvent, { type: 'speech_end' }>): void {
+    const utterance = this.current!;
+    utterance.ended = true;
+    this.current = null;
+    const key = this.finalKey(ev.audio.length);
+    const limit = ev.reason === 'max_length' || ev.reason === 'gap' ? ev.endSample : Infinity;
+    let adopted: Decode | undefined;
+    const slot = this.slot;
+    if (slot && slot.utterance === utterance) {
+      this.slot = null;
+      if (slot.key === key && this.covers(slot, ev.lastSpeechSample, limit)) adopted = slot;
+      else {
+        // the final supersedes a partial that does not cover the utterance
+        slot.controller.abort();
+        this.counters.partialsAborted++;
+      }
+    }
+    const newest = utterance.newest;
+    if (!adopted && newest && newest.key === key && this.covers(newest, ev.lastSpeechSample, limit)) adopted = newest;
+    this.emit('speech_end', { utteranceId: ev.utterance, start: ev.start, end: ev.end, reason: ev.reason });
+    this.finalQueue.push({ utterance, start: ev.start, end: ev.end, audio: ev.audio, speech: ev.speech, endedAt: this.clock(), adopted });
+    this.enforceBackpressure();
+    this.runFinals();
+  }
+
+  private async emitPartial(utterance: Utterance, transcript: Transcript): Promise<void> {
     let segments = transcript.segments;
     if (this.filter) {
       const speech = this.segmenter.currentSpeechMap();
@@ -473,13 +719,6 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     this.emit('partial', { utteranceId: utterance.id, revision: utterance.revision, committed: state.committedText, tentative: state.tentativeText });
   }
 
-  private partialLanguage(): string | undefined {
-    const asked = this.config.language;
-    if (asked && asked !== 'auto') return asked;
-    // a second of audio is a poor basis for language detection: reuse what the last final found
-    return this.detectedLanguage;
-  }
-
   // ---- finals ------------------------------------------------------------------------------
 
   private runFinals(): void {
@@ -491,34 +730,43 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     }
     const controller = new AbortController();
     this.finalRunning = { job, controller };
-    void this.decodeFinal(job, controller).finally(() => {
+    void this.deliverFinal(job, controller).finally(() => {
       this.finalRunning = null;
       this.runFinals();
+      this.maybeStartPartial();
       this.wakeIdle();
     });
   }
 
-  private async decodeFinal(job: FinalJob, controller: AbortController): Promise<void> {
+  private async deliverFinal(job: FinalJob, controller: AbortController): Promise<void> {
     const { utterance } = job;
-    let transcript: Transcript;
-    try {
-      transcript = await this.engine.transcribe(job.audio, {
-        ...this.config.finalOptions,
-        language: this.config.language,
-        task: this.config.task,
-        priority: 'high',
-        noContext: true,
-        // VAD-cut utterances: timestamp decoding makes Whisper skip leading words ("starts" at 0.5 s).
-        withoutTimestamps: job.audio.length <= 30 * SAMPLE_RATE,
-        wordTimestamps: this.wordTimestamps,
-        signal: controller.signal,
-      });
-    } catch (err) {
-      if (this.closed) return;
-      this.emitError('final', err as Error, utterance.id, false);
-      return;
+    let transcript: Transcript | null = null;
+    let source: FinalSource = 'decode';
+    if (job.adopted) {
+      transcript = await job.adopted.promise;
+      source = job.adopted.kind;
     }
     if (this.closed) return;
+    if (!transcript) {
+      // nothing to adopt, or the adopted decode failed: decode after the end
+      source = 'decode';
+      try {
+        transcript = await this.engine.transcribe(job.audio, {
+          ...this.decodeOptions(job.audio.length, this.finalLanguage()),
+          priority: 'high',
+          signal: controller.signal,
+        });
+        this.counters.engineSeconds += transcript.processingTime;
+      } catch (err) {
+        if (this.closed) return;
+        this.emitError('final', err as Error, utterance.id, false);
+        return;
+      }
+    }
+    if (this.closed) return;
+    if (source === 'speculative') this.counters.fromSpeculation++;
+    else if (source === 'partial') this.counters.fromPartial++;
+    else this.counters.decoded++;
     if (transcript.language) this.detectedLanguage = transcript.language;
     let result = transcript;
     let reasons: DroppedSegment[] = [];
@@ -537,13 +785,16 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     }
     // utterance-relative → stream seconds (to the millisecond: no float noise in the JSON)
     const at = (t: number) => Math.round((t + job.start) * 1000) / 1000;
+    // a decode adopted before the end may have heard a little less trailing silence: clamp to the utterance
+    const within = (t: number) => Math.min(at(t), job.end);
     const segments = result.segments.map((s) => ({
       ...s,
-      start: at(s.start),
-      end: at(s.end),
-      words: s.words?.map((w) => ({ ...w, start: at(w.start), end: at(w.end) })),
+      start: within(s.start),
+      end: within(s.end),
+      words: s.words?.map((w) => ({ ...w, start: within(w.start), end: within(w.end) })),
     }));
     this.counters.finals++;
+    this.remember(result.text);
     this.emit('final', {
       utteranceId: utterance.id,
       text: result.text,
@@ -553,13 +804,46 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       segments,
       words: segments.flatMap((s) => s.words ?? []),
       processingTime: transcript.processingTime,
+      source,
     });
+  }
+
+  /** Appends a final's text to the prompt context (its end, cut at a word boundary). */
+  private remember(text: string): void {
+    const joined = `${this.context} ${text.trim()}`.trim();
+    if (joined.length <= CONTEXT_CHARS) {
+      this.context = joined;
+      return;
+    }
+    const tail = joined.slice(joined.length - CONTEXT_CHARS);
+    const space = tail.indexOf(' ');
+    this.context = space >= 0 ? tail.slice(space + 1) : tail;
+  }
+
+  // ---- load --------------------------------------------------------------------------------
+
+  private lagSeconds(): number {
+    let oldest = this.finalRunning?.job.endedAt ?? Infinity;
+    for (const job of this.finalQueue) oldest = Math.min(oldest, job.endedAt);
+    const finalLag = Number.isFinite(oldest) ? Math.max(0, (this.clock() - oldest) / 1000) : 0;
+    return Math.max(finalLag, this.inputSamples / SAMPLE_RATE);
+  }
+
+  private level(): LoadLevel {
+    return loadLevel(
+      {
+        finalsWaiting: this.finalQueue.length + (this.finalRunning ? 1 : 0),
+        lagSeconds: this.lagSeconds(),
+        hasPartialEngine: this.partialEngine !== undefined,
+      },
+      this.thresholds,
+    );
   }
 
   // ---- backpressure ------------------------------------------------------------------------
 
   private pendingSamples(): number {
-    return this.inputSamples + this.finalQueue.reduce((n, job) => n + job.audio.length, 0);
+    return this.inputSamples + this.finalQueue.reduce((n, job) => n + (job.adopted ? 0 : job.audio.length), 0);
   }
 
   private enforceBackpressure(): void {
@@ -568,9 +852,14 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     const droppedUtterances: number[] = [];
     let droppedSamples = 0;
     let droppedInput = 0;
-    // 1. queued utterances, oldest first: the oldest audio not yet decoded
-    while (pending > this.maxPendingSamples && this.finalQueue.length > 0) {
-      const job = this.finalQueue.shift()!;
+    // 1. queued utterances without a decode, oldest first: the oldest audio not yet decoded
+    for (let k = 0; pending > this.maxPendingSamples && k < this.finalQueue.length; ) {
+      const job = this.finalQueue[k]!;
+      if (job.adopted) {
+        k++;
+        continue;
+      }
+      this.finalQueue.splice(k, 1);
       droppedUtterances.push(job.utterance.id);
       droppedSamples += job.audio.length;
       pending -= job.audio.length;
@@ -621,7 +910,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   private isIdle(): boolean {
     return (
       this.closed ||
-      (!this.processing && this.input.length === 0 && this.finalQueue.length === 0 && !this.finalRunning && !this.partialRunning)
+      (!this.processing && this.input.length === 0 && this.finalQueue.length === 0 && !this.finalRunning && this.running.size === 0)
     );
   }
 

@@ -40,8 +40,8 @@ class ScriptedEngine implements Engine {
   };
   readonly calls: Call[] = [];
   private waiters: Array<() => void> = [];
-  /** when set, every call is answered at once with this function's text */
-  autoAnswer?: (call: Call) => string;
+  /** when set, every call is answered at once with this function's text (null: leave it to the test) */
+  autoAnswer?: (call: Call) => string | null;
 
   ready() {
     return Promise.resolve();
@@ -84,7 +84,10 @@ class ScriptedEngine implements Engine {
       };
       options.signal?.addEventListener('abort', () => call.fail(new EngineError('aborted', 'aborted')), { once: true });
       this.calls.push(call);
-      if (this.autoAnswer) queueMicrotask(() => call.answer(this.autoAnswer!(call)));
+      if (this.autoAnswer) {
+        const text = this.autoAnswer(call);
+        if (text !== null) queueMicrotask(() => call.answer(text));
+      }
       for (const w of this.waiters.splice(0)) w();
     });
   }
@@ -117,7 +120,12 @@ async function settle(session: StreamSession) {
 
 test('scheduling (deterministic engine-like object): one partial in flight, skipped while busy, aborted by the final', async () => {
   const engine = new ScriptedEngine();
-  const session = new StreamSession({ engine, vad: model.createDetector(), config: { language: 'en', partialIntervalSec: 1, minPartialSec: 1 } });
+  const session = new StreamSession({
+    engine,
+    vad: model.createDetector(),
+    config: { language: 'en', partialIntervalSec: 1, minPartialSec: 1, speculativeFinals: false },
+    clock: () => 0,
+  });
   const log = record(session);
   const speech = decode16k(librivox('0870')); // 7.1 s, speech from ~0.3 s
   const { audio } = compose([{ kind: 'silence', audio: silence(0.5) }, { kind: 'speech', audio: speech }, { kind: 'silence', audio: silence(1.5) }]);
@@ -153,7 +161,10 @@ test('scheduling (deterministic engine-like object): one partial in flight, skip
   const fin = await engine.waitForCalls(4);
   assert.equal(p3.options.signal?.aborted, true);
   assert.equal(fin.options.priority, 'high');
-  assert.equal(fin.options.singleSegment, undefined);
+  // partials and finals decode alike (so one can stand for the other)
+  for (const k of ['singleSegment', 'withoutTimestamps', 'beamSize', 'temperature', 'temperatureIncrement', 'language'] as const) {
+    assert.equal(fin.options[k], p1.options[k], k);
+  }
   p3.answer(' too late'); // ignored
   const final = nextEvent(session, 'final');
   fin.answer(' And Mr. John Dashwood had then leisure to consider how much there might be prudently in his power to do for them.');
@@ -291,4 +302,215 @@ test('close() (deterministic engine-like object): aborts in-flight decodes and e
   await session.stop(); // resolves at once on a closed session
   assert.throws(() => session.push(new Float32Array(10)), /stopped/);
   assert.deepEqual(log.map((e) => e.type), ['speech_start', 'speech_end']);
+});
+
+// ---- latency-first schedule ---------------------------------------------------------------
+
+/** The quietest 20 ms of `audio` between fractions a and b of its length (a gap between two words). */
+function quietestPoint(audio: Float32Array, a: number, b: number): number {
+  const W = 320;
+  let best = Math.round(audio.length * a);
+  let bestEnergy = Infinity;
+  for (let at = Math.round(audio.length * a); at + W < audio.length * b; at += W / 2) {
+    let e = 0;
+    for (let i = at; i < at + W; i++) e += audio[i]! * audio[i]!;
+    if (e < bestEnergy) (bestEnergy = e), (best = at + W / 2);
+  }
+  return best;
+}
+
+/** One real sentence with short pauses inserted between words: speech, pause, speech, pause, speech. */
+function sentenceWithPauses(pauseSec: number) {
+  const sentence = decode16k(librivox('0870'));
+  const c1 = quietestPoint(sentence, 0.25, 0.4);
+  const c2 = quietestPoint(sentence, 0.6, 0.75);
+  return compose([
+    { kind: 'silence', audio: silence(0.5) },
+    { kind: 'speech', audio: sentence.subarray(0, c1) },
+    { kind: 'silence', audio: silence(pauseSec) },
+    { kind: 'speech', audio: sentence.subarray(c1, c2) },
+    { kind: 'silence', audio: silence(pauseSec) },
+    { kind: 'speech', audio: sentence.subarray(c2) },
+    { kind: 'silence', audio: silence(1.5) },
+  ]);
+}
+
+async function pushRealTime(session: StreamSession, audio: Float32Array, chunk = SR / 10) {
+  for (let at = 0; at < audio.length; at += chunk) {
+    session.push(audio.subarray(at, Math.min(at + chunk, audio.length)));
+    await settle(session);
+  }
+}
+
+test('speculative final (deterministic engine-like object): started at the pause, kept when the pause ends the utterance — no decode after the end', async () => {
+  const engine = new ScriptedEngine();
+  const session = new StreamSession({ engine, vad: model.createDetector(), config: { language: 'en', partials: false }, clock: () => 0 });
+  const log = record(session);
+  const { audio, placed } = compose([{ kind: 'speech', audio: decode16k(card('001')) }, { kind: 'silence', audio: silence(1.5) }]);
+  // up to 0.45 s after the speech: past the pause (250 ms), before the hangover (700 ms)
+  await pushRealTime(session, audio.subarray(0, Math.round((placed[0]!.end + 0.45) * SR)));
+  const speculative = await engine.waitForCalls(1);
+  assert.equal(speculative.options.priority, 'normal');
+  assert.deepEqual(log.map((e) => e.type), ['speech_start']); // the utterance has not ended yet
+  const heard = speculative.audio.length / SR;
+  speculative.answer(' Ten of clubs.');
+  await pushRealTime(session, audio.subarray(Math.round((placed[0]!.end + 0.45) * SR)));
+  await session.stop();
+  // the speculation's result came back during the pause: a partial, then the same text as the final
+  assert.deepEqual(log.map((e) => e.type), ['speech_start', 'partial', 'speech_end', 'final']);
+  const final = log[3]!.data as { text: string; source: string; start: number; end: number };
+  assert.deepEqual([final.text, final.source], ['Ten of clubs.', 'speculative']);
+  assert.ok(Math.abs(final.end - final.start - heard) < 0.05, `final spans ${final.end - final.start} s, the speculation heard ${heard} s`);
+  assert.equal(engine.calls.length, 1);
+  const stats = session.stats();
+  assert.deepEqual([stats.speculativeDecodes, stats.speculativeCancelled, stats.finalsFromSpeculation, stats.finalsDecoded], [1, 0, 1, 0]);
+});
+
+test('short pauses inside a sentence (deterministic engine-like object): one final, not three; speculations cancelled when speech resumes', async () => {
+  const engine = new ScriptedEngine();
+  // speculative finals held until the test decides (partials off: a partial answered in the pause would stand for them)
+  engine.autoAnswer = () => null;
+  const session = new StreamSession({ engine, vad: model.createDetector(), config: { language: 'en', partials: false }, clock: () => 0 });
+  const log = record(session);
+  const { audio, placed } = sentenceWithPauses(0.4);
+  await pushRealTime(session, audio.subarray(0, Math.round((placed[6]!.start + 0.45) * SR)));
+  const speculations = engine.calls.filter((c) => c.options.priority === 'normal');
+  assert.equal(speculations.length, 3, 'one speculation per pause, the last one still running');
+  assert.deepEqual(speculations.slice(0, 2).map((c) => c.options.signal?.aborted), [true, true]);
+  assert.equal(speculations[2]!.options.signal?.aborted, false);
+  speculations[2]!.answer(' And Mr. John Dashwood had then leisure to consider how much there might be prudently in his power to do for them.');
+  await pushRealTime(session, audio.subarray(Math.round((placed[6]!.start + 0.45) * SR)));
+  await session.stop();
+  const types = log.map((e) => e.type);
+  assert.equal(types.filter((t) => t === 'speech_start').length, 1, types.join());
+  assert.equal(types.filter((t) => t === 'speech_end').length, 1, types.join());
+  assert.deepEqual(types.slice(-2), ['speech_end', 'final']);
+  const final = log.at(-1)!.data as { text: string; source: string; start: number; end: number };
+  assert.equal(final.source, 'speculative');
+  assert.ok(final.start < placed[1]!.start + 0.1 && final.end > placed[5]!.start + 1, `final ${final.start}–${final.end}`);
+  const stats = session.stats();
+  assert.deepEqual([stats.speculativeDecodes, stats.speculativeCancelled, stats.finalsDecoded], [3, 2, 0]);
+});
+
+test('partial reuse (deterministic engine-like object): a partial that covers the speech is the final', async () => {
+  const engine = new ScriptedEngine();
+  engine.autoAnswer = () => ' Ten of clubs.';
+  const session = new StreamSession({ engine, vad: model.createDetector(), config: { language: 'en', partialIntervalSec: 0.1, minPartialSec: 0.3 }, clock: () => 0 });
+  const log = record(session);
+  const { audio, placed } = compose([{ kind: 'speech', audio: decode16k(card('001')) }, { kind: 'silence', audio: silence(1.5) }]);
+  const speechEnd = Math.round(placed[0]!.end * SR);
+  await pushRealTime(session, audio.subarray(0, speechEnd));
+  const before = engine.calls.length;
+  assert.ok(before >= 1);
+  // 150 ms of silence: a partial starts on audio holding all the speech; it is held
+  engine.autoAnswer = undefined;
+  await pushRealTime(session, audio.subarray(speechEnd, speechEnd + Math.round(0.15 * SR)));
+  const covering = await engine.waitForCalls(before + 1);
+  assert.equal(covering.options.priority, 'low');
+  // the pause and the end pass while it runs: no speculation, no decode after the end
+  await pushRealTime(session, audio.subarray(speechEnd + Math.round(0.15 * SR)));
+  const ended = log.findIndex((e) => e.type === 'speech_end');
+  assert.ok(ended > 0);
+  assert.equal(engine.calls.length, before + 1);
+  covering.answer(' Ten of clubs.');
+  await session.stop();
+  const final = log.at(-1)!.data as { text: string; source: string };
+  assert.deepEqual([log.at(-1)!.type, final.text, final.source], ['final', 'Ten of clubs.', 'partial']);
+  assert.equal(engine.calls.length, before + 1);
+  assert.equal(session.stats().finalsFromPartial, 1);
+});
+
+test('context (deterministic engine-like object): every decode after a final is prompted with the committed text', async () => {
+  const engine = new ScriptedEngine();
+  const texts = [' And so, my fellow Americans,', ' ask not what your country can do for you.'];
+  const session = new StreamSession({ engine, vad: model.createDetector(), config: { language: 'en' }, clock: () => 0 });
+  const log = record(session);
+  // every decode of utterance k answers texts[k]
+  engine.autoAnswer = () => texts[log.filter((e) => e.type === 'speech_start').length - 1] ?? '';
+  const { audio } = compose([
+    { kind: 'speech', audio: decode16k(card('001')) },
+    { kind: 'silence', audio: silence(1.5) },
+    { kind: 'speech', audio: decode16k(card('003')) },
+    { kind: 'silence', audio: silence(1.5) },
+  ]);
+  await pushRealTime(session, audio);
+  await session.stop();
+  const finals = log.filter((e) => e.type === 'final').map((e) => (e.data as { text: string }).text);
+  assert.deepEqual(finals, ['And so, my fellow Americans,', 'ask not what your country can do for you.']);
+  const secondStart = (log.filter((e) => e.type === 'speech_start')[1]!.data as { start: number }).start;
+  const later = engine.calls.filter((c) => c.audio.length > 0 && c.options.initialPrompt !== undefined);
+  assert.ok(later.length > 0);
+  for (const c of later) {
+    assert.equal(c.options.initialPrompt, 'And so, my fellow Americans,');
+    assert.equal(c.options.noContext, false); // whisper.cpp ignores a prompt without context
+  }
+  // the first utterance's decodes had nothing to go on
+  assert.equal(engine.calls[0]!.options.initialPrompt, undefined);
+  assert.ok(secondStart > 1);
+});
+
+test('overload (deterministic engine-like object): fewer partials, then partials from the small model, then finals only — every final once, in order', async () => {
+  const engine = new ScriptedEngine();
+  const small = new ScriptedEngine();
+  (small.info as { modelId: string }).modelId = 'scripted-small';
+  small.autoAnswer = () => ' small';
+  const session = new StreamSession({ engine, partialEngine: small, vad: model.createDetector(), config: { language: 'en', partialIntervalSec: 0.3, minPartialSec: 0.3 }, clock: () => 0 });
+  const log = record(session);
+  const utteranceNow = () => log.filter((e) => e.type === 'speech_start').length;
+  const clip = decode16k(librivox('0880')); // ~3 s
+  const pieces = [];
+  for (let i = 0; i < 4; i++) pieces.push({ kind: 'speech' as const, audio: clip }, { kind: 'silence' as const, audio: silence(1.5) });
+  const { audio, placed } = compose(pieces);
+  // The main engine is "slow" for finals: it answers decodes of speech at once but holds every decode
+  // that heard the end of its utterance's speech (a speculation, or a partial that can stand for the final).
+  const callUtterance = new Map<Call, number>();
+  const heldFinalClass = (call: Call, u: number) => {
+    const start = (log.filter((e) => e.type === 'speech_start')[u - 1]!.data as { start: number }).start;
+    return start + call.audio.length / SR > placed[2 * (u - 1)]!.end - 0.05;
+  };
+  engine.autoAnswer = (call) => {
+    const u = utteranceNow();
+    callUtterance.set(call, u);
+    return heldFinalClass(call, u) ? null : ` partial ${u}`;
+  };
+  small.autoAnswer = (call) => {
+    callUtterance.set(call, utteranceNow());
+    return ' small partial';
+  };
+  const levels: string[] = [];
+  for (let at = 0; at < audio.length; at += SR / 10) {
+    session.push(audio.subarray(at, at + SR / 10));
+    await settle(session);
+    if (levels.at(-1) !== session.stats().load) levels.push(session.stats().load);
+  }
+  assert.deepEqual(levels, ['normal', 'fewer_partials', 'small_partials']);
+  const partialsOf = (e: ScriptedEngine, u: number) => e.calls.filter((c) => c.options.priority === 'low' && c.settled && callUtterance.get(c) === u).length;
+  assert.ok(partialsOf(engine, 1) > 0 && partialsOf(engine, 2) > 0, 'partials while the engine keeps up');
+  assert.equal(partialsOf(engine, 3), 0, 'no partials while two finals wait');
+  assert.equal(partialsOf(engine, 4), 0);
+  assert.ok(partialsOf(small, 4) > 0, 'partials of the small model when three finals wait');
+  assert.equal(small.calls.filter((c) => c.options.priority !== 'low').length, 0, 'the small model never decodes a final');
+  // one held final-class decode for each of utterances 1–3; none for 4 (overloaded: no speculation)
+  const held = engine.calls.filter((c) => !c.settled);
+  assert.deepEqual(held.map((c) => callUtterance.get(c)), [1, 2, 3]);
+  // the speculations come back in reverse order; finals still come out 1, 2, 3, 4, each once
+  engine.autoAnswer = (call) => (call.options.priority === 'low' ? null : ' fresh');
+  held[2]!.answer(' three');
+  held[1]!.answer(' two');
+  held[0]!.answer(' one');
+  await session.stop();
+  const finals = log.filter((e) => e.type === 'final').map((e) => e.data as { utteranceId: number; text: string; source: string });
+  assert.deepEqual(finals.map((f) => [f.utteranceId, f.text]), [
+    [1, 'one'],
+    [2, 'two'],
+    [3, 'three'],
+    [4, 'fresh'],
+  ]);
+  assert.equal(finals[3]!.source, 'decode');
+  // no partial of an utterance after its speech_end
+  for (const u of [1, 2, 3, 4]) {
+    const end = log.findIndex((e) => e.type === 'speech_end' && (e.data as { utteranceId: number }).utteranceId === u);
+    assert.ok(!log.slice(end).some((e) => e.type === 'partial' && (e.data as { utteranceId: number }).utteranceId === u));
+  }
+  assert.equal(session.stats().load, 'normal');
 });

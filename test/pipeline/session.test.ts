@@ -16,6 +16,9 @@ import { ALSA_NOISE, SR, card, compose, decode16k, librivox, overlap, scaled, si
 const MODEL = process.env.EARSHOT_TEST_STREAM_MODEL ?? 'tiny.en';
 const REF_0870 = 'and mister john dashwood had then leisure to consider how much there might be prudently in his power to do for them';
 const REF_CARDS_005 = 'eight of spades four of clubs seven of hearts';
+// whisper.cpp's sample, shipped in the nodejs-whisper dependency: 11 s with two 1.2 s rhetorical pauses
+const JFK = new URL('../../node_modules/nodejs-whisper/cpp/whisper.cpp/samples/jfk.mp3', import.meta.url).pathname;
+const REF_JFK = 'and so my fellow americans ask not what your country can do for you ask what you can do for your country';
 
 type Logged = { [K in keyof StreamSessionEvents]: { type: K; data: StreamSessionEvents[K][0] } }[keyof StreamSessionEvents];
 
@@ -125,6 +128,30 @@ describe('StreamSession with whisper.cpp', { timeout: 600_000 }, () => {
     assert.ok(order.slice(1, -2).every((t) => t === 'partial'));
     assert.equal(stats.finals, 2);
     assert.equal(stats.receivedSeconds, audio.length / SR);
+  });
+
+  it('JFK: fragments after a pause are decoded as the sentence they continue (no "ASK NOT!"), with partials', async () => {
+    const session = new StreamSession({ engine, vad: vad.createDetector(), config: { language: 'en' } });
+    const log = record(session);
+    const { audio } = compose([{ kind: 'speech', audio: decode16k(JFK) }, { kind: 'silence', audio: silence(1.5) }]);
+    // 100 ms packets; the client waits for a running partial before sending more, so every
+    // utterance gets partials whatever the CPU speed
+    for (let at = 0; at < audio.length; at += SR / 10) {
+      session.push(audio.subarray(at, Math.min(at + SR / 10, audio.length)));
+      await session.inputProcessed();
+      await until(() => !session.stats().partialInFlight);
+    }
+    await session.stop();
+    const finals = of(log, 'final');
+    const text = finals.map((f) => f.text).join(' ');
+    if (process.env.EARSHOT_TEST_VERBOSE) console.log(finals.map((f) => [f.text, f.source]), session.stats());
+    assert.deepEqual(of(log, 'error'), []);
+    // no fragment shouted as a sentence of its own
+    assert.deepEqual(text.match(/\b[A-Z]{2,}\b/g) ?? [], [], text);
+    const wer = werCount(REF_JFK, text);
+    assert.ok(wer.errors / wer.words <= 0.15, text);
+    // every utterance showed text before its final
+    for (const f of finals) assert.ok(of(log, 'partial').some((p) => p.utteranceId === f.utteranceId), `no partial for "${f.text}"`);
   });
 
   it('reports a decode the filter rejects as dropped, with the reason, and sends no final', async () => {

@@ -124,8 +124,40 @@ test('state machine: hysteresis, minimum speech, minimum silence and padding', (
   assert.deepEqual(feed([0.4, 0.4, 0.4, 0.4, 0.4, 0.4]).filter(Boolean), []);
   const tail = feed([0.2, 0.2, 0.2, 0.2, 0.2]);
   // silence began at frame 18; end = 18*F + 64 ms
-  assert.deepEqual(tail[4], { type: 'end', sample: 18 * F + 1024 });
+  assert.deepEqual(tail[4], { type: 'end', sample: 18 * F + 1024, lastSpeech: 18 * F });
   assert.equal(m.inSpeech, false);
+});
+
+test('state machine: a pause inside speech is reported, then either resumes or becomes the end at the same sample', () => {
+  // frames of 32 ms: pause after 3 silent frames (96 ms), end after 8 (256 ms), post-roll capped at the pause
+  const m = new SpeechStateMachine({ threshold: 0.5, negThreshold: 0.35, minSpeechMs: 64, minSilenceMs: 256, minPauseMs: 96, preRollMs: 0, postRollMs: 200 });
+  assert.equal(m.options.postRollMs, 96);
+  const F = 512;
+  const feed = (ps: number[]) => ps.map((p) => m.update(p)).filter(Boolean);
+  assert.deepEqual(feed([0.9, 0.9, 0.9, 0.9]), [{ type: 'start', sample: 0 }]);
+  // silence from frame 4: after 3 frames a pause, ending where the utterance would end
+  assert.deepEqual(feed([0.1, 0.1, 0.1]), [{ type: 'pause', sample: 4 * F + 1536, lastSpeech: 4 * F }]);
+  assert.deepEqual(feed([0.1]), []); // reported once
+  // speech comes back: resume, and the pause is forgotten
+  assert.deepEqual(feed([0.9, 0.9]), [{ type: 'resume' }]);
+  // a second pause that lasts: pause, then the end at exactly the pause's sample
+  const events = feed([0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]);
+  assert.deepEqual(events, [
+    { type: 'pause', sample: 10 * F + 1536, lastSpeech: 10 * F },
+    { type: 'end', sample: 10 * F + 1536, lastSpeech: 10 * F },
+  ]);
+});
+
+test('state machine: past longUtteranceMs a shorter pause ends the utterance', () => {
+  const opts = { threshold: 0.5, negThreshold: 0.35, minSpeechMs: 64, minSilenceMs: 640, minPauseMs: 96, preRollMs: 0, postRollMs: 0, longUtteranceMs: 3200 };
+  const silentFramesToEnd = (speechFrames: number) => {
+    const m = new SpeechStateMachine(opts);
+    for (let i = 0; i < speechFrames; i++) m.update(0.9);
+    for (let i = 1; i < 100; i++) if (m.update(0.1)?.type === 'end') return i;
+    return -1;
+  };
+  assert.equal(silentFramesToEnd(20), 20); // 0.64 s utterance: the full hangover (640 ms = 20 frames)
+  assert.equal(silentFramesToEnd(120), 10); // 3.84 s utterance: half of it
 });
 
 test('createVad("auto") loads Silero; "energy" gives the seed defaults', async () => {
