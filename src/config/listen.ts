@@ -18,6 +18,12 @@ export const listenConfigSchema = z.object({
   silenceDuration: seconds.default(1.5),
   silenceThreshold: z.coerce.number().min(0).default(500),
   maxDuration: z.coerce.number().gt(0).default(10),
+  /** After the wake word, how long to wait for speech to begin before giving up quietly (s). */
+  speechTimeout: z.coerce.number().gt(0).default(4),
+  /** What ends a recording: the server's VAD (Silero v5 + its speech state machine) or seed 000's RMS rule. */
+  endpoint: z.enum(['vad', 'rms']).default('vad'),
+  /** Drop transcripts the hallucination filter judges invented (e.g. "Thank you." over silence). */
+  filter: bool.default(true),
   cooldown: seconds.default(3),
   preRoll: seconds.max(5).default(0.5),
   language: z.string().min(1).optional(),
@@ -50,6 +56,9 @@ const ALIASES: Record<string, keyof ListenConfig> = {
   silence_threshold: 'silenceThreshold',
   max_duration: 'maxDuration',
   max_recording_duration: 'maxDuration',
+  speech_timeout: 'speechTimeout',
+  endpoint: 'endpoint',
+  filter: 'filter',
   cooldown: 'cooldown',
   cooldown_time: 'cooldown',
   pre_roll: 'preRoll',
@@ -145,4 +154,5 @@ export const ENV_HELP = [
   'EARSHOT_LISTEN_DEVICE', 'EARSHOT_LISTEN_SILENCE_DURATION', 'EARSHOT_LISTEN_SILENCE_THRESHOLD', 'EARSHOT_LISTEN_MAX_DURATION',
   'EARSHOT_LISTEN_COOLDOWN', 'EARSHOT_LISTEN_PRE_ROLL', 'EARSHOT_LISTEN_LANGUAGE', 'EARSHOT_LISTEN_API_KEY', 'EARSHOT_LISTEN_JSON',
   'EARSHOT_LISTEN_EXEC', 'EARSHOT_LISTEN_VAD', 'EARSHOT_LISTEN_REALTIME', 'EARSHOT_LISTEN_RETRY_WINDOW',
+  'EARSHOT_LISTEN_SPEECH_TIMEOUT', 'EARSHOT_LISTEN_ENDPOINT', 'EARSHOT_LISTEN_FILTER',
 ];

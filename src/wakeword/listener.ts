@@ -3,6 +3,7 @@
 import { CHUNK_SAMPLES, SAMPLE_RATE } from './features.js';
 import type { WakewordDetector } from './detector.js';
 import { UtteranceRecorder, type RecorderOptions } from './utterance-recorder.js';
+import type { TurnEndpointer } from './turn.js';
 
 export interface ListenerOptions extends RecorderOptions {
   /** Score at or above which a wake word counts as detected (seed 000: 0.5). */
@@ -30,6 +31,8 @@ export type ListenEvent =
       recordingSeconds: number;
       endedBy: 'silence' | 'max' | 'end-of-input';
     }
+  /** nobody spoke after the wake word within the speech timeout: nothing is sent */
+  | { type: 'no-speech'; detection: Detection; streamTime: number }
   | { type: 'listening'; streamTime: number };
 
 type State = { mode: 'listening' } | { mode: 'recording'; detection: Detection } | { mode: 'cooldown'; remaining: number };
@@ -44,6 +47,8 @@ export class WakewordListener {
     private readonly options: ListenerOptions,
     /** Sees every scored frame (stream time at the chunk's end); for measuring and debugging. */
     private readonly onScores?: (scores: Map<string, number>, streamTime: number) => void,
+    /** Ends the turn with the server's VAD (waits for speech to begin first); without it, RMS against silenceThreshold. */
+    private readonly endpointer?: TurnEndpointer,
   ) {
     this.recorder = new UtteranceRecorder(options);
   }
@@ -70,12 +75,27 @@ export class WakewordListener {
       if (best && best.score >= this.options.threshold) {
         const detection: Detection = { ...best, streamTime: this.samples / SAMPLE_RATE, at: new Date() };
         this.recorder.start();
+        this.endpointer?.start();
         this.state = { mode: 'recording', detection };
         yield { type: 'detection', detection };
       }
     } else if (state.mode === 'recording') {
-      const status = this.recorder.push(chunk);
-      if (status !== 'recording') yield this.finish(state.detection, status);
+      const byLevel = this.recorder.push(chunk);
+      if (this.endpointer) {
+        const turn = await this.endpointer.push(chunk);
+        if (turn === 'no-speech') {
+          // nothing was said, so nothing will be answered: listen again at once (no cool-down)
+          this.recorder.take();
+          this.detector.resetAll();
+          this.state = { mode: 'listening' };
+          yield { type: 'no-speech', detection: state.detection, streamTime: this.samples / SAMPLE_RATE };
+          yield { type: 'listening', streamTime: this.samples / SAMPLE_RATE };
+        } else if (turn === 'silence' || turn === 'max') {
+          yield this.finish(state.detection, turn);
+        }
+      } else if (byLevel !== 'recording') {
+        yield this.finish(state.detection, byLevel);
+      }
     } else {
       state.remaining -= chunk.length;
       if (state.remaining <= 0) {
@@ -90,12 +110,16 @@ export class WakewordListener {
   private finish(detection: Detection, endedBy: 'silence' | 'max' | 'end-of-input'): ListenEvent {
     const recordingSeconds = this.recorder.recordedSeconds;
     const audio = this.recorder.take();
+    this.enterCooldown();
+    return { type: 'utterance', detection, audio, recordingSeconds, endedBy };
+  }
+
+  private enterCooldown(): void {
     this.state = { mode: 'cooldown', remaining: Math.round(this.options.cooldown * SAMPLE_RATE) };
     if (this.state.remaining <= 0) {
       this.detector.resetAll();
       this.state = { mode: 'listening' };
     }
-    return { type: 'utterance', detection, audio, recordingSeconds, endedBy };
   }
 }
 

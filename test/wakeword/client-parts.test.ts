@@ -51,6 +51,7 @@ test('settings: seed 000 defaults, then config file < env < flags; seed names ac
     {
       server: 'http://localhost:8000', wakewords: ['hey_jarvis'], threshold: 0.5, input: 'mic', silenceDuration: 1.5, silenceThreshold: 500,
       maxDuration: 10, cooldown: 3, preRoll: 0.5, json: false, vad: false, realtime: false, retryWindow: 300,
+      speechTimeout: 4, endpoint: 'vad', filter: true,
     },
   );
   const file = join(dir, 'listen.json');

@@ -15,6 +15,9 @@ interface ListenFlags {
   silenceDuration?: string;
   silenceThreshold?: string;
   maxDuration?: string;
+  speechTimeout?: string;
+  endpoint?: string;
+  filter?: boolean;
   cooldown?: string;
   preRoll?: string;
   language?: string;
@@ -37,8 +40,11 @@ export function register(program: Command): void {
     .option('--input <mic|file|->', 'mic (default), an audio file (decoded with ffmpeg), or - for raw s16le 16 kHz mono on stdin')
     .option('--device <name>', 'microphone device (see --list-devices)')
     .option('--silence-duration <s>', 'seconds of quiet that end a recording (default 1.5)')
-    .option('--silence-threshold <rms>', 'int16 RMS below which audio counts as quiet (default 500)')
-    .option('--max-duration <s>', 'longest recording after the wake word (default 10)')
+    .option('--silence-threshold <rms>', 'int16 RMS below which audio counts as quiet, with --endpoint rms (default 500)')
+    .option('--max-duration <s>', 'longest speech after the wake word (default 10)')
+    .option('--speech-timeout <s>', 'after the wake word, how long to wait for speech to begin before giving up (default 4)')
+    .addOption(new Option('--endpoint <vad|rms>', "what ends a recording: the server's VAD (default) or seed 000's RMS rule").choices(['vad', 'rms']))
+    .option('--no-filter', 'keep transcripts the hallucination filter judges invented')
     .option('--cooldown <s>', 'seconds to ignore the wake word after a recording (default 3)')
     .option('--pre-roll <s>', 'seconds of audio before the detection to include (default 0.5)')
     .option('--language <code>', 'language hint sent to the server')
@@ -87,6 +93,10 @@ function flagsToConfig(flags: ListenFlags): ListenConfigInput {
     silenceDuration: flags.silenceDuration,
     silenceThreshold: flags.silenceThreshold,
     maxDuration: flags.maxDuration,
+    speechTimeout: flags.speechTimeout,
+    endpoint: flags.endpoint,
+    // commander sets filter=true by default for --no-filter: only an explicit --no-filter overrides other layers
+    filter: flags.filter === false ? false : undefined,
     cooldown: flags.cooldown,
     preRoll: flags.preRoll,
     language: flags.language,
