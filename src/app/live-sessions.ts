@@ -35,7 +35,9 @@ export interface LiveSessionRequest {
   partials?: boolean;
   /** keywords after each final; default true (always off when the server disables enrichment) */
   enrich?: boolean;
-  vad?: { threshold?: number; minSilenceMs?: number; minSpeechMs?: number; speechPadMs?: number };
+  vad?: { threshold?: number; minSilenceMs?: number; minPauseMs?: number; minSpeechMs?: number; speechPadMs?: number };
+  /** partial cadence in ms; default config.streaming.partialIntervalMs */
+  partialIntervalMs?: number;
   /** default: config.streaming.maxUtteranceSeconds */
   maxUtteranceSeconds?: number;
 }
@@ -144,27 +146,52 @@ export class LiveSessions {
    */
   async open(req: LiveSessionRequest): Promise<LiveSession> {
     const { config, engines, vad, filter, enricher, events } = this.deps;
-    const lease = await engines.acquire({ model: req.model, language: req.language, allowLoad: config.server.allowModelLoading });
+    const main = await engines.acquire({ model: req.model, language: req.language, allowLoad: config.server.allowModelLoading });
+    // the overload policy's smaller model for partials (policy/overload.ts); a session runs without it if it cannot load
+    let partialLease: Lease | undefined;
+    const partialModel = config.streaming.partialModel;
+    if (partialModel && partialModel !== main.modelId) {
+      try {
+        partialLease = await engines.acquire({ model: partialModel, language: req.language, allowLoad: config.server.allowModelLoading });
+      } catch (err) {
+        this.deps.log?.warn({ err, model: partialModel }, 'the partial model is unavailable; overloaded sessions will drop partials instead');
+      }
+    }
+    const lease: Lease = {
+      engine: main.engine,
+      modelId: main.modelId,
+      release: () => {
+        main.release();
+        partialLease?.release();
+      },
+    };
     const id = randomUUID();
     const partials = req.partials ?? config.streaming.partials;
     const enrich = (req.enrich ?? true) && Boolean(enricher?.config.enabled);
     const task = req.task ?? 'transcribe';
     const v = req.vad ?? {};
+    const live = config.streaming;
     const stream = new StreamSession({
       engine: lease.engine,
+      partialEngine: partialLease?.engine,
       vad: vad.create(),
       filter: filter ?? null,
       config: {
         language: req.language,
         task,
         partials,
+        partialIntervalSec: (req.partialIntervalMs ?? live.partialIntervalMs) / 1000,
+        speculativeFinals: live.speculativeFinals,
+        contextPrompt: live.contextPrompt,
         maxUtteranceSec: req.maxUtteranceSeconds ?? config.streaming.maxUtteranceSeconds,
         maxPendingSec: config.streaming.maxPendingSeconds,
         finalOptions: { beamSize: config.model.beamSize },
         vad: {
           ...vad.stateDefaults,
           ...(v.threshold !== undefined ? { threshold: v.threshold, negThreshold: Math.max(0.05, v.threshold - 0.15) } : {}),
-          ...(v.minSilenceMs !== undefined ? { minSilenceMs: v.minSilenceMs } : {}),
+          // the server's hangover and pause, unless the VAD kind has its own (the energy VAD) or the client asks
+          minSilenceMs: v.minSilenceMs ?? vad.stateDefaults.minSilenceMs ?? live.hangoverMs,
+          minPauseMs: v.minPauseMs ?? live.minPauseMs,
           ...(v.minSpeechMs !== undefined ? { minSpeechMs: v.minSpeechMs } : {}),
           ...(v.speechPadMs !== undefined ? { preRollMs: v.speechPadMs, postRollMs: v.speechPadMs } : {}),
         },

@@ -48,6 +48,25 @@ export interface WireFinal {
   processing_time: number;
 }
 
+/** The /ws `stats` message body: how a live session keeps up (docs/streaming.md). */
+export interface WireSessionStats {
+  session_id: string;
+  received_seconds: number;
+  rtf: number;
+  lag_seconds: number;
+  pending_seconds: number;
+  load: 'normal' | 'fewer_partials' | 'small_partials' | 'no_partials';
+  utterances: number;
+  finals: number;
+  partials: number;
+  partial_decodes: number;
+  speculative_decodes: number;
+  speculative_cancelled: number;
+  finals_reused: number;
+  finals_decoded: number;
+  dropped_seconds: number;
+}
+
 export interface WireUtteranceKeywords extends WireKeywords {
   utterance_id: number;
 }

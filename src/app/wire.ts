@@ -2,7 +2,8 @@
 // (shapes in wire-types.ts): the /ws protocol (docs/ws-protocol.schema.json), the monitor feed
 // (which adds session_id) and the keywords object of /transcribe and the OpenAI routes.
 import type { Keywords, TranscriptionDone, UtteranceFinal, UtterancePartial } from './events.js';
-import type { WireFinal, WireKeywords, WirePartial, WireTranscription } from './wire-types.js';
+import type { StreamSessionStats } from '../pipeline/session.js';
+import type { WireFinal, WireKeywords, WirePartial, WireSessionStats, WireTranscription } from './wire-types.js';
 
 export type * from './wire-types.js';
 
@@ -35,6 +36,26 @@ export function wireFinal(e: UtteranceFinal): WireFinal {
     segments: e.segments.map((s) => ({ start: s.start, end: s.end, text: s.text, avg_logprob: s.avgLogprob, no_speech_prob: s.noSpeechProb })),
     words: e.words,
     processing_time: e.processingTime,
+  };
+}
+
+export function wireStats(sessionId: string, s: StreamSessionStats): WireSessionStats {
+  return {
+    session_id: sessionId,
+    received_seconds: s.receivedSeconds,
+    rtf: s.rtf,
+    lag_seconds: s.lagSeconds,
+    pending_seconds: s.pendingSeconds,
+    load: s.load,
+    utterances: s.utterances,
+    finals: s.finals,
+    partials: s.partials,
+    partial_decodes: s.partialDecodes,
+    speculative_decodes: s.speculativeDecodes,
+    speculative_cancelled: s.speculativeCancelled,
+    finals_reused: s.finalsFromSpeculation + s.finalsFromPartial,
+    finals_decoded: s.finalsDecoded,
+    dropped_seconds: s.backpressureDroppedSeconds,
   };
 }
 

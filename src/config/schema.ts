@@ -69,6 +69,20 @@ export const configSchema = z.object({
       maxUtteranceSeconds: z.coerce.number().min(2).max(30).default(20),
       /** audio a session may hold undecoded before the oldest is dropped (backpressure) */
       maxPendingSeconds: z.coerce.number().min(2).max(600).default(30),
+      /** hangover: silence that ends an utterance; a client may set its own (vad.min_silence_ms) */
+      hangoverMs: z.coerce.number().int().min(100).max(10_000).default(700),
+      /** silence inside speech at which the final decode starts speculatively (vad.min_pause_ms) */
+      minPauseMs: z.coerce.number().int().min(100).max(10_000).default(250),
+      /** partial cadence: growth of the utterance between two partial decodes (partial_interval_ms) */
+      partialIntervalMs: z.coerce.number().int().min(100).max(10_000).default(500),
+      /** period of the /ws stats message; 0 = none (stats_interval_ms) */
+      statsIntervalMs: z.coerce.number().int().min(0).max(60_000).default(2000),
+      /** start final decodes at the first pause, kept if the pause ends the utterance */
+      speculativeFinals: z.boolean().default(true),
+      /** prompt every decode with the end of the session's committed text */
+      contextPrompt: z.boolean().default(true),
+      /** a smaller, faster model for partials when a session is overloaded (e.g. "tiny.en"); none = partials stop instead */
+      partialModel: z.string().min(1).optional(),
     })
     .prefault({}),
   filter: z

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { float32ToS16le } from '../../src/audio/pcm.js';
 import { pocketsphinxClips } from '../../src/eval/corpus.js';
 import { pooledWer } from '../../src/eval/wer.js';
@@ -190,6 +191,36 @@ describe('WebSocket streaming', () => {
     checkOrdering(messages);
     const pairs = matchFinals(messages, speech);
     assert.ok(pooledWer(pairs) <= 0.12, JSON.stringify(pairs));
+  });
+
+  it('reports stats periodically and before done; every message matches the published schema', async () => {
+    const schema = JSON.parse(readFileSync(new URL('../../docs/ws-protocol.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+    const validate = new Ajv2020({ strict: false }).addSchema(schema).getSchema('https://earshot.local/ws-protocol.schema.json#/$defs/serverMessage')!;
+    const { audio, speech } = await buildStream([1, 4], false, 1.5);
+    const c = await connect(server.url);
+    c.ws.send(JSON.stringify({ type: 'config', language: 'en', enrich: false, stats_interval_ms: 250, partial_interval_ms: 400, vad: { min_silence_ms: 600, min_pause_ms: 200 } }));
+    await c.next('ready');
+    await sendAudio(c.ws, audio, Infinity);
+    c.ws.send(JSON.stringify({ type: 'stop' }));
+    const done = await c.next('done', 600_000);
+    await c.closed;
+    for (const m of c.messages) assert.ok(validate(m), `${JSON.stringify(m).slice(0, 200)}: ${JSON.stringify(validate.errors)}`);
+    checkOrdering(c.messages);
+    const stats = c.messages.filter((m) => m.type === 'stats');
+    assert.ok(stats.length >= 1);
+    // counters only grow; the last report comes right before done and agrees with it
+    for (let i = 1; i < stats.length; i++) {
+      for (const k of ['received_seconds', 'finals', 'partial_decodes', 'speculative_decodes'] as const) assert.ok((stats[i]![k] as number) >= (stats[i - 1]![k] as number), k);
+    }
+    const last = stats.at(-1)!;
+    assert.equal(c.messages.indexOf(last), c.messages.indexOf(done) - 1);
+    const finals = c.messages.filter((m) => m.type === 'final');
+    assert.equal(last.finals, finals.length);
+    assert.equal(last.lag_seconds, 0); // nothing waits any more
+    assert.ok((last.finals_reused as number) + (last.finals_decoded as number) >= finals.length);
+    assert.ok((last.rtf as number) > 0);
+    assert.equal(last.received_seconds, audio.length / RATE);
+    assert.ok(pooledWer(matchFinals(c.messages, speech)) <= 0.12);
   });
 
   it('serves 4 concurrent sessions correctly', async () => {

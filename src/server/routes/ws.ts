@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import type { LiveSession } from '../../app/live-sessions.js';
-import { wireFinal, wireKeywords, wirePartial } from '../../app/wire.js';
+import { wireFinal, wireKeywords, wirePartial, wireStats } from '../../app/wire.js';
 import { f32leToFloat32, s16leToFloat32, StreamResampler } from '../../audio/pcm.js';
 import { normalizeLanguage } from '../../engines/languages.js';
 import type { AppContext } from '../context.js';
@@ -25,11 +25,16 @@ const configMessage = z
     model: z.string().max(200).optional(),
     task: z.enum(['transcribe', 'translate']).optional(),
     partials: z.boolean().optional(),
+    /** partial cadence: the utterance grows by at least this much between two partial decodes */
+    partial_interval_ms: z.number().int().min(100).max(10_000).optional(),
+    /** period of the `stats` message; 0 = none */
+    stats_interval_ms: z.union([z.literal(0), z.number().int().min(250).max(60_000)]).optional(),
     enrich: z.boolean().optional(),
     vad: z
       .object({
         threshold: z.number().min(0.05).max(0.99).optional(),
         min_silence_ms: z.number().int().min(100).max(10_000).optional(),
+        min_pause_ms: z.number().int().min(100).max(10_000).optional(),
         min_speech_ms: z.number().int().min(0).max(10_000).optional(),
         speech_pad_ms: z.number().int().min(0).max(2000).optional(),
         max_utterance_s: z.number().min(2).max(30).optional(),
@@ -58,6 +63,8 @@ function queryConfig(request: FastifyRequest): Partial<SessionConfig> {
   if (q.encoding === 'pcm_s16le' || q.encoding === 'pcm_f32le') out.encoding = q.encoding;
   if (q.model) out.model = q.model;
   if (q.partials) out.partials = q.partials !== 'false';
+  if (q.partial_interval_ms) out.partial_interval_ms = Number(q.partial_interval_ms);
+  if (q.stats_interval_ms) out.stats_interval_ms = Number(q.stats_interval_ms);
   if (q.enrich) out.enrich = q.enrich !== 'false';
   return out;
 }
@@ -70,6 +77,7 @@ class WsConnection {
   private starting?: Promise<boolean>;
   private closed = false;
   private stopping = false;
+  private statsTimer?: NodeJS.Timeout;
   private chain: Promise<void> = Promise.resolve();
   private readonly log;
 
@@ -109,6 +117,7 @@ class WsConnection {
   private cleanup(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.statsTimer);
     this.session?.close();
   }
 
@@ -135,9 +144,16 @@ class WsConnection {
         model: cfg.model,
         task: cfg.task,
         partials: cfg.partials,
+        partialIntervalMs: cfg.partial_interval_ms,
         enrich: cfg.enrich,
         maxUtteranceSeconds: cfg.vad?.max_utterance_s,
-        vad: { threshold: cfg.vad?.threshold, minSilenceMs: cfg.vad?.min_silence_ms, minSpeechMs: cfg.vad?.min_speech_ms, speechPadMs: cfg.vad?.speech_pad_ms },
+        vad: {
+          threshold: cfg.vad?.threshold,
+          minSilenceMs: cfg.vad?.min_silence_ms,
+          minPauseMs: cfg.vad?.min_pause_ms,
+          minSpeechMs: cfg.vad?.min_speech_ms,
+          speechPadMs: cfg.vad?.speech_pad_ms,
+        },
       });
     } catch (err) {
       const api = toApiError(err);
@@ -154,6 +170,11 @@ class WsConnection {
     const sampleRate = cfg.sample_rate ?? 16000;
     this.resampler = sampleRate === 16000 ? undefined : new StreamResampler(sampleRate, 16000);
     this.render(session);
+    const statsEvery = cfg.stats_interval_ms ?? this.ctx.config.streaming.statsIntervalMs;
+    if (statsEvery > 0) {
+      this.statsTimer = setInterval(() => this.send({ type: 'stats', ...wireStats(session.id, session.stats()) }), statsEvery);
+      this.statsTimer.unref();
+    }
     this.send({
       type: 'ready',
       session_id: session.id,
@@ -258,7 +279,9 @@ class WsConnection {
         this.stopping = true;
         const session = this.session;
         await session?.stop();
+        clearInterval(this.statsTimer);
         const stats = session?.stats() ?? null;
+        if (session && stats) this.send({ type: 'stats', ...wireStats(session.id, stats) });
         // a stop before any audio still gets a done with an id, as the protocol promises
         this.send({ type: 'done', session_id: session?.id ?? randomUUID(), stats });
         this.socket.close(1000, 'stopped');
