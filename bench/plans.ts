@@ -29,7 +29,21 @@ export function fullPlan(): BenchPlan {
       corpusReps: 1,
       budgetSeconds: Infinity,
     },
-    stream: { model: SERVER_MODEL, levels: [1, 2, 4, 8], clipsPerStream: 2, frameMs: [20, 40, 60, 100], drainTimeoutSeconds: 15, sustainP95Seconds: 5 },
+    stream: {
+      model: SERVER_MODEL,
+      levels: [1, 2, 4],
+      clipsPerStream: 6,
+      frameMs: [20, 40, 60, 100],
+      drainTimeoutSeconds: 15,
+      sustainP95Seconds: 3,
+      // the defaults (hangover 700 ms, pause 250 ms, cadence 500 ms) against shorter and longer choices
+      variants: [
+        { label: 'hangover 500 ms', config: { vad: { min_silence_ms: 500 } } },
+        { label: 'hangover 1000 ms', config: { vad: { min_silence_ms: 1000 } } },
+        { label: 'pause 400 ms', config: { vad: { min_pause_ms: 400 } } },
+        { label: 'no speculation (pause = hangover)', config: { vad: { min_pause_ms: 700 } } },
+      ],
+    },
     load: { model: SERVER_MODEL, clients: [2, 4, 8, 16], requestsPerClient: 1, minRequests: 2, requestTimeoutSeconds: 300 },
     memory: {
       earshotModels: [

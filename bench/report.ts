@@ -164,11 +164,12 @@ export function renderMarkdown(r: BenchResult): string {
     out.push('');
     out.push(
       table(
-        ['streams', 'audio s each', 'final latency p50 / p95 s', 'first partial p50 / p95 s', 'finals / clips without one', 'dropped audio s', 'errors', 'WER', 'real time'],
+        ['streams', 'audio s each', 'final latency p50 / p95 s', 'first text p50 / p95 s', 'first partial p50 / p95 s', 'finals / clips without one', 'dropped audio s', 'errors', 'WER', 'real time'],
         s.levels.map((l) => [
           String(l.streams),
           n(l.audioSecondsPerStream, 1),
           `${n(l.finalLatency.p50)} / ${n(l.finalLatency.p95)}`,
+          l.firstText ? `${n(l.firstText.p50)} / ${n(l.firstText.p95)}` : '–',
           `${n(l.firstPartial.p50)} / ${n(l.firstPartial.p95)}`,
           `${l.finalsReceived} / ${l.clipsWithoutFinal}`,
           n(l.droppedAudioSeconds, 1),
@@ -183,6 +184,43 @@ export function renderMarkdown(r: BenchResult): string {
       `Largest count sustained in real time: **${s.maxSustainedStreams}** (nothing dropped or lost, no errors, p95 end-of-speech → final ≤ ${s.sustainP95Seconds} s). Latency runs from sending a clip's last sample to the final's arrival, VAD hangover included; frames of ${s.frameMs.join('/')} ms.`,
     );
     out.push('');
+    const scheduled = s.levels.filter((l) => l.schedule);
+    if (scheduled.length) {
+      out.push('Schedule, from the sessions\' own `stats` reports (all streams of a level together):');
+      out.push('');
+      out.push(
+        table(
+          ['streams', 'partial decodes', 'speculative finals (cancelled)', 'finals reused / decoded after the end', 'mean session RTF', 'max lag s'],
+          scheduled.map((l) => [
+            String(l.streams),
+            String(l.schedule.partialDecodes),
+            `${l.schedule.speculativeDecodes} (${l.schedule.speculativeCancelled})`,
+            `${l.schedule.finalsReused} / ${l.schedule.finalsDecoded}`,
+            n(l.schedule.meanRtf, 3),
+            n(l.schedule.maxLagSeconds),
+          ]),
+        ),
+      );
+      out.push('');
+    }
+    if (s.variants?.length) {
+      out.push('Session settings compared (one stream each, the same audio):');
+      out.push('');
+      out.push(
+        table(
+          ['settings', 'final latency p50 / p95 s', 'first text p50 / p95 s', 'finals', 'speculative finals (cancelled)', 'WER'],
+          s.variants.map((v) => [
+            v.label,
+            `${n(v.result.finalLatency.p50)} / ${n(v.result.finalLatency.p95)}`,
+            `${n(v.result.firstText.p50)} / ${n(v.result.firstText.p95)}`,
+            String(v.result.finalsReceived),
+            `${v.result.schedule.speculativeDecodes} (${v.result.schedule.speculativeCancelled})`,
+            pct(v.result.wer),
+          ]),
+        ),
+      );
+      out.push('');
+    }
   }
 
   const l = r.load;

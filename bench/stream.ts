@@ -7,8 +7,12 @@
 //                          that is what a user waits);
 //   first partial:         from the frame holding the clip's first sample to the first partial of an
 //                          utterance that starts in the clip;
+//   first text:            the same, to the first partial or final, whichever came first;
 //   dropped audio:         what the server reported in backpressure events;
-//   WER of finals:         each stream's finals against its clips' references, pooled.
+//   WER of finals:         each stream's finals against its clips' references, pooled;
+//   schedule:              the session's own last `stats` report (partial decodes, speculative finals kept
+//                          and cancelled, finals reused vs decoded after the end, RTF, lag).
+// Variants run one stream with other session settings (hangover, pause, partial cadence), to choose defaults.
 import WebSocket from 'ws';
 import { pooledWer } from '../src/eval/wer.js';
 import { SAMPLE_RATE } from '../src/engines/types.js';
@@ -27,6 +31,8 @@ export interface StreamPlan {
   drainTimeoutSeconds: number;
   /** a level counts as real time when nothing was dropped or lost and p95 end-of-speech → final is at most this */
   sustainP95Seconds: number;
+  /** one-stream runs with other /ws session settings (merged into the config message) */
+  variants?: Array<{ label: string; config: Record<string, unknown> }>;
 }
 
 interface Placed {
@@ -42,6 +48,7 @@ interface Received {
   finals: Array<{ utteranceId: number; text: string; start: number; end: number; at: number }>;
   speechStarts: Map<number, number>;
   firstPartialAt: Map<number, number>;
+  stats?: Record<string, unknown>;
   droppedSeconds: number;
   backpressureEvents: number;
   errors: string[];
@@ -56,6 +63,10 @@ export interface StreamLevelResult {
   clipsWithoutFinal: number;
   finalLatency: { p50: number | null; p95: number | null; max: number | null };
   firstPartial: { p50: number | null; p95: number | null; measured: number };
+  /** to the first partial or final, whichever came first */
+  firstText: { p50: number | null; p95: number | null; measured: number };
+  /** summed over the streams, from each session's last stats report */
+  schedule: { partialDecodes: number; speculativeDecodes: number; speculativeCancelled: number; finalsReused: number; finalsDecoded: number; meanRtf: number | null; maxLagSeconds: number | null };
   droppedAudioSeconds: number;
   backpressureEvents: number;
   errors: string[];
@@ -70,6 +81,7 @@ export interface StreamResult {
   frameMs: number[];
   sustainP95Seconds: number;
   levels: StreamLevelResult[];
+  variants?: Array<{ label: string; config: Record<string, unknown>; result: StreamLevelResult }>;
   /** largest level that kept up in real time (0: none) */
   maxSustainedStreams: number;
   serverPeakMiB?: number | null;
@@ -91,7 +103,7 @@ function layout(pool: BenchClip[], streamIndex: number, count: number): { placed
   return { placed, samples };
 }
 
-async function runStream(url: string, pool: BenchClip[], index: number, plan: StreamPlan): Promise<{ placed: Placed[]; got: Received; audioSeconds: number; stopAt: number }> {
+async function runStream(url: string, pool: BenchClip[], index: number, plan: StreamPlan, sessionConfig: Record<string, unknown> = {}): Promise<{ placed: Placed[]; got: Received; audioSeconds: number; stopAt: number }> {
   const { placed, samples } = layout(pool, index, plan.clipsPerStream);
   const pcm = float32ToS16le(samples);
   const frameMs = plan.frameMs[index % plan.frameMs.length]!;
@@ -119,6 +131,9 @@ async function runStream(url: string, pool: BenchClip[], index: number, plan: St
       case 'final':
         got.finals.push({ utteranceId: Number(msg.utterance_id), text: String(msg.text), start: Number(msg.start), end: Number(msg.end), at });
         break;
+      case 'stats':
+        got.stats = msg;
+        break;
       case 'backpressure':
         got.backpressureEvents++;
         got.droppedSeconds = Math.max(got.droppedSeconds, Number(msg.total_dropped_seconds));
@@ -141,7 +156,7 @@ async function runStream(url: string, pool: BenchClip[], index: number, plan: St
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
-  ws.send(JSON.stringify({ type: 'config', language: 'en', sample_rate: SAMPLE_RATE, encoding: 'pcm_s16le', enrich: false }));
+  ws.send(JSON.stringify({ type: 'config', language: 'en', sample_rate: SAMPLE_RATE, encoding: 'pcm_s16le', enrich: false, ...sessionConfig }));
   await ready;
 
   const frames = Math.ceil(samples.length / frameSamples);
@@ -170,10 +185,11 @@ function overlap(a0: number, a1: number, b0: number, b1: number): number {
   return Math.max(0, Math.min(a1, b1) - Math.max(a0, b0));
 }
 
-async function runLevel(url: string, pool: BenchClip[], streams: number, plan: StreamPlan): Promise<StreamLevelResult> {
-  const runs = await Promise.all(Array.from({ length: streams }, (_, i) => runStream(url, pool, i, plan)));
+async function runLevel(url: string, pool: BenchClip[], streams: number, plan: StreamPlan, sessionConfig: Record<string, unknown> = {}): Promise<StreamLevelResult> {
+  const runs = await Promise.all(Array.from({ length: streams }, (_, i) => runStream(url, pool, i, plan, sessionConfig)));
   const latencies: number[] = [];
   const partials: number[] = [];
+  const firstTexts: number[] = [];
   let clipsWithoutFinal = 0;
   const werPairs: Array<{ reference: string; hypothesis: string }> = [];
   const drains: number[] = [];
@@ -201,6 +217,9 @@ async function runLevel(url: string, pool: BenchClip[], streams: number, plan: S
       const ids = [...got.speechStarts].filter(([, s]) => s >= p.start - 0.6 && s < p.end).map(([id]) => id);
       const firstAt = Math.min(...ids.map((id) => got.firstPartialAt.get(id) ?? Infinity));
       if (Number.isFinite(firstAt) && p.startSentAt !== undefined) partials.push((firstAt - p.startSentAt) / 1000);
+      const firstFinalAt = Math.min(...got.finals.filter((f) => ids.includes(f.utteranceId)).map((f) => f.at));
+      const firstTextAt = Math.min(firstAt, firstFinalAt);
+      if (Number.isFinite(firstTextAt) && p.startSentAt !== undefined) firstTexts.push((firstTextAt - p.startSentAt) / 1000);
     }
     werPairs.push({
       reference: placed.map((p) => p.clip.reference).join(' '),
@@ -211,6 +230,8 @@ async function runLevel(url: string, pool: BenchClip[], streams: number, plan: S
   }
   const dropped = sum(runs.map((r) => r.got.droppedSeconds));
   const errors = runs.flatMap((r) => r.got.errors);
+  const reports = runs.map((r) => r.got.stats).filter((x): x is Record<string, unknown> => x !== undefined);
+  const total = (k: string) => sum(reports.map((x) => Number(x[k] ?? 0)));
   const p95 = percentile(latencies, 95);
   return {
     streams,
@@ -220,6 +241,16 @@ async function runLevel(url: string, pool: BenchClip[], streams: number, plan: S
     clipsWithoutFinal,
     finalLatency: { p50: round(percentile(latencies, 50)), p95: round(p95), max: round(Math.max(...latencies)) },
     firstPartial: { p50: round(percentile(partials, 50)), p95: round(percentile(partials, 95)), measured: partials.length },
+    firstText: { p50: round(percentile(firstTexts, 50)), p95: round(percentile(firstTexts, 95)), measured: firstTexts.length },
+    schedule: {
+      partialDecodes: total('partial_decodes'),
+      speculativeDecodes: total('speculative_decodes'),
+      speculativeCancelled: total('speculative_cancelled'),
+      finalsReused: total('finals_reused'),
+      finalsDecoded: total('finals_decoded'),
+      meanRtf: reports.length ? round(total('rtf') / reports.length, 3) : null,
+      maxLagSeconds: reports.length ? round(Math.max(...reports.map((x) => Number(x.lag_seconds ?? 0)))) : null,
+    },
     droppedAudioSeconds: round(dropped)!,
     backpressureEvents: sum(runs.map((r) => r.got.backpressureEvents)),
     errors,
@@ -236,13 +267,20 @@ export async function runStreaming(pool: BenchClip[], plan: StreamPlan, log: (li
     for (const n of plan.levels) {
       const r = await runLevel(server.url, pool, n, plan);
       levels.push(r);
-      log(`stream: ${n} stream(s): final p50 ${r.finalLatency.p50} s p95 ${r.finalLatency.p95} s, missing ${r.clipsWithoutFinal}, dropped ${r.droppedAudioSeconds} s, ${r.sustained ? 'real time' : 'NOT real time'}`);
+      log(`stream: ${n} stream(s): final p50 ${r.finalLatency.p50} s p95 ${r.finalLatency.p95} s, first text p50 ${r.firstText.p50} s, missing ${r.clipsWithoutFinal}, dropped ${r.droppedAudioSeconds} s, ${r.sustained ? 'real time' : 'NOT real time'}`);
+    }
+    const variants: NonNullable<StreamResult['variants']> = [];
+    for (const v of plan.variants ?? []) {
+      const r = await runLevel(server.url, pool, 1, plan, v.config);
+      variants.push({ label: v.label, config: v.config, result: r });
+      log(`stream variant ${v.label}: final p50 ${r.finalLatency.p50} s p95 ${r.finalLatency.p95} s, first text p50 ${r.firstText.p50} s, finals ${r.finalsReceived}, WER ${r.wer}`);
     }
     return {
       model: plan.model,
       frameMs: plan.frameMs,
       sustainP95Seconds: plan.sustainP95Seconds,
       levels,
+      variants: variants.length ? variants : undefined,
       maxSustainedStreams: Math.max(0, ...levels.filter((l) => l.sustained).map((l) => l.streams)),
     };
   } finally {
