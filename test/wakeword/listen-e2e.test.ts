@@ -56,6 +56,16 @@ test('stdin stream: one detection, the sentence transcribed, timings in JSON lin
   assert.ok(heardSentence(String(t.text)) >= 4, `transcript: ${t.text}`);
 });
 
+test('a 2 s pause after the wake word: the sentence after it is still recorded and transcribed', async () => {
+  const audio = concat(silence(1), speak('hey jarvis', 'en-gb-x-rp', 150), silence(2), decodeFile(SENTENCE_0870), silence(4));
+  const run = await runListen(['--server', server.url, '--input', '-', '--json', '--language', 'en'], { stdin: toBytes(audio) });
+  assert.equal(run.code, 0, run.stderr);
+  const transcripts = jsonLines(run.stdout).filter((e) => e.type === 'transcript');
+  assert.equal(transcripts.length, 1, run.stdout);
+  assert.equal(transcripts[0]!.endedBy, 'silence');
+  assert.ok(heardSentence(String(transcripts[0]!.text)) >= 4, `transcript: ${transcripts[0]!.text}`);
+});
+
 test('file input (any format) in plain mode prints the transcript; --exec receives it', async () => {
   const wav = join(dir, 'stream.wav');
   const ogg = join(dir, 'stream.ogg');
