@@ -32,6 +32,7 @@ const UNIT = [
   'test/wakeword/client-parts.test.ts',
   'test/wakeword/detector.test.ts',
   'test/wakeword/reference-parity.test.ts',
+  'test/wakeword/turn-taking.test.ts',
 ];
 
 /** Files whose assertions involve wall-clock latency: never run beside another file. */

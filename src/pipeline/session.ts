@@ -519,7 +519,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   /** The options of every decode of an utterance of `samples` (partials, speculations and finals alike). */
   private decodeOptions(samples: number, language: string | undefined): TranscribeOptions {
     const prompt = [this.config.finalOptions?.initialPrompt, this.contextEnabled ? this.context : '']
-      .filter((p): p is string => Boolean(p && p.trim()))
+      .filter((p): p is string => Boolean(p?.trim()))
       .join(' ');
     const oneWindow = samples <= ONE_WINDOW_SAMPLES;
     return {

@@ -1,7 +1,7 @@
 // The server's hallucination filter, run on the client as well: a seed-compatible server may not filter,
 // and a recording that ended in a long pause is where Whisper invents text ("of this.", "Thank you.").
 import type { Transcript } from '../engines/types.js';
-import { HallucinationFilter, type DroppedSegment } from '../pipeline/filter/index.js';
+import type { DroppedSegment, HallucinationFilter } from '../pipeline/filter/index.js';
 import type { VadDetector } from '../pipeline/vad/types.js';
 import { SAMPLE_RATE } from './features.js';
 import type { TranscribeResult } from './transcribe-client.js';

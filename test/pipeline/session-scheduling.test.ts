@@ -314,7 +314,10 @@ function quietestPoint(audio: Float32Array, a: number, b: number): number {
   for (let at = Math.round(audio.length * a); at + W < audio.length * b; at += W / 2) {
     let e = 0;
     for (let i = at; i < at + W; i++) e += audio[i]! * audio[i]!;
-    if (e < bestEnergy) (bestEnergy = e), (best = at + W / 2);
+    if (e < bestEnergy) {
+      bestEnergy = e;
+      best = at + W / 2;
+    }
   }
   return best;
 }
