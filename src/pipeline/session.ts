@@ -450,6 +450,9 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     this.processing = true;
     void this.drainInput().finally(() => {
       this.processing = false;
+      // input may have arrived between the loop's last check and now (a caller resumed by a mark
+      // pushes at once, before this runs): pick it up, or it would wait for the next push
+      if (this.input.length > 0) this.process();
       this.wakeIdle();
     });
   }

@@ -517,3 +517,18 @@ test('overload (deterministic engine-like object): fewer partials, then partials
   }
   assert.equal(session.stats().load, 'normal');
 });
+
+test('input (deterministic engine-like object): a client that pushes right after each inputProcessed() never stalls', async () => {
+  const engine = new ScriptedEngine();
+  engine.autoAnswer = () => ' Ten of clubs.';
+  const session = new StreamSession({ engine, vad: model.createDetector(), config: { language: 'en' }, clock: () => 0 });
+  const log = record(session);
+  const { audio } = compose([{ kind: 'speech', audio: decode16k(card('001')) }, { kind: 'silence', audio: silence(1.5) }]);
+  // awaiting the mark's promise directly resumes this loop before the input loop has wound down
+  for (let at = 0; at < audio.length; at += SR / 10) {
+    session.push(audio.subarray(at, at + SR / 10));
+    await session.inputProcessed();
+  }
+  assert.deepEqual(log.map((e) => e.type).slice(-2), ['speech_end', 'final']);
+  await session.stop();
+});
