@@ -28,8 +28,9 @@
 //   cadence, so a slow engine yields fewer partials.
 // - At a pause (minPauseMs of silence inside speech) the final decode starts speculatively
 //   (priority 'normal') on the audio up to where the utterance would end — unless the running or
-//   newest partial already covers the speech. If speech resumes, a speculation still running is
-//   aborted (cheap: the engine stops at its next check); one that finished became a partial.
+//   newest partial already covers the speech. If speech resumes, the speculation is cancelled as a
+//   final at no cost: it goes on as the partial of the speech up to the pause (so the session still
+//   has one non-final decode in flight at most, and no decode is wasted).
 // - At the end: the speculative decode, or the newest partial covering all the speech, is adopted
 //   as the final (it may still be running); otherwise a fresh final decode (priority 'high') is
 //   queued. Finals are delivered one at a time per session, in order.
@@ -671,11 +672,13 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     if (!utterance) return;
     utterance.paused = false;
     const slot = this.slot;
-    if (slot && slot.kind === 'speculative' && !slot.transcript) {
-      // speech goes on: the speculation is stale; stop it before it costs more
-      slot.controller.abort();
+    if (slot && slot.kind === 'speculative') {
+      // Speech goes on: the speculation will not be the final. Cancelling it costs nothing: the decode
+      // already paid for comes back as the partial of the speech up to the pause. (Aborting it would
+      // waste that work, and a whisper.cpp decode stops only at its next check.) The next pause that
+      // finds it still running aborts it like any partial that does not cover the speech.
+      slot.kind = 'partial';
       this.counters.speculativeCancelled++;
-      this.slot = null;
     }
     this.maybeStartPartial();
   }

@@ -369,20 +369,31 @@ test('speculative final (deterministic engine-like object): started at the pause
   assert.deepEqual([stats.speculativeDecodes, stats.speculativeCancelled, stats.finalsFromSpeculation, stats.finalsDecoded], [1, 0, 1, 0]);
 });
 
-test('short pauses inside a sentence (deterministic engine-like object): one final, not three; speculations cancelled when speech resumes', async () => {
+test('short pauses inside a sentence (deterministic engine-like object): one final, not three; speculations cancelled as finals when speech resumes, their decodes kept as partials', async () => {
   const engine = new ScriptedEngine();
   // speculative finals held until the test decides (partials off: a partial answered in the pause would stand for them)
   engine.autoAnswer = () => null;
   const session = new StreamSession({ engine, vad: model.createDetector(), config: { language: 'en', partials: false }, clock: () => 0 });
   const log = record(session);
   const { audio, placed } = sentenceWithPauses(0.4);
-  await pushRealTime(session, audio.subarray(0, Math.round((placed[6]!.start + 0.45) * SR)));
+  const pushUntil = async (sec: number, from: number) => pushRealTime(session, audio.subarray(Math.round(from * SR), Math.round(sec * SR)));
+  // the first pause: a speculation starts; speech resumes before the hangover: no speech_end
+  await pushUntil(placed[3]!.start + 0.3, 0);
+  const first = engine.calls.filter((c) => c.options.priority === 'normal');
+  assert.equal(first.length, 1, 'one speculation at the first pause');
+  assert.equal(first[0]!.options.signal?.aborted, false, 'cancelled as a final, not aborted');
+  assert.ok(!log.some((e) => e.type === 'speech_end'));
+  // its answer arrives after the resume: a partial, not a final
+  first[0]!.answer(' And Mr. John Dashwood');
+  await pushUntil(placed[3]!.start + 0.4, placed[3]!.start + 0.3);
+  assert.deepEqual(log.map((e) => e.type), ['speech_start', 'partial']);
+  // the second pause: a new speculation; it resumes too; the third pause is the end
+  await pushUntil(placed[6]!.start + 0.45, placed[3]!.start + 0.4);
   const speculations = engine.calls.filter((c) => c.options.priority === 'normal');
-  assert.equal(speculations.length, 3, 'one speculation per pause, the last one still running');
-  assert.deepEqual(speculations.slice(0, 2).map((c) => c.options.signal?.aborted), [true, true]);
-  assert.equal(speculations[2]!.options.signal?.aborted, false);
+  assert.equal(speculations.length, 3, 'one speculation per pause');
+  speculations[1]!.answer(' And Mr. John Dashwood had then leisure to consider');
   speculations[2]!.answer(' And Mr. John Dashwood had then leisure to consider how much there might be prudently in his power to do for them.');
-  await pushRealTime(session, audio.subarray(Math.round((placed[6]!.start + 0.45) * SR)));
+  await pushUntil(audio.length / SR, placed[6]!.start + 0.45);
   await session.stop();
   const types = log.map((e) => e.type);
   assert.equal(types.filter((t) => t === 'speech_start').length, 1, types.join());
@@ -390,9 +401,11 @@ test('short pauses inside a sentence (deterministic engine-like object): one fin
   assert.deepEqual(types.slice(-2), ['speech_end', 'final']);
   const final = log.at(-1)!.data as { text: string; source: string; start: number; end: number };
   assert.equal(final.source, 'speculative');
+  assert.match(final.text, /^And Mr\. John Dashwood had then leisure .* for them\.$/);
   assert.ok(final.start < placed[1]!.start + 0.1 && final.end > placed[5]!.start + 1, `final ${final.start}–${final.end}`);
   const stats = session.stats();
   assert.deepEqual([stats.speculativeDecodes, stats.speculativeCancelled, stats.finalsDecoded], [3, 2, 0]);
+  assert.equal(engine.calls.length, 3, 'no decode wasted, none after the end');
 });
 
 test('partial reuse (deterministic engine-like object): a partial that covers the speech is the final', async () => {
