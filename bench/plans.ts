@@ -9,6 +9,8 @@ import type { StreamPlan } from './stream.js';
 export interface BenchPlan {
   batch: BatchPlan;
   stream: StreamPlan;
+  /** more models for the stream section (skipped with a note when they cannot load) */
+  streamAlso?: string[];
   load: LoadPlan;
   memory: MemoryPlan;
   /** clip ids */
@@ -44,6 +46,7 @@ export function fullPlan(): BenchPlan {
         { label: 'no speculation (pause = hangover)', config: { vad: { min_pause_ms: 700 } } },
       ],
     },
+    streamAlso: ['moonshine-base-en', 'moonshine-tiny-en'],
     load: { model: SERVER_MODEL, clients: [2, 4, 8, 16], requestsPerClient: 1, minRequests: 2, requestTimeoutSeconds: 300 },
     memory: {
       earshotModels: [

@@ -17,6 +17,7 @@ export interface BenchResult {
   machine: MachineFacts & { versions: Record<string, string | undefined> };
   batch?: BatchResult;
   stream?: StreamResult;
+  streamAlso?: StreamResult[];
   load?: LoadResult;
   memory?: MemoryResult;
   notes: string[];
@@ -87,7 +88,9 @@ export function keyRatios(r: BenchResult): string[] {
     if (parts.length) lines.push(`Peak memory after one transcription — ${parts.join('; ')}.`);
   }
   // Server-side figures have no faster-whisper counterpart: stated as they are.
-  if (r.stream) lines.push(`Streaming (${r.stream.model}): ${r.stream.maxSustainedStreams} concurrent real-time stream(s) sustained on this machine (see the table for latency under overload).`);
+  for (const st of [r.stream, ...(r.streamAlso ?? [])]) {
+    if (st) lines.push(`Streaming (${st.model}): ${st.maxSustainedStreams} concurrent real-time stream(s) sustained on this machine (see the table for latency under overload).`);
+  }
   if (r.load) lines.push(`Server under load (${r.load.model}): ${r.load.levels.reduce((a, l) => a + l.errors, 0)} errors in ${r.load.levels.reduce((a, l) => a + l.requests, 0)} requests up to ${Math.max(...r.load.levels.map((l) => l.clients))} concurrent clients.`);
   return lines;
 }
@@ -158,8 +161,8 @@ export function renderMarkdown(r: BenchResult): string {
     out.push('');
   }
 
-  const s = r.stream;
-  if (s) {
+  for (const s of [r.stream, ...(r.streamAlso ?? [])]) {
+    if (!s) continue;
     out.push(`## Streaming: concurrent real-time /ws streams (${s.model})`);
     out.push('');
     out.push(

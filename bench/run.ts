@@ -85,7 +85,19 @@ async function main(): Promise<void> {
     };
     result.sectionSeconds.setup = Math.round((performance.now() - began) / 100) / 10;
     // Fixed-cost sections first; the batch section last, its extra repetitions sized to what is left of the budget.
-    if (args.sections.includes('stream')) result.stream = await timed('stream', () => runStreaming(streamPool, plan.stream, log));
+    if (args.sections.includes('stream')) {
+      result.stream = await timed('stream', () => runStreaming(streamPool, plan.stream, log));
+      // the same streams on the CPU-class models, when installed (engines issue: Moonshine on sherpa-onnx)
+      for (const model of plan.streamAlso ?? []) {
+        try {
+          const r = await runStreaming(streamPool, { ...plan.stream, model, variants: undefined }, log);
+          (result.streamAlso ??= []).push(r);
+        } catch (err) {
+          log(`stream on ${model} skipped: ${(err as Error).message}`);
+          result.notes.push(`Streaming on ${model} not measured: ${(err as Error).message.split('\n')[0]}`);
+        }
+      }
+    }
     if (args.sections.includes('load')) result.load = await timed('load', () => runLoad(loadPool, plan.load, log));
     if (args.sections.includes('memory')) {
       const clip = corpus.clips.find((c) => c.id === plan.memoryClip) ?? corpus.clips[0]!;
