@@ -91,7 +91,7 @@ async function main(): Promise<void> {
       for (const model of plan.streamAlso ?? []) {
         try {
           const r = await runStreaming(streamPool, { ...plan.stream, model, variants: undefined }, log);
-          (result.streamAlso ??= []).push(r);
+          result.streamAlso = [...(result.streamAlso ?? []), r];
         } catch (err) {
           log(`stream on ${model} skipped: ${(err as Error).message}`);
           result.notes.push(`Streaming on ${model} not measured: ${(err as Error).message.split('\n')[0]}`);
