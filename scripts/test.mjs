@@ -28,7 +28,6 @@ const UNIT = [
   'test/pipeline/segmenter.test.ts',
   'test/pipeline/session-scheduling.test.ts',
   'test/pipeline/vad.test.ts',
-  'test/server/logging.test.ts',
   'test/wakeword/client-parts.test.ts',
   'test/wakeword/detector.test.ts',
   'test/wakeword/reference-parity.test.ts',

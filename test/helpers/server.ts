@@ -6,6 +6,8 @@ import { freePort } from '../../src/util/free-port.js';
 export { freePort };
 
 export const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+/** server output kept for output() */
+const KEEP_BYTES = 256 * 1024;
 export const TEST_MODEL = process.env.EARSHOT_TEST_MODEL ?? 'base';
 
 export interface TestServer {
@@ -37,8 +39,15 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20000)));
-  child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20000)));
+  // the last ~256 kB, starting at a line boundary (a test may parse each line)
+  const keep = (d: Buffer) => {
+    out += d.toString();
+    if (out.length <= KEEP_BYTES) return;
+    const cut = out.indexOf('\n', out.length - KEEP_BYTES);
+    out = cut === -1 ? out.slice(-KEEP_BYTES) : out.slice(cut + 1);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
