@@ -91,12 +91,20 @@ function connect(url: string): Promise<{ ws: WebSocket; messages: Msg[]; next: (
   });
 }
 
-/** Sends audio in 100 ms frames, paced at `speed` × real time (Infinity = as fast as possible). */
-async function sendAudio(ws: WebSocket, audio: Float32Array, speed: number): Promise<void> {
+/**
+ * Sends audio in 100 ms frames, paced at `speed` × real time (Infinity = as fast as possible).
+ * `afterFrame` may hold the client (a slow client); pacing resumes from there.
+ */
+async function sendAudio(ws: WebSocket, audio: Float32Array, speed: number, afterFrame?: (sentSamples: number) => Promise<void>): Promise<void> {
   const frame = RATE / 10;
-  const t0 = Date.now();
+  let t0 = Date.now();
   for (let i = 0; i < audio.length; i += frame) {
     ws.send(float32ToS16le(audio.subarray(i, i + frame)));
+    if (afterFrame) {
+      const held = Date.now();
+      await afterFrame(Math.min(i + frame, audio.length));
+      t0 += Date.now() - held;
+    }
     if (Number.isFinite(speed)) {
       const due = t0 + ((i + frame) / RATE / speed) * 1000;
       const wait = due - Date.now();
@@ -105,12 +113,25 @@ async function sendAudio(ws: WebSocket, audio: Float32Array, speed: number): Pro
   }
 }
 
-async function runSession(url: string, audio: Float32Array, speed: number): Promise<Msg[]> {
+/**
+ * One session. `holdForPartialAt`: stream seconds where the client stops sending until the next
+ * partial arrives — inside an utterance, so it cannot end before it showed text, however slow the CPU.
+ */
+async function runSession(url: string, audio: Float32Array, speed: number, holdForPartialAt: number[] = []): Promise<Msg[]> {
   const c = await connect(url);
   c.ws.send(JSON.stringify({ type: 'config', language: 'en', sample_rate: 16000, encoding: 'pcm_s16le', partials: true, enrich: false }));
   const ready = await c.next('ready');
   assert.equal(ready.model, 'base');
-  await sendAudio(c.ws, audio, speed);
+  const holds = holdForPartialAt.map((t) => Math.round(t * RATE)).sort((a, b) => a - b);
+  await sendAudio(c.ws, audio, speed, async (sent) => {
+    while (holds.length > 0 && sent >= holds[0]!) {
+      holds.shift();
+      // the utterance being spoken: the newest speech_start (the VAD confirms it a few frames late)
+      const current = () => c.messages.filter((m) => m.type === 'speech_start').at(-1)?.utterance_id;
+      const shown = () => c.messages.some((m) => m.type === 'partial' && m.utterance_id === current());
+      while (current() === undefined || !shown()) await new Promise((r) => setTimeout(r, 20));
+    }
+  });
   c.ws.send(JSON.stringify({ type: 'stop' }));
   await c.next('done', 600_000);
   await c.closed;
@@ -161,7 +182,8 @@ describe('WebSocket streaming', () => {
     // Pauses of 4 s between sentences: time for the previous final, so the next utterance's partials
     // are not stuck behind it on a 2-core machine.
     const { audio, speech } = await buildStream([0, 3], true, 4);
-    const messages = await runSession(server.url, audio, 1);
+    // 2 s into each sentence the client waits for a partial (see runSession): every sentence shows text before it ends
+    const messages = await runSession(server.url, audio, 1, speech.map((s) => s.start + 2));
     checkOrdering(messages);
     const pairs = matchFinals(messages, speech);
     const wer = pooledWer(pairs);
