@@ -28,7 +28,8 @@
 //   cadence, so a slow engine yields fewer partials.
 // - At a pause (minPauseMs of silence inside speech) the final decode starts speculatively
 //   (priority 'normal') on the audio up to where the utterance would end — unless the running or
-//   newest partial already covers the speech. If speech resumes, the speculation is cancelled as a
+//   newest partial already covers the speech; a partial still running on earlier speech is let
+//   finish (its text is shown) and the speculation starts when it is back. If speech resumes, the speculation is cancelled as a
 //   final at no cost: it goes on as the partial of the speech up to the pause (so the session still
 //   has one non-final decode in flight at most, and no decode is wasted).
 // - At the end: the speculative decode, or the newest partial covering all the speech, is adopted
@@ -235,6 +236,8 @@ interface Utterance {
   ended: boolean;
   /** inside a pause reported by the VAD (speech may resume) */
   paused: boolean;
+  /** a pause whose speculation waits for the running partial to come back */
+  pendingPause: { endSample: number; lastSpeechSample: number } | null;
   agreement: LocalAgreement;
   revision: number;
   lastCommitted: string;
@@ -492,6 +495,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
             startSample: ev.startSample,
             ended: false,
             paused: false,
+            pendingPause: null,
             agreement: new LocalAgreement(),
             revision: 0,
             lastCommitted: '',
@@ -600,6 +604,11 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       }
       this.running.delete(decode);
       if (this.slot === decode) this.slot = null;
+      const pending = utterance.pendingPause;
+      if (pending && !this.closed && !utterance.ended && utterance.paused && this.slot === null) {
+        utterance.pendingPause = null;
+        this.onPause(pending.endSample, pending.lastSpeechSample);
+      }
       if (!this.closed) this.maybeStartPartial();
       this.wakeIdle();
     });
@@ -652,14 +661,15 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     const slot = this.slot;
     if (slot && slot.utterance === utterance && slot.key === key && this.covers(slot, lastSpeechSample)) {
       return; // the running partial already holds all the speech: it stands for the speculation
-
     }
     const newest = utterance.newest;
     if (newest && newest.key === key && this.covers(newest, lastSpeechSample)) return;
     if (slot) {
-      slot.controller.abort();
-      this.counters.partialsAborted++;
-      this.slot = null;
+      // A partial of the speech before the pause is running: let it come back (it is the text the user
+      // sees next) and speculate then. Aborting would lose that text and, with an engine that stops only
+      // between its passes, free the engine little sooner.
+      utterance.pendingPause = { endSample, lastSpeechSample };
+      return;
     }
     const cut = this.segmenter.currentUpTo(endSample);
     if (!cut) return;
@@ -671,6 +681,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     const utterance = this.current;
     if (!utterance) return;
     utterance.paused = false;
+    utterance.pendingPause = null;
     const slot = this.slot;
     if (slot && slot.kind === 'speculative') {
       // Speech goes on: the speculation will not be the final. Cancelling it costs nothing: the decode

@@ -387,11 +387,16 @@ test('short pauses inside a sentence (deterministic engine-like object): one fin
   first[0]!.answer(' And Mr. John Dashwood');
   await pushUntil(placed[3]!.start + 0.4, placed[3]!.start + 0.3);
   assert.deepEqual(log.map((e) => e.type), ['speech_start', 'partial']);
-  // the second pause: a new speculation; it resumes too; the third pause is the end
-  await pushUntil(placed[6]!.start + 0.45, placed[3]!.start + 0.4);
-  const speculations = engine.calls.filter((c) => c.options.priority === 'normal');
-  assert.equal(speculations.length, 3, 'one speculation per pause');
+  // the second pause: a new speculation; speech resumes again; its answer comes back as a partial
+  await pushUntil(placed[5]!.start + 0.3, placed[3]!.start + 0.4);
+  let speculations = engine.calls.filter((c) => c.options.priority === 'normal');
+  assert.equal(speculations.length, 2);
+  assert.equal(speculations[1]!.options.signal?.aborted, false);
   speculations[1]!.answer(' And Mr. John Dashwood had then leisure to consider');
+  // the third pause is the end: its speculation is the final
+  await pushUntil(placed[6]!.start + 0.45, placed[5]!.start + 0.3);
+  speculations = engine.calls.filter((c) => c.options.priority === 'normal');
+  assert.equal(speculations.length, 3, 'one speculation per pause');
   speculations[2]!.answer(' And Mr. John Dashwood had then leisure to consider how much there might be prudently in his power to do for them.');
   await pushUntil(audio.length / SR, placed[6]!.start + 0.45);
   await session.stop();
@@ -544,4 +549,30 @@ test('input (deterministic engine-like object): a client that pushes right after
   }
   assert.deepEqual(log.map((e) => e.type).slice(-2), ['speech_end', 'final']);
   await session.stop();
+});
+
+test('a partial running at the pause (deterministic engine-like object): let finish and shown, the speculation starts when it is back', async () => {
+  const engine = new ScriptedEngine();
+  engine.autoAnswer = () => null; // every decode waits for the test
+  const session = new StreamSession({ engine, vad: model.createDetector(), config: { language: 'en', partialIntervalSec: 1, minPartialSec: 1 }, clock: () => 0 });
+  const log = record(session);
+  const { audio, placed } = compose([{ kind: 'speech', audio: decode16k(librivox('0880')) }, { kind: 'silence', audio: silence(1.5) }]);
+  const speechEnd = placed[0]!.end;
+  await pushRealTime(session, audio.subarray(0, Math.round(1.5 * SR)));
+  const partial = await engine.waitForCalls(1); // on the first second or so of speech
+  assert.equal(partial.options.priority, 'low');
+  // past the pause, before the hangover: the partial still runs, so no speculation yet and nothing aborted
+  await pushRealTime(session, audio.subarray(Math.round(1.5 * SR), Math.round((speechEnd + 0.45) * SR)));
+  assert.equal(engine.calls.length, 1);
+  assert.equal(partial.options.signal?.aborted, false);
+  partial.answer(' He was not');
+  const speculation = await engine.waitForCalls(2);
+  assert.equal(speculation.options.priority, 'normal');
+  assert.deepEqual(log.map((e) => e.type), ['speech_start', 'partial']);
+  speculation.answer(' He was not an ill disposed young man.');
+  await pushRealTime(session, audio.subarray(Math.round((speechEnd + 0.45) * SR)));
+  await session.stop();
+  const final = log.at(-1)!.data as { text: string; source: string };
+  assert.deepEqual([log.at(-1)!.type, final.text, final.source], ['final', 'He was not an ill disposed young man.', 'speculative']);
+  assert.equal(engine.calls.length, 2);
 });
