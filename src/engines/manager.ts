@@ -101,7 +101,7 @@ export class EngineManager {
 
   /** The one way an engine comes to life: built by kind, started, warmed up; closed again if any step fails. */
   private async startEngine(model: InstalledModel): Promise<Engine> {
-    const engine = createEngine(model, { config: this.opts.config, device: this.device });
+    const engine = await createEngine(model, { config: this.opts.config, device: this.device, home: this.opts.store.home });
     try {
       await engine.ready();
       // Warm-up: the first decode allocates buffers; pay for it before taking traffic.

@@ -9,9 +9,12 @@ import { EngineError, type Engine } from './types.js';
 export interface EngineContext {
   config: Config;
   device: 'cpu' | 'cuda';
+  /** Earshot's home (the store's folder): where families keep runtimes and measurements */
+  home: string;
 }
 
-export type EngineFactory = (model: InstalledModel, ctx: EngineContext) => Engine;
+/** May be async: a family can have to measure or install something before it knows what to build. */
+export type EngineFactory = (model: InstalledModel, ctx: EngineContext) => Engine | Promise<Engine>;
 
 const factories = new Map<string, EngineFactory>();
 
@@ -30,7 +33,7 @@ export function engineKindOf(model: Pick<InstalledModel, 'engine' | 'format'>): 
 }
 
 /** Builds the engine for an installed model; EngineError('unsupported') when no family runs its kind. */
-export function createEngine(model: InstalledModel, ctx: EngineContext): Engine {
+export async function createEngine(model: InstalledModel, ctx: EngineContext): Promise<Engine> {
   const kind = engineKindOf(model);
   const factory = factories.get(kind);
   if (!factory) {

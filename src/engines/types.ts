@@ -68,6 +68,11 @@ export interface TranscribeOptions {
    * timestamp and skipping the first words.
    */
   withoutTimestamps?: boolean;
+  /**
+   * Decode only these stretches of the audio (seconds, each at most 30 s), independently and batched
+   * where the engine can; times stay on the audio's timeline. Only engines whose info.windows is true.
+   */
+  windows?: Array<{ start: number; end: number }>;
   /** finals jump the queue ahead of partials */
   priority?: 'high' | 'normal' | 'low';
   signal?: AbortSignal;
@@ -86,6 +91,8 @@ export interface EngineInfo {
   multilingual: boolean;
   canTranslate: boolean;
   wordTimestamps: boolean;
+  /** decodes TranscribeOptions.windows (batched on CTranslate2) */
+  windows?: boolean;
   detail: Record<string, unknown>;
 }
 

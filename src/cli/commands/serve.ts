@@ -12,6 +12,7 @@ export function register(program: Command): void {
     .option('--device <device>', 'cpu | cuda | auto (env WHISPER_DEVICE)')
     .option('--threads <n>', 'CPU threads per decoding state')
     .option('--parallel <n>', 'decoding states sharing one loaded model')
+    .option('--engine <engine>', 'Whisper engine: auto | whisper | ct2 (env EARSHOT_ENGINE)')
     .option('--config <file>', 'JSON config file (env EARSHOT_CONFIG)')
     .option('--api-key <key...>', 'require one of these API keys')
     .action(async (o: Record<string, string | string[] | undefined>) => {
@@ -19,7 +20,7 @@ export function register(program: Command): void {
         file: o.config as string | undefined,
         flags: {
           server: { host: o.host, port: o.port, apiKeys: o.apiKey },
-          model: { name: o.model, device: o.device, threads: o.threads, parallel: o.parallel },
+          model: { name: o.model, device: o.device, threads: o.threads, parallel: o.parallel, engine: o.engine },
         },
       });
       const server = await startServer(config);

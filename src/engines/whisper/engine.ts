@@ -1,5 +1,6 @@
-// WhisperEngine: a pool of native worker processes (each: one model copy, `parallel` decoding states),
-// a priority queue in front of them, cancellation, watchdogs and restarts.
+// WhisperEngine: a pool of worker processes (each: one model copy, `parallel` decoding states), a
+// priority queue in front of them, cancellation, watchdogs and restarts. The worker is the whisper.cpp
+// binary or another program speaking its protocol (the CTranslate2 worker, ../ct2/).
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
@@ -13,11 +14,15 @@ import {
 } from '../types.js';
 import type { RawResult } from './protocol.js';
 import { joinText, toSegment } from './segments.js';
-import { WorkerProcess, type WorkerProcessOptions } from './worker-process.js';
+import { WorkerProcess, type WorkerLaunch, type WorkerProcessOptions } from './worker-process.js';
 
 export interface WhisperEngineOptions {
   modelId: string;
   modelPath: string;
+  /** which program runs the model: whisper.cpp (default) or CTranslate2 (see ../ct2/engine.ts) */
+  kind?: 'whisper' | 'ct2';
+  /** how to start a worker of that other kind; the whisper.cpp binary when omitted */
+  launch?: () => WorkerLaunch;
   /** CPU threads per decoding state */
   threads: number;
   /** decoding states per process, sharing one copy of the weights */
@@ -76,12 +81,13 @@ export class WhisperEngine extends EventEmitter implements Engine {
     super();
     this.info = {
       modelId: options.modelId,
-      kind: 'whisper',
+      kind: options.kind ?? 'whisper',
       device: options.device,
       languages: options.languages ?? '*',
       multilingual: options.languages === undefined || options.languages === '*',
       canTranslate: options.languages === undefined || options.languages === '*',
       wordTimestamps: true,
+      windows: options.kind === 'ct2',
       detail: { threads: options.threads, parallel: options.parallel, processes: options.processes, path: options.modelPath },
     };
     this.readyPromise = this.start();
@@ -97,6 +103,7 @@ export class WhisperEngine extends EventEmitter implements Engine {
       gpuDevice: this.options.gpuDevice,
       flashAttn: this.options.flashAttn ?? true,
       dtw: this.options.dtw ?? true,
+      launch: this.options.launch?.(),
     };
   }
 
@@ -198,6 +205,9 @@ export class WhisperEngine extends EventEmitter implements Engine {
     if (this.closed) return Promise.reject(new EngineError('closed', 'engine is closed'));
     if (audio.length === 0) return Promise.reject(new EngineError('bad_audio', 'no audio samples'));
     if (options.signal?.aborted) return Promise.reject(new EngineError('aborted', 'transcription aborted'));
+    if (options.windows && !this.info.windows) {
+      return Promise.reject(new EngineError('unsupported', `the ${this.info.kind} engine does not decode separate windows`));
+    }
     if (options.task === 'translate' && !this.info.canTranslate) {
       return Promise.reject(new EngineError('unsupported', `model ${this.info.modelId} is English-only and cannot translate`));
     }
@@ -245,6 +255,7 @@ export class WhisperEngine extends EventEmitter implements Engine {
       no_timestamps: o.withoutTimestamps ?? false,
       stream_segments: Boolean(o.onSegment),
       progress: Boolean(o.onProgress),
+      ...(o.windows ? { clips: o.windows } : {}),
     };
   }
 
@@ -313,7 +324,7 @@ export class WhisperEngine extends EventEmitter implements Engine {
       segments,
       task: job.options.task ?? 'transcribe',
       model: this.info.modelId,
-      engine: 'whisper',
+      engine: this.info.kind,
       processingTime: elapsed,
     };
   }

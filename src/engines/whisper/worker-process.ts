@@ -14,8 +14,15 @@ export function workerBinaryPath(): string {
   return join(PROJECT_ROOT, 'native', 'build', 'earshot-whisper-worker');
 }
 
+/** Another program speaking the worker protocol (the CTranslate2 worker): it replaces the native binary. */
+export interface WorkerLaunch {
+  command: string;
+  args: string[];
+}
+
 export interface WorkerProcessOptions {
   modelPath: string;
+  launch?: WorkerLaunch;
   threads: number;
   parallel: number;
   gpu: boolean;
@@ -49,14 +56,21 @@ export class WorkerProcess extends EventEmitter {
 
   constructor(readonly options: WorkerProcessOptions) {
     super();
-    const binary = workerBinaryPath();
-    if (!existsSync(binary)) {
-      throw new EngineError('model_load_failed', `native worker not built: ${binary} is missing (run "npm run build:native")`);
+    let binary: string;
+    let args: string[];
+    if (options.launch) {
+      binary = options.launch.command;
+      args = options.launch.args;
+    } else {
+      binary = workerBinaryPath();
+      if (!existsSync(binary)) {
+        throw new EngineError('model_load_failed', `native worker not built: ${binary} is missing (run "npm run build:native")`);
+      }
+      args = ['--model', options.modelPath, '--threads', String(options.threads), '--parallel', String(options.parallel)];
+      if (options.gpu) args.push('--gpu', '--gpu-device', String(options.gpuDevice ?? 0));
+      if (options.flashAttn) args.push('--flash-attn');
+      if (options.dtw) args.push('--dtw');
     }
-    const args = ['--model', options.modelPath, '--threads', String(options.threads), '--parallel', String(options.parallel)];
-    if (options.gpu) args.push('--gpu', '--gpu-device', String(options.gpuDevice ?? 0));
-    if (options.flashAttn) args.push('--flash-attn');
-    if (options.dtw) args.push('--dtw');
     // Passive OpenMP waiting: spinning threads steal the CPU from Node, ffmpeg and other workers
     // (measured here: 40 % less CPU time per clip on a busy 2-core machine).
     const env = { OMP_WAIT_POLICY: 'PASSIVE', ...childEnv() };

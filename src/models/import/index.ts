@@ -3,6 +3,7 @@
 import { copyFile, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { keepCt2Weights } from '../ct2-weights.js';
 import type { InstalledModel, ModelStore } from '../store.js';
 import { readCt2Model } from './ct2-reader.js';
 import { detectModel, type ModelKind } from './detect.js';
@@ -26,13 +27,21 @@ export interface ImportOptions {
   id?: string;
   /** recorded in the manifest; defaults to the input path */
   source?: string;
-  /** output weight type; converted models default to f16, ggml files keep theirs ('f32' is refused, see F32_REFUSED) */
+  /** output weight type; converted models default to `convertTo`, ggml files keep theirs ('f32' is refused, see F32_REFUSED) */
   quantize?: GgmlOutputType;
+  /** weight type of converted (CTranslate2, Hugging Face) models when `quantize` is not given; default f16 */
+  convertTo?: GgmlOutputType;
   /** tensor elements converted so far / in all (bytes copied for ggml files taken as they are) */
   onProgress?: (done: number, total: number) => void;
 }
 
 export const MODEL_FILE = 'model.bin';
+
+/**
+ * What the CLI and the model manager convert to unless told otherwise: q8_0 is whisper.cpp's fastest
+ * decoder and holds f16's WER on the benchmark corpus (bench/results, whisper.cpp f16 vs q8_0 rows).
+ */
+export const DEFAULT_CONVERSION: GgmlOutputType = 'q8_0';
 
 // whisper.cpp 1.9.1 builds its encoder convolutions with an f16 im2col whose CPU kernel asserts
 // f16 weights (ggml-cpu ops.cpp, im2col_f16), and an f32 model file makes those weights f32:
@@ -59,12 +68,14 @@ export async function importModel(input: string, opts: ImportOptions): Promise<I
       const contents =
         detection.kind === 'ct2' ? await loadCt2(detection.path) : await loadHf(detection.path);
       try {
-        await writeGgmlModel(target, contents.model, opts.quantize ?? 'f16', opts.onProgress);
+        await writeGgmlModel(target, contents.model, opts.quantize ?? opts.convertTo ?? 'f16', opts.onProgress);
       } finally {
         await contents.close();
       }
       // Re-read what we wrote with the same checks whisper.cpp's loader applies.
       written = await readGgmlModel(target);
+      // The CTranslate2 engine can run the original weights as they are.
+      if (detection.kind === 'ct2') await keepCt2Weights(detection.path, staging);
     }
     return await store.install(staging, {
       id,
