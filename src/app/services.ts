@@ -65,7 +65,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const history = config.history.enabled ? openHistory(store.home, log) : undefined;
   const recorder = history ? new HistoryRecorder({ store: history, events, retentionDays: config.history.retentionDays, log }).start() : undefined;
   const live = new LiveSessions({ config, engines, vad, filter, enricher, events, log });
-  const transcription = new TranscriptionService({ engines, events, filter, vad, enricher, log });
+  const transcription = new TranscriptionService({ engines, events, filter, vad, skipSilence: config.batch.skipSilence, enricher, log });
   const services: AppServices = { config, store, engines, events, startedAt: Date.now(), filter, vad, enricher, history, live, transcription };
   return {
     services,

@@ -37,6 +37,8 @@ export interface TranscriptionDeps {
   events: AppEvents;
   filter?: HallucinationFilter;
   vad?: CreatedVad;
+  /** decode only the speech the VAD finds (config batch.skipSilence) */
+  skipSilence?: boolean;
   enricher?: Enricher;
   log?: { warn(obj: unknown, msg?: string): void };
 }
@@ -51,7 +53,11 @@ export class TranscriptionService {
 
   async transcribe(req: TranscriptionRequest): Promise<TranscriptionResult> {
     const { engines, events, filter, vad, enricher } = this.deps;
-    const { transcript, dropped } = await transcribeBatch(engines, { audio: req.audio, model: req.model, allowLoad: req.allowLoad, options: req.options }, { filter, vad });
+    const { transcript, dropped } = await transcribeBatch(
+      engines,
+      { audio: req.audio, model: req.model, allowLoad: req.allowLoad, options: req.options },
+      { filter, vad, skipSilence: this.deps.skipSilence },
+    );
     const transcriptionId = randomUUID();
     events.emit('transcription.done', { transcriptionId, source: req.source, transcript, at: new Date().toISOString() });
 

@@ -1,8 +1,10 @@
 // One transcription path for every batch interface (seed REST, OpenAI, CLI): lease an engine,
-// transcribe, filter hallucinations, publish the result.
+// decode only the speech (the VAD first, as faster-whisper's vad_filter), filter hallucinations,
+// publish the result.
 import type { EngineManager } from '../engines/manager.js';
-import type { Transcript, TranscribeOptions } from '../engines/types.js';
+import { SAMPLE_RATE, type Engine, type Segment, type Transcript, type TranscribeOptions } from '../engines/types.js';
 import type { DroppedSegment, HallucinationFilter } from './filter/index.js';
+import { SpeechMap, speechRegions, speechWindows, SpeechTimeline } from './vad/index.js';
 import type { CreatedVad } from './vad/index.js';
 
 export interface BatchRequest {
@@ -15,21 +17,82 @@ export interface BatchRequest {
 export interface BatchResult {
   transcript: Transcript;
   dropped: DroppedSegment[];
+  /** seconds of audio the engine decoded (less than the audio when silence was skipped) */
+  decodedSeconds: number;
 }
 
 /** The same hallucination filter as streaming; the VAD tells it where the audio has no speech. */
 export interface BatchPost {
   filter?: HallucinationFilter;
   vad?: CreatedVad;
+  /** config batch.skipSilence: decode only what the VAD hears as speech */
+  skipSilence?: boolean;
 }
 
 export async function transcribeBatch(engines: EngineManager, req: BatchRequest, post: BatchPost = {}): Promise<BatchResult> {
-  const transcript = await engines.withEngine({ model: req.model, language: req.options.language, allowLoad: req.allowLoad }, (engine) =>
-    engine.transcribe(req.audio, req.options),
+  const speech = post.vad && (post.skipSilence ?? false) ? await SpeechMap.compute(req.audio, post.vad.create()) : undefined;
+  const { transcript, decodedSeconds } = await engines.withEngine({ model: req.model, language: req.options.language, allowLoad: req.allowLoad }, (engine) =>
+    speech ? transcribeSpeechOnly(engine, req.audio, speech, req.options) : engine.transcribe(req.audio, req.options).then((t) => ({ transcript: t, decodedSeconds: t.duration })),
   );
-  if (!post.filter) return { transcript, dropped: [] };
+  if (!post.filter) return { transcript, dropped: [], decodedSeconds };
   const result = await post.filter.filter(transcript, { audio: req.audio, vad: post.vad?.create(), language: outputLanguage(req.options) });
-  return { transcript: result.transcript, dropped: result.dropped };
+  return { transcript: result.transcript, dropped: result.dropped, decodedSeconds };
+}
+
+/**
+ * Decodes only what the VAD heard as speech: as separate windows of up to 30 s where the engine
+ * decodes windows (batched, CTranslate2), else the speech regions joined into one shorter audio.
+ */
+export function transcribeSpeechOnly(engine: Engine, audio: Float32Array, speech: SpeechMap, options: TranscribeOptions): Promise<{ transcript: Transcript; decodedSeconds: number }> {
+  if (engine.info.windows) return transcribeWindows(engine, audio, speechWindows(speech, audio.length), options);
+  return transcribeSpeech(engine, audio, new SpeechTimeline(speechRegions(speech, audio.length), SAMPLE_RATE), options);
+}
+
+export async function transcribeWindows(
+  engine: Engine,
+  audio: Float32Array,
+  windows: Array<{ start: number; end: number }>,
+  options: TranscribeOptions,
+): Promise<{ transcript: Transcript; decodedSeconds: number }> {
+  if (windows.length === 0) return { transcript: emptyTranscript(engine, audio, options), decodedSeconds: 0 };
+  const transcript = await engine.transcribe(audio, { ...options, windows });
+  return { transcript, decodedSeconds: windows.reduce((sum, w) => sum + (w.end - w.start), 0) };
+}
+
+/** Nothing anyone said: no decode at all (Whisper would only invent text over it). */
+function emptyTranscript(engine: Engine, audio: Float32Array, options: TranscribeOptions): Transcript {
+  // With no speech to detect a language from, report the requested one, else English.
+  const language = options.language && options.language !== 'auto' ? options.language : 'en';
+  return { text: '', language, duration: audio.length / SAMPLE_RATE, segments: [], task: options.task ?? 'transcribe', model: engine.info.modelId, engine: engine.info.kind, processingTime: 0 };
+}
+
+/** Decodes the speech regions joined together, then puts every time back on the original timeline. */
+export async function transcribeSpeech(
+  engine: Engine,
+  audio: Float32Array,
+  speech: SpeechTimeline,
+  options: TranscribeOptions,
+): Promise<{ transcript: Transcript; decodedSeconds: number }> {
+  const duration = audio.length / SAMPLE_RATE;
+  if (speech.length === 0) return { transcript: emptyTranscript(engine, audio, options), decodedSeconds: 0 };
+  // Each word, and a segment without words, is placed in the region its start lies in (Whisper's end
+  // times are looser: a last word's end often runs past the joint); a segment with words spans its
+  // first word's start to its last word's end.
+  const place = (start: number, end: number) => {
+    const k = speech.regionAt(start);
+    const from = speech.toOriginal(start, false, k);
+    return { start: from, end: Math.max(speech.toOriginal(end, true, k), from) };
+  };
+  const remap = (s: Segment): Segment => {
+    const words = s.words?.map((w) => ({ ...w, ...place(w.start, w.end) }));
+    const span = words?.length ? { start: words[0]!.start, end: Math.max(words.at(-1)!.end, words[0]!.start) } : place(s.start, s.end);
+    const out: Segment = { ...s, ...span, seek: Math.round(speech.toOriginal(s.seek / 100) * 100) };
+    if (words) out.words = words;
+    return out;
+  };
+  const onSegment = options.onSegment;
+  const t = await engine.transcribe(speech.join(audio), { ...options, onSegment: onSegment ? (s) => onSegment(remap(s)) : undefined });
+  return { transcript: { ...t, duration, segments: t.segments.map(remap) }, decodedSeconds: speech.length / SAMPLE_RATE };
 }
 
 /** The language of the text the filter judges: translations come out in English. */

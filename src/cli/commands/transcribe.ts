@@ -35,7 +35,7 @@ export function register(program: Command): void {
       const vad = await createVad();
       const filter = new HallucinationFilter({ enabled: config.filter.enabled, phrases: config.filter.phrases });
       // the same batch path as the server's; nothing subscribes to its events here
-      const service = new TranscriptionService({ engines, events: new AppEvents(), filter, vad });
+      const service = new TranscriptionService({ engines, events: new AppEvents(), filter, vad, skipSilence: config.batch.skipSilence });
       let failed = 0;
       try {
         await engines.load(config.model.name, { makeDefault: true });

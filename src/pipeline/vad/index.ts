@@ -10,3 +10,5 @@ export {
 } from './speech-state.js';
 export { SpeechMap } from './speech-map.js';
 export { createVad, type VadKind, type CreatedVad } from './create.js';
+
+export { speechRegions, speechWindows, SpeechTimeline, type SpeechRegion, type RegionOptions } from './speech-regions.js';
