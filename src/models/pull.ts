@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readdir, rm, stat, statfs } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { type ModelStore, validateModelId, type InstalledModel } from './store.js';
-import { detectModel, importModel } from './import/index.js';
+import { DEFAULT_CONVERSION, detectModel, importModel } from './import/index.js';
 import type { PullProgressListener } from './progress.js';
 import { defaultModelId, hubEndpoint, hubToken, resolveSource, type ModelSource, type ResolveOptions } from './sources/resolve.js';
 import { ModelSourceError } from './sources/errors.js';
@@ -98,6 +98,7 @@ export async function pullModel(spec: string, opts: PullOptions): Promise<PullRe
         id,
         source: spec,
         ...(opts.quantize ? { quantize: opts.quantize } : {}),
+        convertTo: DEFAULT_CONVERSION,
         onProgress: (done, total) => emit({ phase: 'import', id, file: basename(modelPath), done, total }),
       });
     } catch (err) {

@@ -2,7 +2,7 @@
 import { type Command, Option } from 'commander';
 import { ModelStore, type InstalledModel } from '../../models/store.js';
 import { pullModel, ModelSourceError, type Quantization } from '../../models/pull.js';
-import { importModel } from '../../models/import/index.js';
+import { DEFAULT_CONVERSION, importModel } from '../../models/import/index.js';
 import { CATALOGUE } from '../../models/catalogue.js';
 import { createProgressRenderer, type PullProgress } from '../../models/progress.js';
 import { formatBytes } from '../../util/bytes.js';
@@ -58,7 +58,7 @@ export function register(program: Command): void {
     .description('download a model: catalogue name, hf://owner/repo[@rev]/path, https://..., s3://bucket/key, archive or local path')
     .argument('<source>', 'where the model comes from')
     .option('--id <name>', 'install under this id (default: derived from the source)')
-    .addOption(new Option('--quantize <type>', 'convert weights to this type').choices(QUANTIZATIONS))
+    .addOption(new Option('--quantize <type>', 'convert weights to this type (converted models default to q8_0; ggml files keep theirs)').choices(QUANTIZATIONS))
     .option('--force', 'replace an installed model with the same id')
     .option('--s3-endpoint <url>', 'S3-compatible endpoint (MinIO, R2 ...); also AWS_ENDPOINT_URL')
     .option('--json', 'print the installed manifest as JSON')
@@ -92,7 +92,7 @@ export function register(program: Command): void {
     .description('import a local ggml file, CTranslate2 folder or Hugging Face safetensors folder (converted to ggml)')
     .argument('<path>', 'file or folder')
     .option('--id <name>', 'install under this id (default: derived from the name)')
-    .addOption(new Option('--quantize <type>', 'convert weights to this type').choices(QUANTIZATIONS))
+    .addOption(new Option('--quantize <type>', 'convert weights to this type (converted models default to q8_0; ggml files keep theirs)').choices(QUANTIZATIONS))
     .option('--json', 'print the installed manifest as JSON')
     .action(async (path: string, o: { id?: string; quantize?: Quantization; json?: boolean }, cmd: Command) => {
       const store = storeFrom(cmd);
@@ -102,6 +102,7 @@ export function register(program: Command): void {
           store,
           ...(o.id ? { id: o.id } : {}),
           ...(o.quantize ? { quantize: o.quantize } : {}),
+          convertTo: DEFAULT_CONVERSION,
           onProgress: (done, total) => renderer.update({ phase: 'import', id: o.id ?? path, done, total }),
         }).catch((err: unknown) => {
           if (err instanceof ModelSourceError) throw err;
