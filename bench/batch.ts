@@ -1,11 +1,19 @@
-// Batch: the same clips through Earshot (whisper.cpp worker) and faster-whisper (CTranslate2), on
-// the same weights, with the same decoding settings, A/B alternated clip by clip, model load excluded.
+// Batch: the same clips through each Earshot engine (the whisper.cpp worker, the CTranslate2 worker)
+// and faster-whisper (CTranslate2), on the same weights, with the same decoding settings, A/B
+// alternated clip by clip, model load excluded.
 //
-// Decoding settings on both sides: language en, temperature 0 with no fallback (Earshot
-// temperatureIncrement 0, faster-whisper temperature=[0]), greedy = beam 1 / beam 5 with patience 1,
-// best_of 1, conditioning on previous text on, segment timestamps on (whisper.cpp's default mode,
-// faster-whisper without_timestamps=False), no word timestamps, no VAD, blank suppression only.
+// Decoding settings on both sides: language en, temperature 0 with fallback in steps of 0.2 (the
+// server's default; without it one window of the long file can fall into a repetition loop),
+// greedy = beam 1 / beam 5 with patience 1, best_of 1, conditioning on previous text on, segment
+// timestamps on (whisper.cpp's default mode, faster-whisper without_timestamps=False), no word
+// timestamps, blank suppression only. No VAD, except on pairs marked "skip silence", where Earshot
+// decodes only what its VAD hears (the server's batch default) and faster-whisper runs vad_filter.
+import { createCt2Engine } from '../src/engines/ct2/engine.js';
+import { ensureCt2Runtime } from '../src/engines/ct2/runtime.js';
 import { WhisperEngine } from '../src/engines/whisper/engine.js';
+import { ct2WeightsOf } from '../src/models/ct2-weights.js';
+import { transcribeSpeechOnly } from '../src/pipeline/batch.js';
+import { createVad, SpeechMap, type CreatedVad } from '../src/pipeline/vad/index.js';
 import { pooledWer, werCount } from '../src/eval/wer.js';
 import { ModelStore } from '../src/models/store.js';
 import type { BenchClip, BenchCorpus, ClipSet } from './lib/corpus.js';
@@ -18,6 +26,10 @@ export type EarshotModelId = 'base' | 'base-q8_0';
 export interface PairSpec {
   /** e.g. "q8_0/int8 t2 greedy" */
   key: string;
+  /** the Earshot engine: the whisper.cpp worker (default) or the CTranslate2 worker on the model's CTranslate2 weights */
+  earshotEngine?: 'whisper' | 'ct2';
+  /** Earshot decodes only the speech its VAD finds (batch.skipSilence); faster-whisper runs vad_filter */
+  skipSilence?: boolean;
   earshotModel: EarshotModelId;
   /** what the ggml file holds */
   earshotFormat: 'f16' | 'q8_0';
@@ -54,6 +66,21 @@ export function allPairs(): PairSpec[] {
     }
   }
   return pairs;
+}
+
+/**
+ * The engines and settings Earshot ships, each against faster-whisper int8 at 2 threads, greedy:
+ * whisper.cpp q8_0 (the default quantisation of imported models) and f16 (its WER reference),
+ * the CTranslate2 worker (int8), and the server's batch default (CTranslate2 + skipping silence).
+ */
+export function enginePairs(): PairSpec[] {
+  const base = { fwComputeType: 'int8' as const, threads: 2, beamSize: 1 };
+  return [
+    { key: 'q8_0/int8 t2 greedy', earshotModel: 'base-q8_0', earshotFormat: 'q8_0', ...base },
+    { key: 'whisper.cpp f16 vs int8 t2 greedy', earshotModel: 'base', earshotFormat: 'f16', ...base },
+    { key: 'ct2 int8/int8 t2 greedy', earshotEngine: 'ct2', earshotModel: 'base-q8_0', earshotFormat: 'q8_0', ...base },
+    { key: 'ct2 int8/int8 t2 greedy, skip silence', earshotEngine: 'ct2', skipSilence: true, earshotModel: 'base-q8_0', earshotFormat: 'q8_0', ...base },
+  ];
 }
 
 interface Sample {
@@ -97,7 +124,7 @@ export interface ClipResult {
 export interface PairResult {
   key: string;
   tier: 'matrix' | 'corpus';
-  earshot: { model: string; format: string; threads: number; beamSize: number };
+  earshot: { engine: string; model: string; format: string; threads: number; beamSize: number; skipSilence: boolean };
   fasterWhisper: { computeType: string; threads: number; beamSize: number };
   repetitions: number;
   audioSeconds: number;
@@ -162,9 +189,13 @@ export async function runBatch({ corpus, plan, python, log }: BatchDeps): Promis
 
   // Load every engine once, alternating sides, before anything is timed.
   const earshot = new Map<string, WhisperEngine>();
+  // Speech regions per clip, found once (the VAD's own time is reported separately, not in the engine's).
+  let vad: CreatedVad | undefined;
+  const speechOf = new Map<string, SpeechMap>();
+  const vadSeconds = new Map<string, number>();
   const fw = new Map<string, FasterWhisperRunner>();
   const loadTimes: LoadTime[] = [];
-  const earshotKey = (p: PairSpec) => `${p.earshotFormat} t${p.threads}`;
+  const earshotKey = (p: PairSpec) => `${p.earshotEngine ?? 'whisper'} ${p.earshotFormat} t${p.threads}`;
   const fwKey = (p: PairSpec) => `${p.fwComputeType} t${p.threads}`;
   try {
     for (const p of pairs) {
@@ -172,7 +203,11 @@ export async function runBatch({ corpus, plan, python, log }: BatchDeps): Promis
         const model = await store.get(p.earshotModel);
         if (!model) throw new Error(`model ${p.earshotModel} is not installed: run npm run fetch:test-models`);
         const started = performance.now();
-        const engine = new WhisperEngine({ modelId: p.earshotModel, modelPath: model.path, threads: p.threads, parallel: 1, processes: 1, device: 'cpu' });
+        const common = { modelId: p.earshotModel, threads: p.threads, parallel: 1, processes: 1, device: 'cpu' as const };
+        const engine =
+          p.earshotEngine === 'ct2'
+            ? createCt2Engine({ ...common, modelDir: ct2WeightsOf(model.dir)!, python: await ensureCt2Runtime({ home: store.home, install: true, log }), computeType: p.fwComputeType })
+            : new WhisperEngine({ ...common, modelPath: model.path });
         earshot.set(earshotKey(p), engine);
         await engine.ready();
         loadTimes.push({ engine: 'earshot', config: earshotKey(p), seconds: (performance.now() - started) / 1000 });
@@ -184,6 +219,14 @@ export async function runBatch({ corpus, plan, python, log }: BatchDeps): Promis
       }
     }
     log(`batch: ${earshot.size} Earshot engines and ${fw.size} faster-whisper runners loaded`);
+    if (pairs.some((p) => p.skipSilence)) {
+      vad = await createVad({ kind: 'silero' });
+      for (const clip of [...corpus.clips, corpus.long]) {
+        const t = performance.now();
+        speechOf.set(clip.id, await SpeechMap.compute(clip.samples, vad.create()));
+        vadSeconds.set(clip.id, (performance.now() - t) / 1000);
+      }
+    }
 
     const runOne = async (p: PairSpec, run: ClipRun, earshotFirst: boolean) => {
       const engine = earshot.get(earshotKey(p))!;
@@ -197,22 +240,16 @@ export async function runBatch({ corpus, plan, python, log }: BatchDeps): Promis
       const timeEarshot = async () => {
         const cpu = cpuOf(earshotPid);
         const t = performance.now();
-        const r = await engine.transcribe(run.clip.samples, {
-          language: LANGUAGE,
-          beamSize: p.beamSize,
-          bestOf: 1,
-          temperature: 0,
-          temperatureIncrement: 0,
-          wordTimestamps: false,
-          noContext: false,
-        });
+        const options = { language: LANGUAGE, beamSize: p.beamSize, bestOf: 1, temperature: 0, temperatureIncrement: 0.2, wordTimestamps: false, noContext: false };
+        const speech = p.skipSilence ? speechOf.get(run.clip.id) : undefined;
+        const r = speech ? (await transcribeSpeechOnly(engine, run.clip.samples, speech, options)).transcript : await engine.transcribe(run.clip.samples, options);
         const wall = (performance.now() - t) / 1000;
         run.earshotText ??= r.text;
         return [wall, cpuOf(earshotPid) - cpu] as const;
       };
       const timeFw = async () => {
         const cpu = cpuOf(runner.pid);
-        const r = await runner.transcribe(run.clip.pcmPath, { language: LANGUAGE, beamSize: p.beamSize });
+        const r = await runner.transcribe(run.clip.pcmPath, { language: LANGUAGE, beamSize: p.beamSize, vadFilter: p.skipSilence ?? false });
         run.fwText ??= r.text;
         return [r.seconds, cpuOf(runner.pid) - cpu] as const;
       };
@@ -278,13 +315,14 @@ export async function runBatch({ corpus, plan, python, log }: BatchDeps): Promis
       settings: {
         language: LANGUAGE,
         temperature: 0,
-        temperatureFallback: false,
+        temperatureFallback: '0.2 steps up to 1.0 on both sides (whisper.cpp temperature_inc 0.2; faster-whisper temperature=[0, 0.2, …, 1.0])',
         bestOf: 1,
         patience: 1,
         conditionOnPreviousText: true,
         timestamps: 'segment timestamps on both (whisper.cpp default; faster-whisper without_timestamps=False)',
         wordTimestamps: false,
-        vad: false,
+        vad: 'off, except pairs marked "skip silence" (Earshot as the server does in batch: Silero speech windows of up to 30 s, batched on CTranslate2, joined regions on whisper.cpp — the VAD pass itself is reported as vadSeconds, not in the engine time; faster-whisper: vad_filter=True)',
+        vadSeconds: round(sum([...vadSeconds.values()]), 2),
         suppress: 'blank only (whisper.cpp suppress_nst off; faster-whisper suppress_tokens=[])',
         ompWaitPolicy: 'PASSIVE on both (Earshot sets it for its worker; the bench sets it for faster-whisper)',
         timing:
@@ -306,6 +344,7 @@ export async function runBatch({ corpus, plan, python, log }: BatchDeps): Promis
   } finally {
     await Promise.all([...earshot.values()].map((e) => e.close()));
     await Promise.all([...fw.values()].map((r) => r.close()));
+    await vad?.close();
   }
 }
 
@@ -359,7 +398,7 @@ function summarize(p: PairSpec, tier: 'matrix' | 'corpus', runs: ClipRun[]): Pai
   return {
     key: p.key,
     tier,
-    earshot: { model: p.earshotModel, format: p.earshotFormat, threads: p.threads, beamSize: p.beamSize },
+    earshot: { engine: p.earshotEngine ?? 'whisper', model: p.earshotModel, format: p.earshotFormat, threads: p.threads, beamSize: p.beamSize, skipSilence: p.skipSilence ?? false },
     fasterWhisper: { computeType: p.fwComputeType, threads: p.threads, beamSize: p.beamSize },
     repetitions: Math.max(...runs.map((r) => r.samples.length)),
     audioSeconds: round(audio, 2)!,

@@ -5,7 +5,7 @@ Audio arrives as raw little-endian float32 16 kHz mono files that the Node side 
 engines see exactly the same samples. Timing covers transcribe() plus draining its segment generator
 (faster-whisper decodes lazily), and nothing else: reading the file is outside the clock.
 
-Requests:  {"id": "...", "pcm": "/path.f32", "language": "en", "beam_size": 1, "best_of": 1}
+Requests:  {"id": "...", "pcm": "/path.f32", "language": "en", "beam_size": 1, "best_of": 1, "vad_filter": false}
            {"id": "...", "cmd": "memory"}   -> peak/current RSS of this process
 Replies:   {"type": "ready", "load_s": ..., "versions": {...}}
            {"type": "result", "id": ..., "seconds": ..., "text": ..., "segments": n}
@@ -81,15 +81,15 @@ def main():
                 beam_size=job.get("beam_size", 1),
                 best_of=job.get("best_of", 1),
                 patience=1,
-                # One temperature: no fallback re-decodes, as on the Earshot side (temperature_inc 0).
-                temperature=[0.0],
+                # Fallback in 0.2 steps, as on the Earshot side (temperature_inc 0.2, the server default).
+                temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
                 condition_on_previous_text=True,
                 # whisper.cpp suppresses blanks but not the non-speech symbol set by default.
                 suppress_blank=True,
                 suppress_tokens=[],
                 without_timestamps=False,
                 word_timestamps=False,
-                vad_filter=False,
+                vad_filter=bool(job.get("vad_filter", False)),
             )
             texts = [segment.text for segment in segments]
             seconds = time.perf_counter() - clock

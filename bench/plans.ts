@@ -1,7 +1,7 @@
 // What each mode measures. The full plan is sized for a shared 2-core machine: every configuration
 // on one 7 s LibriVox clip (3 repetitions, medians, fewer when the time budget runs short), the whole corpus (clips + the ~5 min file) on
 // the headline pair, and the streaming / load / memory sections on the test model.
-import { allPairs, type BatchPlan } from './batch.js';
+import { allPairs, enginePairs, type BatchPlan } from './batch.js';
 import type { LoadPlan } from './load.js';
 import type { MemoryPlan } from './memory.js';
 import type { StreamPlan } from './stream.js';
@@ -21,13 +21,19 @@ export interface BenchPlan {
 export const SERVER_MODEL = process.env.EARSHOT_BENCH_MODEL ?? 'base';
 export const HEADLINE_PAIR = 'q8_0/int8 t2 greedy';
 
+/** Every engine and build Earshot ships, over the whole corpus, against faster-whisper int8 (`--plan engines`). */
+export function enginesBatchPlan(): BatchPlan {
+  const pairs = enginePairs();
+  return { pairs, matrixClipIds: ['sense_and_sensibility_01_austen_64kb-0870'], reps: 3, corpusPairKeys: pairs.map((p) => p.key), corpusReps: 1, budgetSeconds: Infinity };
+}
+
 export function fullPlan(): BenchPlan {
   return {
     batch: {
-      pairs: allPairs(),
+      pairs: [...allPairs(), ...enginePairs().filter((p) => p.key !== HEADLINE_PAIR)],
       matrixClipIds: ['sense_and_sensibility_01_austen_64kb-0870'],
       reps: 3,
-      corpusPairKeys: [HEADLINE_PAIR],
+      corpusPairKeys: enginePairs().map((p) => p.key),
       corpusReps: 1,
       budgetSeconds: Infinity,
     },

@@ -47,6 +47,13 @@ function corpusTable(p: PairResult): string {
   return table(['clips', 'n', 'audio s', 'Earshot RTF', 'faster-whisper RTF', 'wall-time ratio E/F', 'CPU-time ratio E/F', 'Earshot WER', 'faster-whisper WER'], rows);
 }
 
+/** "whisper.cpp q8_0", "CTranslate2 int8 + skip silence", … */
+function engineLabel(p: PairResult): string {
+  const e = p.earshot;
+  const name = e.engine === 'ct2' ? `CTranslate2 ${p.fasterWhisper.computeType}` : `whisper.cpp ${e.format}`;
+  return e.skipSilence ? `${name} + skip silence` : name;
+}
+
 function spread(values: Array<number | null>): string {
   const v = values.filter((x): x is number => x !== null).sort((a, b) => a - b);
   if (!v.length) return '—';
@@ -61,7 +68,7 @@ export function keyRatios(r: BenchResult): string[] {
   if (b) {
     for (const p of b.corpus) {
       lines.push(
-        `Whole corpus (${p.clips.length} files, ${n(p.audioSeconds / 60, 1)} min of audio), ${p.key}: processing time **${ratio(p.cpuRatio)}** by CPU time, ${ratio(p.ratio)} by wall time; WER ${pct(p.wer.earshot)} vs ${pct(p.wer.fasterWhisper)}.`,
+        `Whole corpus (${p.clips.length} files, ${n(p.audioSeconds / 60, 1)} min of audio), ${engineLabel(p)} (${p.key}): processing time **${ratio(p.cpuRatio)}** by CPU time, ${ratio(p.ratio)} by wall time; WER ${pct(p.wer.earshot)} vs ${pct(p.wer.fasterWhisper)}.`,
       );
     }
     if (b.matrix.length) {
@@ -144,12 +151,44 @@ export function renderMarkdown(r: BenchResult): string {
       out.push(`Median per-clip ratio: wall ${ratio(p.medianClipRatio)}, CPU ${ratio(p.medianClipCpuRatio)}. ¹ pooled over the separately scored clips (the long file repeats their speech).`);
       out.push('');
     }
+    if (b.corpus.length > 1) {
+      out.push('### Engines side by side — whole corpus, each against faster-whisper int8 in the same run');
+      out.push('');
+      out.push(
+        table(
+          ['Earshot engine (config)', 'Earshot CPU s', 'faster-whisper CPU s', 'CPU-time ratio E/F', 'wall-time ratio E/F', 'Earshot WER', 'faster-whisper WER', 'long file WER E / F'],
+          b.corpus.map((p) => [
+            `${engineLabel(p)} (${p.key})`,
+            n(p.earshotCpuSeconds, 1),
+            n(p.fwCpuSeconds, 1),
+            `**${ratio(p.cpuRatio)}**`,
+            ratio(p.ratio),
+            pct(p.wer.earshot),
+            pct(p.wer.fasterWhisper),
+            `${pct(p.wer.bySet?.long?.earshot)} / ${pct(p.wer.bySet?.long?.fasterWhisper)}`,
+          ]),
+        ),
+      );
+      out.push('');
+      out.push('### Short utterances (1–5 s): wall seconds per clip, medians, same run');
+      out.push('');
+      const short = b.corpus[0]!.clips.filter((c) => c.audioSeconds >= 1 && c.audioSeconds <= 5);
+      const head = ['clip', 'audio s', 'faster-whisper int8', ...b.corpus.map((p) => engineLabel(p))];
+      const rows = short.map((c) => [c.id, n(c.audioSeconds, 1), n(c.fwSeconds), ...b.corpus.map((p) => n(p.clips.find((x) => x.id === c.id)?.earshotSeconds))]);
+      const medianOf = (xs: Array<number | null | undefined>) => {
+        const v = xs.filter((x): x is number => typeof x === 'number').sort((a, z) => a - z);
+        return v.length ? v[Math.floor(v.length / 2)]! : null;
+      };
+      rows.push(['**median**', '', n(medianOf(short.map((c) => c.fwSeconds))), ...b.corpus.map((p) => n(medianOf(short.map((c) => p.clips.find((x) => x.id === c.id)?.earshotSeconds))))]);
+      out.push(table(head, rows));
+      out.push('');
+    }
     out.push(`### Every configuration — ${b.plan.matrixClips.join(', ')} (${b.plan.repsRun} of ${b.plan.repsPlanned} repetitions)`);
     out.push('');
     out.push(
       table(
         ['Earshot ggml / faster-whisper compute, threads, decoding', 'Earshot RTF', 'faster-whisper RTF', 'wall-time ratio E/F', 'CPU-time ratio E/F', 'Earshot WER', 'faster-whisper WER'],
-        b.matrix.map((p) => [p.key, n(p.earshotRtf, 3), n(p.fwRtf, 3), `**${ratio(p.ratio)}**`, `**${ratio(p.cpuRatio)}**`, pct(p.wer.earshot), pct(p.wer.fasterWhisper)]),
+        b.matrix.map((p) => [`${engineLabel(p)}: ${p.key}`, n(p.earshotRtf, 3), n(p.fwRtf, 3), `**${ratio(p.ratio)}**`, `**${ratio(p.cpuRatio)}**`, pct(p.wer.earshot), pct(p.wer.fasterWhisper)]),
       ),
     );
     out.push('');

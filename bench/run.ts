@@ -1,4 +1,4 @@
-// npm run bench [-- --quick (CI's smoke test: fails unless every section is complete)] [-- --only batch,stream,load,memory] [-- --out DIR] [-- --budget SECONDS]
+// npm run bench [-- --quick (CI's smoke test: fails unless every section is complete)] [-- --only batch,stream,load,memory] [-- --plan engines] [-- --out DIR] [-- --budget SECONDS]
 // Earshot measured side by side with faster-whisper on this machine: batch (processing time, RTF,
 // WER per configuration), streaming, server under load, memory. Writes JSON + Markdown results.
 // A full run of every section writes bench/results/<date>-<host>.{json,md} and latest.{json,md};
@@ -14,7 +14,7 @@ import { BENCH_DIR, ensurePython } from './lib/faster-whisper.js';
 import { loadAverageNow, machineFacts } from './lib/machine.js';
 import { runLoad } from './load.js';
 import { runMemory } from './memory.js';
-import { fullPlan, quickPlan } from './plans.js';
+import { enginesBatchPlan, fullPlan, quickPlan } from './plans.js';
 import { renderMarkdown, type BenchResult } from './report.js';
 import { runStreaming } from './stream.js';
 
@@ -24,16 +24,18 @@ type Section = (typeof SECTIONS)[number];
 /** Default wall-clock budget of a full run: the batch section drops repetitions that would overrun it. */
 const DEFAULT_BUDGET_SECONDS = 570;
 
-function parse(): { quick: boolean; sections: Section[]; out?: string; budget: number } {
+function parse(): { quick: boolean; sections: Section[]; out?: string; budget: number; engines: boolean } {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' }, budget: { type: 'string' } },
+    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' }, budget: { type: 'string' }, plan: { type: 'string' } },
     allowPositionals: false,
   });
   const only = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : [...SECTIONS];
   for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section "${s}" (use ${SECTIONS.join(',')})`);
   const budget = values.budget === undefined ? DEFAULT_BUDGET_SECONDS : Number(values.budget);
   if (!(budget > 0)) throw new Error('--budget: seconds, a positive number');
-  return { quick: values.quick ?? false, sections: SECTIONS.filter((s) => only.includes(s)), out: values.out, budget };
+  if (values.plan !== undefined && values.plan !== 'engines') throw new Error('--plan: only "engines" (every shipped engine over the corpus, batch only)');
+  const engines = values.plan === 'engines';
+  return { quick: values.quick ?? false, sections: engines ? ['batch'] : SECTIONS.filter((s) => only.includes(s)), out: values.out, budget, engines };
 }
 
 function log(line: string): void {
@@ -43,6 +45,7 @@ function log(line: string): void {
 async function main(): Promise<void> {
   const args = parse();
   const plan = args.quick ? quickPlan() : fullPlan();
+  if (args.engines) plan.batch = args.quick ? { ...enginesBatchPlan(), matrixClipIds: ['cards-001'], reps: 1 } : enginesBatchPlan();
   const began = performance.now();
   const started = new Date().toISOString();
   const machine = machineFacts();
@@ -55,7 +58,7 @@ async function main(): Promise<void> {
     started,
     wallSeconds: 0,
     sectionSeconds: {},
-    command: ['npm run bench', args.quick || args.sections.length < SECTIONS.length ? '--' : '', args.quick ? '--quick' : '', args.sections.length < SECTIONS.length ? `--only ${args.sections.join(',')}` : '']
+    command: ['npm run bench', args.quick || args.sections.length < SECTIONS.length ? '--' : '', args.quick ? '--quick' : '', args.engines ? '--plan engines' : args.sections.length < SECTIONS.length ? `--only ${args.sections.join(',')}` : '']
       .filter(Boolean)
       .join(' '),
     machine: { ...machine, versions: {} },
@@ -68,7 +71,7 @@ async function main(): Promise<void> {
   };
   try {
     const needsPython = args.sections.includes('batch') || args.sections.includes('memory');
-    const python = needsPython ? ensurePython(log) : '';
+    const python = needsPython ? await ensurePython(log) : '';
     const corpus = await loadCorpus(workDir, args.quick);
     log(`corpus: ${corpus.clips.length} clips (${corpus.clips.reduce((a, c) => a + c.duration, 0).toFixed(0)} s) + ${corpus.long.id} (${corpus.long.duration.toFixed(0)} s)`);
     // Streams take consecutive clips from this pool: a LibriVox sentence, then a short cards phrase.
@@ -117,7 +120,7 @@ async function main(): Promise<void> {
   const complete = !args.quick && args.sections.length === SECTIONS.length;
   const outDir = args.out ?? join(BENCH_DIR, 'results', complete ? '' : 'tmp');
   mkdirSync(outDir, { recursive: true });
-  const name = `${started.slice(0, 10)}-${machine.host}${complete ? '' : `-${args.quick ? 'quick' : args.sections.join('-')}`}`;
+  const name = `${started.slice(0, 10)}-${machine.host}${complete ? '' : `-${args.quick ? 'quick' : args.engines ? 'engines' : args.sections.join('-')}`}`;
   const json = JSON.stringify(result, null, 2) + '\n';
   const md = renderMarkdown(result) + '\n';
   writeFileSync(join(outDir, `${name}.json`), json);

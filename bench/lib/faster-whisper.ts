@@ -1,11 +1,12 @@
-// The faster-whisper side: a Python venv (bench/.venv, made on first use from bench/requirements.txt)
+// The faster-whisper side: a Python venv (Earshot's CTranslate2 runtime, made on first use)
 // and a client for bench/faster_whisper_runner.py, one process per (compute type, threads), model
 // loaded once, jobs and answers as JSON lines.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { ensureCt2Runtime } from '../../src/engines/ct2/runtime.js';
 import { defaultHome } from '../../src/models/store.js';
 
 export const BENCH_DIR = join(fileURLToPath(new URL('.', import.meta.url)), '..');
@@ -21,30 +22,19 @@ function importsWork(python: string): boolean {
   return spawnSync(python, ['-c', 'import faster_whisper, ctranslate2'], { stdio: 'ignore' }).status === 0;
 }
 
-/** A Python that can import faster_whisper: $EARSHOT_BENCH_PYTHON, or bench/.venv (created when missing). */
-export function ensurePython(log: (line: string) => void): string {
+/**
+ * A Python that can import faster_whisper: $EARSHOT_BENCH_PYTHON, or the venv of Earshot's own
+ * CTranslate2 engine (made on first use; src/engines/ct2/requirements.txt pins the same
+ * faster-whisper and CTranslate2 versions), so the reference and Earshot's CTranslate2 engine run
+ * the very same library build.
+ */
+export async function ensurePython(log: (line: string) => void): Promise<string> {
   if (process.env.EARSHOT_BENCH_PYTHON) {
     const python = process.env.EARSHOT_BENCH_PYTHON;
     if (!importsWork(python)) throw new Error(`EARSHOT_BENCH_PYTHON=${python} cannot import faster_whisper`);
     return python;
   }
-  const venv = join(BENCH_DIR, '.venv');
-  const python = join(venv, 'bin', 'python');
-  if (existsSync(python) && importsWork(python)) return python;
-  log(`setting up ${venv} (pip install -r bench/requirements.txt) …`);
-  const run = (cmd: string, args: string[]) => {
-    const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
-  };
-  // A venv left half-made by an interrupted run has no pip: start it over.
-  const hasPip = existsSync(python) && spawnSync(python, ['-m', 'pip', '--version'], { stdio: 'ignore' }).status === 0;
-  if (!hasPip) {
-    rmSync(venv, { recursive: true, force: true });
-    run(process.env.PYTHON ?? 'python3', ['-m', 'venv', venv]);
-  }
-  run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', join(BENCH_DIR, 'requirements.txt')]);
-  if (!importsWork(python)) throw new Error(`${python} still cannot import faster_whisper after pip install`);
-  return python;
+  return ensureCt2Runtime({ home: defaultHome(), install: true, log });
 }
 
 export interface RunnerOptions {
@@ -63,6 +53,7 @@ export interface RunnerOptions {
 export interface DecodeSettings {
   language: string;
   beamSize: number;
+  vadFilter?: boolean;
 }
 
 export interface RunnerResult {
@@ -143,7 +134,7 @@ export class FasterWhisperRunner {
   }
 
   async transcribe(pcmPath: string, settings: DecodeSettings): Promise<RunnerResult> {
-    const r = await this.request({ pcm: pcmPath, language: settings.language, beam_size: settings.beamSize, best_of: 1 });
+    const r = await this.request({ pcm: pcmPath, language: settings.language, beam_size: settings.beamSize, best_of: 1, vad_filter: settings.vadFilter ?? false });
     return { seconds: Number(r.seconds), text: String(r.text) };
   }
 
