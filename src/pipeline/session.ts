@@ -209,7 +209,11 @@ export interface StreamSessionStats {
   backpressureDroppedUtterances: number;
 }
 
-/** Defaults chosen by measurement (bench/stream.ts; see docs/streaming.md). */
+/**
+ * Defaults (docs/streaming.md): partials every 0.5 s of growth from 0.5 s of speech, so a cheap engine
+ * shows text within about a second and a slow one simply yields fewer; bench/stream.ts compares other
+ * hangover and pause settings (its variants).
+ */
 export const SESSION_DEFAULTS = {
   partials: true,
   partialIntervalSec: 0.5,
