@@ -17,6 +17,8 @@ import { runMemory } from './memory.js';
 import { enginesBatchPlan, fullPlan, quickPlan } from './plans.js';
 import { renderMarkdown, type BenchResult } from './report.js';
 import { runStreaming } from './stream.js';
+import { engineKindOf, registeredEngineKinds } from '../src/engines/index.js';
+import { ModelStore } from '../src/models/store.js';
 
 const SECTIONS = ['batch', 'stream', 'load', 'memory'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -92,6 +94,14 @@ async function main(): Promise<void> {
       result.stream = await timed('stream', () => runStreaming(streamPool, plan.stream, log));
       // the same streams on the CPU-class models, when installed (engines issue: Moonshine on sherpa-onnx)
       for (const model of plan.streamAlso ?? []) {
+        // a model this build has no engine for is skipped at once (a server would wait for it in vain)
+        const installed = await new ModelStore().get(model);
+        if (!installed || !registeredEngineKinds().includes(engineKindOf(installed))) {
+          const why = installed ? `no ${engineKindOf(installed)} engine in this build` : 'not installed';
+          log(`stream on ${model} skipped: ${why}`);
+          result.notes.push(`Streaming on ${model} not measured: ${why}.`);
+          continue;
+        }
         try {
           const r = await runStreaming(streamPool, { ...plan.stream, model, variants: undefined }, log);
           result.streamAlso = [...(result.streamAlso ?? []), r];
