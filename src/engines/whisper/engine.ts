@@ -1,7 +1,6 @@
-// WhisperEngine: a pool of worker processes (each: one model copy, `parallel` decoding states), a
-// priority queue in front of them, cancellation, watchdogs and restarts. The worker is the whisper.cpp
-// binary or another program speaking its protocol (the CTranslate2 worker, ../ct2/).
-import { randomUUID } from 'node:crypto';
+// WhisperEngine: a pool of worker processes (each: one model copy, `parallel` decoding states) behind
+// the shared WorkerPool (priority queue, cancellation, watchdogs and restarts). The worker is the
+// whisper.cpp binary or another program speaking its protocol (the CTranslate2 worker, ../ct2/).
 import { EventEmitter } from 'node:events';
 import {
   EngineError,
@@ -12,7 +11,8 @@ import {
   type Transcript,
   type TranscribeOptions,
 } from '../types.js';
-import type { RawResult } from './protocol.js';
+import { WorkerPool } from '../pool/worker-pool.js';
+import type { RawResult, WorkerInfo } from './protocol.js';
 import { joinText, toSegment } from './segments.js';
 import { WorkerProcess, type WorkerLaunch, type WorkerProcessOptions } from './worker-process.js';
 
@@ -50,32 +50,11 @@ export interface WhisperEngineOptions {
   languages?: string[] | '*';
 }
 
-interface PendingJob {
-  id: string;
-  audio: Float32Array;
-  options: TranscribeOptions;
-  wire: Record<string, unknown>;
-  priority: number;
-  enqueuedAt: number;
-  resolve: (t: Transcript) => void;
-  reject: (e: Error) => void;
-  worker?: WorkerProcess;
-  watchdog?: NodeJS.Timeout;
-  abortTimer?: NodeJS.Timeout;
-  detach?: () => void;
-}
-
-const PRIORITY = { high: 0, normal: 1, low: 2 } as const;
-
 export class WhisperEngine extends EventEmitter implements Engine {
   readonly info: EngineInfo;
-  private readonly workers: WorkerProcess[] = [];
-  private readonly queue: PendingJob[] = [];
-  private readonly running = new Map<string, PendingJob>();
-  private readonly counters = { restarts: 0, completed: 0, failed: 0 };
+  private readonly pool: WorkerPool<WorkerInfo, WorkerProcess>;
   private closed = false;
   private readyPromise: Promise<void>;
-  private restartDelayMs = 200;
 
   constructor(readonly options: WhisperEngineOptions) {
     super();
@@ -90,6 +69,17 @@ export class WhisperEngine extends EventEmitter implements Engine {
       windows: options.kind === 'ct2',
       detail: { threads: options.threads, parallel: options.parallel, processes: options.processes, path: options.modelPath },
     };
+    this.pool = new WorkerPool<WorkerInfo, WorkerProcess>({
+      spawn: () => new WorkerProcess(this.workerOptions()),
+      size: options.processes,
+      capacity: options.parallel,
+      maxQueue: options.maxQueue,
+      jobTimeoutPerAudioSecond: options.jobTimeoutPerAudioSecond,
+      minJobTimeoutMs: options.minJobTimeoutMs,
+      // The worker checks the abort flag between graph nodes; past this grace it is killed.
+      abortGraceMs: options.abortGraceMs ?? 5_000,
+      onWorkerExit: (event) => this.emit('worker_exit', event),
+    });
     this.readyPromise = this.start();
     this.readyPromise.catch(() => undefined);
   }
@@ -108,77 +98,17 @@ export class WhisperEngine extends EventEmitter implements Engine {
   }
 
   private async start(): Promise<void> {
-    const spawned: WorkerProcess[] = [];
-    for (let i = 0; i < this.options.processes; i++) spawned.push(new WorkerProcess(this.workerOptions()));
-    try {
-      const infos = await Promise.all(spawned.map((w) => w.ready()));
-      const first = infos[0]!;
-      this.info.multilingual = first.multilingual;
-      this.info.canTranslate = first.multilingual;
-      if (!first.multilingual) this.info.languages = ['en'];
-      Object.assign(this.info.detail, {
-        whisperVersion: first.whisper_version,
-        modelType: first.model_type,
-        ftype: first.ftype,
-        systemInfo: first.system_info,
-      });
-    } catch (err) {
-      for (const w of spawned) w.kill();
-      throw err;
-    }
-    for (const w of spawned) this.adopt(w);
-    this.pump();
-  }
-
-  private adopt(worker: WorkerProcess): void {
-    this.workers.push(worker);
-    worker.on('idle', () => this.pump());
-    worker.once('exit', () => {
-      const index = this.workers.indexOf(worker);
-      if (index >= 0) this.workers.splice(index, 1);
-      if (this.closed) return;
-      this.counters.restarts++;
-      this.emit('worker_exit', { pid: worker.pid });
-      this.scheduleRespawn();
+    const infos = await this.pool.start();
+    const first = infos[0]!;
+    this.info.multilingual = first.multilingual;
+    this.info.canTranslate = first.multilingual;
+    if (!first.multilingual) this.info.languages = ['en'];
+    Object.assign(this.info.detail, {
+      whisperVersion: first.whisper_version,
+      modelType: first.model_type,
+      ftype: first.ftype,
+      systemInfo: first.system_info,
     });
-  }
-
-  private respawnTimer: NodeJS.Timeout | undefined;
-
-  /** Replaces a dead worker after a delay that doubles while workers keep dying (a corrupt model, say). */
-  private scheduleRespawn(): void {
-    // Not unref'd: queued jobs are waiting for this worker, the process must not exit under them.
-    this.respawnTimer = setTimeout(() => this.respawn(), this.restartDelayMs);
-    this.restartDelayMs = Math.min(this.restartDelayMs * 2, 10_000);
-  }
-
-  private respawn(): void {
-    if (this.closed) return;
-    let worker: WorkerProcess;
-    try {
-      worker = new WorkerProcess(this.workerOptions());
-    } catch (err) {
-      this.failQueue(err as Error);
-      return;
-    }
-    worker
-      .ready()
-      .then(() => {
-        if (this.closed) {
-          worker.kill();
-          return;
-        }
-        this.restartDelayMs = 200;
-        this.adopt(worker);
-        this.pump();
-      })
-      .catch((err: Error) => {
-        this.emit('worker_exit', { pid: worker.pid, error: err.message });
-        if (!this.closed) {
-          this.counters.restarts++;
-          this.scheduleRespawn();
-        }
-      });
   }
 
   ready(): Promise<void> {
@@ -187,56 +117,46 @@ export class WhisperEngine extends EventEmitter implements Engine {
 
   /** pids of live workers (for tests and the status panel) */
   workerPids(): number[] {
-    return this.workers.map((w) => w.pid!).filter((p) => p !== undefined);
+    return this.pool
+      .liveWorkers()
+      .map((w) => w.pid)
+      .filter((p): p is number => p !== undefined);
   }
 
   stats(): EngineStats {
-    return {
-      workers: this.workers.length,
-      busy: this.running.size,
-      queued: this.queue.length,
-      restarts: this.counters.restarts,
-      completed: this.counters.completed,
-      failed: this.counters.failed,
-    };
+    return this.pool.stats();
   }
 
-  transcribe(audio: Float32Array, options: TranscribeOptions = {}): Promise<Transcript> {
-    if (this.closed) return Promise.reject(new EngineError('closed', 'engine is closed'));
-    if (audio.length === 0) return Promise.reject(new EngineError('bad_audio', 'no audio samples'));
-    if (options.signal?.aborted) return Promise.reject(new EngineError('aborted', 'transcription aborted'));
+  async transcribe(audio: Float32Array, options: TranscribeOptions = {}): Promise<Transcript> {
+    if (this.closed) throw new EngineError('closed', 'engine is closed');
+    if (audio.length === 0) throw new EngineError('bad_audio', 'no audio samples');
     if (options.windows && !this.info.windows) {
-      return Promise.reject(new EngineError('unsupported', `the ${this.info.kind} engine does not decode separate windows`));
+      throw new EngineError('unsupported', `the ${this.info.kind} engine does not decode separate windows`);
     }
     if (options.task === 'translate' && !this.info.canTranslate) {
-      return Promise.reject(new EngineError('unsupported', `model ${this.info.modelId} is English-only and cannot translate`));
+      throw new EngineError('unsupported', `model ${this.info.modelId} is English-only and cannot translate`);
     }
-    const maxQueue = this.options.maxQueue ?? 256;
-    if (this.queue.length >= maxQueue) {
-      return Promise.reject(new EngineError('overloaded', `engine queue is full (${maxQueue} jobs waiting)`));
-    }
-    return new Promise<Transcript>((resolve, reject) => {
-      const job: PendingJob = {
-        id: randomUUID(),
-        audio,
-        options,
-        wire: this.wireOptions(options),
-        priority: PRIORITY[options.priority ?? 'normal'],
-        enqueuedAt: Date.now(),
-        resolve,
-        reject,
-      };
-      if (options.signal) {
-        const onAbort = () => this.abort(job);
-        options.signal.addEventListener('abort', onAbort, { once: true });
-        job.detach = () => options.signal!.removeEventListener('abort', onAbort);
-      }
-      // Stable insert: after every job of the same or higher priority.
-      let at = this.queue.length;
-      while (at > 0 && this.queue[at - 1]!.priority > job.priority) at--;
-      this.queue.splice(at, 0, job);
-      this.pump();
+    const wire = this.wireOptions(options);
+    const { value: raw, runSeconds } = await this.pool.run<RawResult>({
+      audioSeconds: audio.length / SAMPLE_RATE,
+      priority: options.priority,
+      signal: options.signal,
+      start: (worker, job) => {
+        let segmentIndex = 0;
+        worker.submit(
+          {
+            id: job.id,
+            resolve: job.resolve,
+            reject: job.reject,
+            onSegment: options.onSegment ? (s) => options.onSegment!(toSegment(s, segmentIndex++)) : undefined,
+            onProgress: options.onProgress,
+          },
+          audio,
+          wire,
+        );
+      },
     });
+    return this.toTranscript(raw, audio, options, runSeconds);
   }
 
   private wireOptions(o: TranscribeOptions): Record<string, unknown> {
@@ -259,107 +179,26 @@ export class WhisperEngine extends EventEmitter implements Engine {
     };
   }
 
-  private pump(): void {
-    while (this.queue.length > 0) {
-      const worker = this.workers
-        .filter((w) => w.alive && w.info && w.running < this.options.parallel)
-        .sort((a, b) => a.running - b.running)[0];
-      if (!worker) return;
-      const job = this.queue.shift()!;
-      this.dispatch(job, worker);
-    }
-  }
-
-  private dispatch(job: PendingJob, worker: WorkerProcess): void {
-    job.worker = worker;
-    this.running.set(job.id, job);
-    const seconds = job.audio.length / SAMPLE_RATE;
-    const timeoutMs = Math.max(this.options.minJobTimeoutMs ?? 60_000, seconds * 1000 * (this.options.jobTimeoutPerAudioSecond ?? 10));
-    job.watchdog = setTimeout(() => {
-      worker.kill(`transcription exceeded ${Math.round(timeoutMs / 1000)} s: worker presumed hung and was killed`);
-    }, timeoutMs);
-    job.watchdog.unref();
-    const started = Date.now();
-    let segmentIndex = 0;
-    worker.submit(
-      {
-        id: job.id,
-        resolve: (raw) => this.settle(job, () => job.resolve(this.toTranscript(raw, job, (Date.now() - started) / 1000))),
-        reject: (err) => this.settle(job, () => {
-          throw err;
-        }),
-        onSegment: job.options.onSegment ? (raw) => job.options.onSegment!(toSegment(raw, segmentIndex++)) : undefined,
-        onProgress: job.options.onProgress,
-      },
-      job.audio,
-      job.wire,
-    );
-  }
-
-  /** Ends a running job exactly once: `finish` resolves it, or throws to reject it. */
-  private settle(job: PendingJob, finish: () => void): void {
-    if (!this.running.delete(job.id)) return;
-    clearTimeout(job.watchdog);
-    clearTimeout(job.abortTimer);
-    job.detach?.();
-    try {
-      finish();
-      this.counters.completed++;
-    } catch (err) {
-      this.counters.failed++;
-      job.reject(err as Error);
-    }
-    this.pump();
-  }
-
-  private toTranscript(raw: RawResult, job: PendingJob, elapsed: number): Transcript {
-    const duration = job.audio.length / SAMPLE_RATE;
+  private toTranscript(raw: RawResult, audio: Float32Array, options: TranscribeOptions, elapsed: number): Transcript {
+    const duration = audio.length / SAMPLE_RATE;
     const segments = raw.segments.map((s, i) => toSegment(s, i, 0, duration));
     const probs = raw.language_probs ?? undefined;
     return {
       text: joinText(segments),
       language: raw.language,
       languageProbs: probs,
-      duration: job.audio.length / SAMPLE_RATE,
+      duration: audio.length / SAMPLE_RATE,
       segments,
-      task: job.options.task ?? 'transcribe',
+      task: options.task ?? 'transcribe',
       model: this.info.modelId,
       engine: this.info.kind,
       processingTime: elapsed,
     };
   }
 
-  private abort(job: PendingJob): void {
-    const queuedAt = this.queue.indexOf(job);
-    if (queuedAt >= 0) {
-      this.queue.splice(queuedAt, 1);
-      job.detach?.();
-      this.counters.failed++;
-      job.reject(new EngineError('aborted', 'transcription aborted'));
-      return;
-    }
-    const worker = job.worker;
-    if (!worker || !this.running.has(job.id)) return;
-    worker.cancel(job.id);
-    // The worker checks the abort flag between graph nodes; if it still does not stop in time, kill.
-    job.abortTimer = setTimeout(() => worker.kill('worker killed: cancelled job did not stop in time'), this.options.abortGraceMs ?? 5_000);
-    job.abortTimer.unref();
-  }
-
-  private failQueue(err: Error): void {
-    const pending = this.queue.splice(0);
-    for (const job of pending) {
-      job.detach?.();
-      this.counters.failed++;
-      job.reject(err instanceof EngineError ? err : new EngineError('internal', err.message));
-    }
-  }
-
   async close(graceMs = 5000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.respawnTimer);
-    this.failQueue(new EngineError('closed', 'engine is shutting down'));
-    await Promise.all(this.workers.map((w) => w.shutdown(graceMs)));
+    await this.pool.close(graceMs);
   }
 }

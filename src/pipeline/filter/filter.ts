@@ -177,12 +177,16 @@ export class HallucinationFilter {
     }
     const ratio = segment.compressionRatio > 0 ? segment.compressionRatio : compressionRatio(text);
     if (ratio > c.compressionRatioThreshold) return { rule: 'compression_ratio' };
-    if (segment.noSpeechProb > c.noSpeechThreshold && segment.avgLogprob < c.logprobThreshold) return { rule: 'no_speech' };
+    // Rules on decoder statistics apply only to engines that report them (not Moonshine or CTC).
+    const { noSpeechProb, avgLogprob } = segment;
+    if (noSpeechProb !== undefined && avgLogprob !== undefined && noSpeechProb > c.noSpeechThreshold && avgLogprob < c.logprobThreshold) {
+      return { rule: 'no_speech' };
+    }
     if (speech) {
       const r = speech.speechRatio(Math.max(0, segment.start - c.segmentPadSec), segment.end + c.segmentPadSec);
       if (Number.isFinite(r) && r < c.minSpeechRatio) return { rule: 'non_speech_audio' };
     }
-    if (segment.avgLogprob < c.minAvgLogprob) return { rule: 'low_logprob' };
+    if (avgLogprob !== undefined && avgLogprob < c.minAvgLogprob) return { rule: 'low_logprob' };
     return null;
   }
 
@@ -224,7 +228,7 @@ export class HallucinationFilter {
       const b = Math.min(audio.length, Math.ceil(to * SAMPLE_RATE));
       if (b > a) return rms(audio, a, b) < c.quietRms;
     }
-    return segment.noSpeechProb >= c.quietNoSpeechProb;
+    return segment.noSpeechProb !== undefined && segment.noSpeechProb >= c.quietNoSpeechProb;
   }
 
   private compile(lang: string): CompiledPattern[] {
