@@ -43,8 +43,9 @@ export interface FinalSegment {
   start: number;
   end: number;
   text: string;
-  avgLogprob: number;
-  noSpeechProb: number;
+  /** unset for engines without decoder statistics (Moonshine, CTC) */
+  avgLogprob?: number;
+  noSpeechProb?: number;
 }
 
 export interface FinalWord {

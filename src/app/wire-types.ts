@@ -24,8 +24,9 @@ export interface WireSegment {
   start: number;
   end: number;
   text: string;
-  avg_logprob: number;
-  no_speech_prob: number;
+  /** absent for engines without decoder statistics (Moonshine, CTC) */
+  avg_logprob?: number;
+  no_speech_prob?: number;
 }
 
 export interface WireWord {
