@@ -146,13 +146,13 @@ export class LiveSessions {
    */
   async open(req: LiveSessionRequest): Promise<LiveSession> {
     const { config, engines, vad, filter, enricher, events } = this.deps;
-    const main = await engines.acquire({ model: req.model, language: req.language, allowLoad: config.server.allowModelLoading });
+    const main = await engines.acquire({ model: req.model, language: req.language, use: 'live', allowLoad: config.server.allowModelLoading });
     // the overload policy's smaller model for partials (policy/overload.ts); a session runs without it if it cannot load
     let partialLease: Lease | undefined;
     const partialModel = config.streaming.partialModel;
     if (partialModel && partialModel !== main.modelId) {
       try {
-        partialLease = await engines.acquire({ model: partialModel, language: req.language, allowLoad: config.server.allowModelLoading });
+        partialLease = await engines.acquire({ model: partialModel, language: req.language, use: 'live', allowLoad: config.server.allowModelLoading });
       } catch (err) {
         this.deps.log?.warn({ err, model: partialModel }, 'the partial model is unavailable; overloaded sessions will drop partials instead');
       }

@@ -4,7 +4,8 @@
 //
 //   server      listen address, API keys, rate limit, on-demand model loading
 //   model       the default model and how engines run it (device, threads, workers, beam)
-//   languages   language → model routes (seed 004's SUPPORTED_LANGUAGES); the model's manifest says its engine
+//   languages   language → model routes (seed 004's SUPPORTED_LANGUAGES), per use (batch / live) if wanted;
+//               the model's manifest says its engine
 //   limits      upload size, audio length, engine queue
 //   streaming   live-session defaults (partials, utterance and backlog bounds)
 //   filter      the hallucination filter
@@ -20,10 +21,15 @@ import { listenSectionSchema } from './listen.js';
 
 const languageRoute = z
   .object({
-    /** model id in the store or any model source; its manifest names the engine that runs it */
-    model: z.string(),
+    /** model id in the store or any model source, for every use; its manifest names the engine that runs it */
+    model: z.string().optional(),
+    /** for files and jobs (/transcribe, the OpenAI routes, the CLI); overrides `model` */
+    batch: z.string().optional(),
+    /** for live sessions (/ws and the other live protocols); overrides `model` */
+    live: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => Boolean(r.model || r.batch || r.live), { message: 'a language route names a model, a batch model or a live model' });
 
 export const configSchema = z.object({
   server: z
@@ -42,6 +48,13 @@ export const configSchema = z.object({
     .object({
       /** default model: a store id or any source (catalogue name, hf://, https://, s3://, path) */
       name: z.string().default('base'),
+      /**
+       * default model for live sessions (/ws and the other live protocols), for languages without a
+       * live route. 'auto': English on a CPU goes to Moonshine (moonshine-base-en, else
+       * moonshine-tiny-en) when it is installed — it costs what the utterance costs where Whisper pads
+       * every utterance to 30 s —, everything else to `name`.
+       */
+      live: z.string().min(1).default('auto'),
       device: z.enum(['cpu', 'cuda', 'auto']).default('auto'),
       threads: z.coerce.number().int().min(1).default(Math.max(1, Math.min(8, os.availableParallelism()))),
       /** decoding states per worker process (share the weights) */
@@ -73,7 +86,7 @@ export const configSchema = z.object({
       computeType: z.string().optional(),
     })
     .prefault({}),
-  /** seed 004's SUPPORTED_LANGUAGES: language → model; unlisted languages use model.name */
+  /** seed 004's SUPPORTED_LANGUAGES: language → model (or batch/live models); unlisted languages use model.name / model.live */
   languages: z.record(z.string(), languageRoute).default({}),
   limits: z
     .object({
@@ -157,6 +170,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = processEnv()): Dict {
     },
     model: {
       name: env.EARSHOT_MODEL ?? env.MODEL_NAME,
+      live: env.EARSHOT_LIVE_MODEL,
       device: env.EARSHOT_DEVICE ?? env.WHISPER_DEVICE,
       threads: num(env.EARSHOT_THREADS),
       parallel: num(env.EARSHOT_PARALLEL),

@@ -40,6 +40,12 @@ export interface Lease {
   release(): void;
 }
 
+/** What a request is for: files and jobs, or a live session (/ws and the other live protocols). */
+export type ModelUse = 'batch' | 'live';
+
+/** The live English models 'auto' picks, best first (ids `npm run fetch:test-models` installs). */
+export const LIVE_ENGLISH_MODELS = ['moonshine-base-en', 'moonshine-tiny-en'];
+
 export interface ManagerOptions {
   config: Config;
   store: ModelStore;
@@ -70,6 +76,8 @@ export class EngineManager {
   private defaultId: string | undefined;
   private defaultSource: string;
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** route models loaded up front: kept loaded like the default */
+  private readonly pinned = new Set<string>();
 
   constructor(private readonly opts: ManagerOptions) {
     this.defaultSource = opts.config.model.name;
@@ -226,29 +234,77 @@ export class EngineManager {
   private unloadIdle(ttlMs: number): void {
     const now = Date.now();
     for (const [id, entry] of this.models) {
-      if (id !== this.defaultId && entry.state === 'ready' && !entry.retiring && entry.leases === 0 && now - entry.lastUsed > ttlMs) {
+      if (id !== this.defaultId && !this.pinned.has(id) && entry.state === 'ready' && !entry.retiring && entry.leases === 0 && now - entry.lastUsed > ttlMs) {
         this.retire(entry);
       }
     }
   }
 
-  /** The model id a request should use: explicit model, else the language route, else the default. */
-  routeFor(opts: { model?: string; language?: string }): string | undefined {
+  /**
+   * The model id a request should use: the model it names, else its language's route for its use
+   * (batch or live), else the language's route for any use, else the default for that use.
+   */
+  routeFor(opts: { model?: string; language?: string; use?: ModelUse }): string | undefined {
     if (opts.model) return opts.model;
-    if (opts.language && this.opts.config.languages[opts.language]) return this.opts.config.languages[opts.language]!.model;
+    const use = opts.use ?? 'batch';
+    const language = opts.language && opts.language !== 'auto' ? opts.language : undefined;
+    const route = language ? this.opts.config.languages[language] : undefined;
+    const routed = route?.[use] ?? route?.model;
+    if (routed) return routed;
+    if (use === 'live') return this.liveDefault(language) ?? this.defaultId;
     return this.defaultId;
+  }
+
+  /** model.live, or for 'auto': Moonshine for English live sessions on a CPU when it is installed. */
+  private liveDefault(language: string | undefined): string | undefined {
+    const setting = this.opts.config.model.live;
+    if (setting !== 'auto') return setting;
+    if (this.device !== 'cpu') return undefined;
+    // Without a language, a live session is English when the default model only knows English.
+    const defaultLanguages = this.defaultState().info?.languages;
+    const english = language === 'en' || (language === undefined && Array.isArray(defaultLanguages) && defaultLanguages.length === 1 && defaultLanguages[0] === 'en');
+    if (!english) return undefined;
+    return LIVE_ENGLISH_MODELS.find((id) => this.opts.store.has(id));
+  }
+
+  /**
+   * Loads the models the routes name besides the default (the live English model above all), so the
+   * first live session does not wait for a load; they stay loaded like the default. Failures are
+   * answered, not thrown: the default keeps serving.
+   */
+  async preloadRoutes(): Promise<Array<{ id: string; error?: string }>> {
+    const ids = new Set<string>();
+    const live = this.routeFor({ language: 'en', use: 'live' });
+    if (live) ids.add(live);
+    for (const route of Object.values(this.opts.config.languages)) {
+      for (const id of [route.model, route.batch, route.live]) if (id) ids.add(id);
+    }
+    ids.delete(this.opts.config.model.name);
+    if (this.defaultId) ids.delete(this.defaultId);
+    const out: Array<{ id: string; error?: string }> = [];
+    for (const id of ids) {
+      try {
+        const entry = await this.load(id);
+        this.pinned.add(entry.id);
+        out.push({ id: entry.id });
+      } catch (err) {
+        out.push({ id, error: (err as Error).message });
+      }
+    }
+    return out;
   }
 
   /**
    * A lease on a ready engine. Loads the model first when `allowLoad` (catalogue names, routes).
    * Throws EngineError('model_load_failed' | 'unsupported') with a message fit for the client.
    */
-  async acquire(opts: { model?: string; language?: string; allowLoad?: boolean } = {}): Promise<Lease> {
+  async acquire(opts: { model?: string; language?: string; use?: ModelUse; allowLoad?: boolean } = {}): Promise<Lease> {
     const id = this.routeFor(opts);
     if (!id) throw new EngineError('model_load_failed', 'no model is configured');
     let entry = this.models.get(id);
     if (!entry || entry.retiring) {
-      const isRoute = !opts.model && opts.language !== undefined;
+      // A model the client did not name came from the operator's routes: it may always be loaded.
+      const isRoute = !opts.model;
       if (!opts.allowLoad && !isRoute) throw new EngineError('unsupported', `model "${id}" is not loaded`);
       entry = await this.load(id);
     }

@@ -31,7 +31,7 @@ export interface BatchPost {
 
 export async function transcribeBatch(engines: EngineManager, req: BatchRequest, post: BatchPost = {}): Promise<BatchResult> {
   const speech = post.vad && (post.skipSilence ?? false) ? await SpeechMap.compute(req.audio, post.vad.create()) : undefined;
-  const { transcript, decodedSeconds } = await engines.withEngine({ model: req.model, language: req.options.language, allowLoad: req.allowLoad }, (engine) =>
+  const { transcript, decodedSeconds } = await engines.withEngine({ model: req.model, language: req.options.language, use: 'batch', allowLoad: req.allowLoad }, (engine) =>
     speech ? transcribeSpeechOnly(engine, req.audio, speech, req.options) : engine.transcribe(req.audio, req.options).then((t) => ({ transcript: t, decodedSeconds: t.duration })),
   );
   if (!post.filter) return { transcript, dropped: [], decodedSeconds };

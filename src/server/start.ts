@@ -26,7 +26,13 @@ export async function startServer(config: Config, opts: { store?: ModelStore; re
 
   engines
     .load(config.model.name, { makeDefault: true })
-    .then((m) => log.info({ model: m.id, device: engines.device }, 'model loaded'))
+    .then(async (m) => {
+      log.info({ model: m.id, device: engines.device }, 'model loaded');
+      for (const r of await engines.preloadRoutes()) {
+        if (r.error) log.warn({ model: r.id }, `route model not loaded: ${r.error}`);
+        else log.info({ model: r.id }, 'route model loaded');
+      }
+    })
     .catch((err: Error) =>
       log.error(
         `${err.message}\n  The server keeps running and answers 503 until a model is available. Get one with:\n` +

@@ -80,7 +80,8 @@ describe('monitor feed and history API (real server)', { timeout: 600_000 }, () 
       });
     }
     seed.close();
-    server = await startServer({ env: { EARSHOT_HOME: home } });
+    // live sessions on Whisper base like the rest (model.live 'auto' would pick an installed Moonshine)
+    server = await startServer({ env: { EARSHOT_HOME: home, EARSHOT_LIVE_MODEL: 'base' } });
     wsBase = server.url.replace('http', 'ws');
   });
 

@@ -49,7 +49,7 @@ describe('web dashboard (real Chromium)', { timeout: 900_000 }, () => {
     home = await isolatedHome(dir);
     const wav = join(dir, 'speech.wav');
     await speechWav(wav, SPOKEN, { tailSeconds: 30 });
-    server = await startServer({ env: { EARSHOT_HOME: home } });
+    server = await startServer({ env: { EARSHOT_HOME: home, EARSHOT_LIVE_MODEL: 'base' } });
     browser = await launchChromium(wav);
     context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
     await context.grantPermissions(['microphone'], { origin: server.url });
@@ -223,7 +223,7 @@ describe('web dashboard (real Chromium)', { timeout: 900_000 }, () => {
 
   it('finds both in the history after a restart with an API key; keyword filter; delete', async () => {
     await server.stop();
-    server = await startServer({ env: { EARSHOT_HOME: home }, args: ['--api-key', API_KEY] });
+    server = await startServer({ env: { EARSHOT_HOME: home, EARSHOT_LIVE_MODEL: 'base' }, args: ['--api-key', API_KEY] });
     // the shell stays public, the API does not
     assert.equal((await fetch(`${server.url}/api/history`)).status, 401);
     assert.equal((await fetch(`${server.url}/`, { headers: { accept: BROWSER_ACCEPT } })).status, 200);

@@ -174,7 +174,8 @@ function matchFinals(messages: Msg[], speech: Array<{ start: number; end: number
 describe('WebSocket streaming', () => {
   let server: TestServer;
   before(async () => {
-    server = await startServer();
+    // Whisper's live path (LocalAgreement partials on word times); Moonshine's: test/engines/sherpa-server.test.ts
+    server = await startServer({ env: { EARSHOT_LIVE_MODEL: 'base' } });
   });
   after(async () => server?.stop());
 
