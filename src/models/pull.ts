@@ -16,6 +16,8 @@ import { hubAuthHint, listHubPath, resolveUrl } from './sources/hub.js';
 import { headS3Object, s3Client, s3Opener } from './sources/s3.js';
 import { detectArchive, extractArchive, locateModel, type ExtractLimits } from './sources/archive.js';
 import { acquireLock } from './sources/lock.js';
+import { SherpaDetectError, detectSherpaModel, type SherpaDetection } from './sherpa/detect.js';
+import { installSherpaModel } from './sherpa/install.js';
 
 export { resolveSource, defaultModelId, sourceFromSeedEnv, type ModelSource } from './sources/resolve.js';
 export { ModelSourceError, MODEL_ERROR_EXIT_CODES, type ModelErrorCode } from './sources/errors.js';
@@ -88,6 +90,16 @@ export async function pullModel(spec: string, opts: PullOptions): Promise<PullRe
     stage = await store.stagingDir(`pull@${id}@`);
     const fetched = await fetchSource(source, id, stage, opts, emit);
     const modelPath = await unpackIfArchive(fetched, source, stage, opts, id, emit);
+    const sherpa = await detectSherpa(modelPath, spec);
+    if (sherpa) {
+      emit({ phase: 'import', id, file: basename(modelPath), done: 0, total: 1 });
+      const model = await installSherpaModel(modelPath, sherpa, { store, id, source: spec, stage, copy: source.kind === 'local' }).catch((err: unknown) => {
+        throw importError(err, spec);
+      });
+      await rm(downloadsDir(store, id), { recursive: true, force: true }).catch(() => undefined);
+      emit({ phase: 'done', id, message: `installed "${model.id}" (sherpa-onnx ${sherpa.kind}, ${model.size} bytes)` });
+      return { ...model, alreadyInstalled: false };
+    }
     await checkSupported(modelPath);
 
     emit({ phase: 'import', id, file: basename(modelPath), done: 0, total: 1 });
@@ -292,11 +304,22 @@ async function unpackIfArchive(path: string, source: ModelSource, stage: string,
   return locateModel(out);
 }
 
+/** A sherpa-onnx model folder (Moonshine, SenseVoice, streaming Zipformer…), by its files and published name. */
+async function detectSherpa(path: string, spec: string): Promise<SherpaDetection | undefined> {
+  if (!(await stat(path)).isDirectory()) return undefined;
+  try {
+    return await detectSherpaModel(path, basename(spec.replace(/[?#].*$/, '')).replace(/\.(tar\.bz2|tbz2?|tar\.gz|tgz|tar|zip)$/i, ''));
+  } catch (err) {
+    if (err instanceof SherpaDetectError) throw new ModelSourceError('unsupported_format', err.message);
+    throw err;
+  }
+}
+
 /** Refuses, with a clear message, anything the importer would not recognise as a Whisper model. */
 async function checkSupported(path: string): Promise<void> {
   const detection = await detectModel(path);
   if (detection.kind === 'unknown') {
-    throw new ModelSourceError('unsupported_format', `unsupported model format: ${detection.reason ?? path}; expected a whisper.cpp ggml file, a CTranslate2 or Hugging Face (safetensors) Whisper folder, or a .tar.gz/.zip holding one`);
+    throw new ModelSourceError('unsupported_format', `unsupported model format: ${detection.reason ?? path}; expected a whisper.cpp ggml file, a CTranslate2 or Hugging Face (safetensors) Whisper folder, a sherpa-onnx model folder, or a .tar.gz/.tar.bz2/.zip holding one`);
   }
 }
 

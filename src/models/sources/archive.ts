@@ -1,4 +1,5 @@
-// Safe archive extraction (.tar.gz/.tgz/.tar with tar's streaming parser, .zip with yauzl).
+// Safe archive extraction (.tar.gz/.tgz/.tar.bz2/.tar with tar's streaming parser — bzip2 through
+// unbzip2-stream, as sherpa-onnx publishes its models —, .zip with yauzl).
 // Every entry is checked before anything touches the disk: no absolute paths, no "..", no
 // links that resolve outside the target, no devices/FIFOs. Sizes are counted while streaming
 // (headers can lie), with caps on total bytes, entry count and compression ratio, so a
@@ -8,8 +9,10 @@ import { createReadStream } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, realpath, rm, symlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
+import unbzip2Stream from 'unbzip2-stream';
 import yauzl from 'yauzl';
 import { ModelSourceError, abortError, mapFsError } from './errors.js';
 import type { ArchiveKind } from './resolve.js';
@@ -47,13 +50,15 @@ export interface ExtractResult {
   bytes: number;
 }
 
-/** Sniffs the first bytes: gzip, zip or plain tar; undefined for anything else. */
+/** Sniffs the first bytes: gzip, bzip2, zip or plain tar; undefined for anything else. */
 export async function detectArchive(path: string): Promise<ArchiveKind | undefined> {
   const fh = await open(path, 'r');
   try {
     const buf = Buffer.alloc(512);
     const { bytesRead } = await fh.read(buf, 0, 512, 0);
     if (bytesRead >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return 'tar.gz';
+    // "BZh" + block size digit 1-9
+    if (bytesRead >= 4 && buf.toString('latin1', 0, 3) === 'BZh' && buf[3]! >= 0x31 && buf[3]! <= 0x39) return 'tar.bz2';
     if (bytesRead >= 4 && buf.readUInt32LE(0) === 0x04034b50) return 'zip';
     if (bytesRead >= 4 && buf.readUInt32LE(0) === 0x06054b50) return 'zip'; // empty zip
     if (bytesRead >= 262 && buf.subarray(257, 262).toString('latin1') === 'ustar') return 'tar';
@@ -150,7 +155,7 @@ export async function extractArchive(file: string, kind: ArchiveKind, destDir: s
   const budget = new Budget(limits, file);
   try {
     if (kind === 'zip') await extractZip(file, root, budget, opts);
-    else await extractTar(file, kind === 'tar.gz', root, budget, opts);
+    else await extractTar(file, kind === 'tar' ? undefined : kind === 'tar.gz' ? 'gzip' : 'bzip2', root, budget, opts);
   } catch (err) {
     // Nothing half-extracted stays behind.
     await rm(destDir, { recursive: true, force: true });
@@ -163,7 +168,7 @@ export async function extractArchive(file: string, kind: ArchiveKind, destDir: s
   return { entries: budget.entries, bytes: budget.bytes };
 }
 
-async function extractTar(file: string, gzipped: boolean, root: string, budget: Budget, opts: ExtractOptions): Promise<void> {
+async function extractTar(file: string, compression: 'gzip' | 'bzip2' | undefined, root: string, budget: Budget, opts: ExtractOptions): Promise<void> {
   const parser = new Parser({ strict: true });
   let failure: unknown;
   let rejectFailed!: (e: unknown) => void;
@@ -196,12 +201,21 @@ async function extractTar(file: string, gzipped: boolean, root: string, budget: 
 
   const { size } = await lstat(file);
   const source = createReadStream(file);
-  const input = gzipped ? source.pipe(createGunzip()) : source;
+  let input: NodeJS.ReadableStream = source;
+  if (compression === 'gzip') input = source.pipe(createGunzip());
+  if (compression === 'bzip2') {
+    // unbzip2-stream is an old-style (through) stream: a PassThrough makes it async-iterable.
+    const bunzip = source.pipe(unbzip2Stream());
+    const out = bunzip.pipe(new PassThrough());
+    // Its errors (corrupt or truncated data) end the iteration below, as zlib's do.
+    bunzip.on('error', (e: Error) => out.destroy(e));
+    input = out;
+  }
   source.on('data', (chunk: Buffer | string) => {
     budget.compressed += chunk.length;
     opts.onProgress?.(budget.compressed, size);
   });
-  if (!gzipped) budget.compressed = Number.POSITIVE_INFINITY; // plain tar: no ratio to check
+  if (!compression) budget.compressed = Number.POSITIVE_INFINITY; // plain tar: no ratio to check
   source.on('error', fail);
   input.on('error', fail);
   let streamed = 0;

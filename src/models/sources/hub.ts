@@ -1,6 +1,7 @@
 // Hugging Face Hub access: what a repo path is (file or folder, which files, their sizes and
 // digests) from the revision API, and download URLs pinned to the resolved commit so every file
 // of a folder comes from the same revision.
+import { looksLikeSherpa, selectSherpaFiles } from '../sherpa/detect.js';
 import { ModelSourceError } from './errors.js';
 import type { ExpectedDigests } from './download.js';
 import type { HubLocation } from './resolve.js';
@@ -97,6 +98,11 @@ export async function listHubPath(loc: HubLocation, signal?: AbortSignal): Promi
  */
 export function selectModelFiles(files: HubFile[]): HubFile[] {
   const names = files.map((f) => f.path);
+  // sherpa-onnx repos are ONNX exports by design: their token table, the int8 files, no test audio.
+  if (looksLikeSherpa(names)) {
+    const wanted = new Set(selectSherpaFiles(names));
+    return files.filter((f) => wanted.has(f.path));
+  }
   const hasSafetensors = names.some((n) => n.endsWith('.safetensors'));
   const kept = files.filter(({ path }) => {
     const base = path.split('/').pop() ?? path;

@@ -4,7 +4,7 @@
 //   https://host/path/model.bin                       any HTTP(S) URL
 //   s3://bucket/key                                   an S3 (or S3-compatible) object
 //   ./model.bin | /abs/folder | file:///x | ~/m.zip   local files and folders
-// Any of the remote or local forms may name a .tar.gz/.tgz/.zip archive holding a model.
+// Any of the remote or local forms may name a .tar.gz/.tgz/.tar.bz2/.zip archive holding a model.
 import { hubEndpoint, hubToken, processEnv } from '../../config/env.js';
 import { existsSync, statSync } from 'node:fs';
 import { basename, resolve as resolvePath } from 'node:path';
@@ -13,7 +13,7 @@ import os from 'node:os';
 import { CATALOGUE_REPO, CATALOGUE_REVISION, catalogueEntry, looksLikeCatalogueName, suggestCatalogueNames, type CatalogueEntry } from '../catalogue.js';
 import { ModelSourceError } from './errors.js';
 
-export type ArchiveKind = 'tar.gz' | 'tar' | 'zip';
+export type ArchiveKind = 'tar.gz' | 'tar.bz2' | 'tar' | 'zip';
 
 export interface HubLocation {
   endpoint: string;
@@ -59,6 +59,7 @@ export { hubEndpoint, hubToken, sourceFromSeedEnv } from '../../config/env.js';
 export function archiveKindOf(name: string): ArchiveKind | undefined {
   const lower = name.toLowerCase();
   if (lower.endsWith('.tar.gz') || lower.endsWith('.tgz')) return 'tar.gz';
+  if (lower.endsWith('.tar.bz2') || lower.endsWith('.tbz2') || lower.endsWith('.tbz')) return 'tar.bz2';
   if (lower.endsWith('.tar')) return 'tar';
   if (lower.endsWith('.zip')) return 'zip';
   return undefined;
@@ -98,7 +99,7 @@ export function resolveSource(spec: string, opts: ResolveOptions = {}): ModelSou
 
   const path = expandHome(text, opts.cwd);
   if (existsSync(path)) return local(spec, path);
-  const explicitPath = /^(\.{1,2}\/|\/|~)/.test(text) || text.includes('/') || /\.(bin|zip|tgz|gz|tar|safetensors|gguf)$/i.test(text);
+  const explicitPath = /^(\.{1,2}\/|\/|~)/.test(text) || text.includes('/') || /\.(bin|zip|tgz|gz|bz2|tbz2?|tar|safetensors|gguf)$/i.test(text);
   if (!explicitPath && looksLikeCatalogueName(text)) {
     const close = suggestCatalogueNames(text);
     const hint = close.length ? ` Did you mean ${close.map((n) => `"${n}"`).join(', ')}?` : '';
@@ -189,7 +190,7 @@ export function defaultModelId(source: ModelSource, quantize?: string): string {
       break;
   }
   base = base
-    .replace(/\.(tar\.gz|tgz|tar|zip)$/i, '')
+    .replace(/\.(tar\.gz|tgz|tar\.bz2|tbz2?|tar|zip)$/i, '')
     .replace(/\.(bin|ggml|safetensors)$/i, '')
     .replace(/^ggml-(model-)?/i, '')
     .replace(/[^A-Za-z0-9._-]+/g, '-')
