@@ -95,6 +95,8 @@ export interface EngineInfo {
   wordTimestamps: boolean;
   /** decodes TranscribeOptions.windows (batched on CTranslate2) */
   windows?: boolean;
+  /** a true streaming model: openStream() works (online sherpa-onnx kinds) */
+  streaming?: boolean;
   detail: Record<string, unknown>;
 }
 
@@ -113,6 +115,11 @@ export interface Engine {
   ready(): Promise<void>;
   transcribe(audio: Float32Array, options?: TranscribeOptions): Promise<Transcript>;
   stats(): EngineStats;
+  /**
+   * Engines running a true streaming model (online sherpa-onnx kinds) open a stream per live client:
+   * audio in as it arrives, hypotheses and endpoints out, no re-decoding. Usable when info.streaming.
+   */
+  openStream?(): Promise<StreamingRecognizer>;
   /** rejects queued work, waits for running work up to the grace period, then kills */
   close(graceMs?: number): Promise<void>;
 }

@@ -68,6 +68,7 @@ export class SherpaEngine extends EventEmitter implements Engine {
       multilingual: languages.length > 1,
       canTranslate: kind.canTranslate && languages.length > 1,
       wordTimestamps: false,
+      streaming: kind.mode === 'online',
       detail: { sherpaKind: this.spec.kind, mode: kind.mode, threads: options.threads, processes: options.processes },
     };
     this.pool = new WorkerPool<SherpaWorkerInfo, SherpaWorkerProcess>({
@@ -172,6 +173,7 @@ export class SherpaEngine extends EventEmitter implements Engine {
    * if that worker dies, the stream's calls reject with worker_crashed.
    */
   async openStream(): Promise<StreamingRecognizer> {
+    // Only online kinds: offline models (Moonshine…) serve live sessions through VAD-cut re-decodes.
     if (!this.streaming) throw new EngineError('unsupported', `model ${this.info.modelId} (${this.spec.kind}) is not a streaming model`);
     if (this.closed) throw new EngineError('closed', 'engine is closed');
     await this.readyPromise;
