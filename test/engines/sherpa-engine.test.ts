@@ -81,6 +81,11 @@ describe(`sherpa engine (${MODEL})`, { timeout: 300_000 }, () => {
     assert.match((await engine.transcribe(clip, { language: 'en' })).text, /\w/);
   });
 
+  it('an offline model has no true stream: openStream refuses, live sessions re-decode instead', async () => {
+    assert.equal(engine.info.streaming, false);
+    await assert.rejects(engine.openStream(), (e: EngineError) => e.code === 'unsupported' && /not a streaming model/.test(e.message));
+  });
+
   it('a worker killed with SIGKILL mid-request fails that request with worker_crashed; the next request succeeds', async () => {
     const long = new Float32Array(SAMPLE_RATE * 60);
     for (let i = 0; i < 6; i++) long.set(audio.get(clips[i % clips.length]!.id)!, i * SAMPLE_RATE * 10);
