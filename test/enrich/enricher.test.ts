@@ -274,7 +274,8 @@ test('maxConcurrency: the Enricher keeps at most N LLM requests in flight (its q
     return { kind: 'answer', content: GOOD, delayMs: 150 };
   });
   try {
-    const e = enricher({ llm: { baseUrl: fake.url, maxConcurrency: 2, model: 'Qwen/Qwen2.5-7B-Instruct' }, queue: { maxPending: 8 } });
+    // a generous timeout: on a loaded machine a wait for a slot must not turn into a (correct) stale fallback
+    const e = enricher({ llm: { baseUrl: fake.url, maxConcurrency: 2, timeoutMs: 30_000, model: 'Qwen/Qwen2.5-7B-Instruct' }, queue: { maxPending: 8 } });
     const before = fake.generations.length;
     const results = await Promise.all(Array.from({ length: 6 }, (_, n) => e.enrich({ text: KO, utteranceId: `c${n}` })));
     assert.ok(results.every((r) => r.source === 'llm'));
