@@ -7,7 +7,7 @@ import type { BenchResult } from './report.js';
 export function checkQuickResult(r: BenchResult, markdown: string): void {
   const x = r as unknown as Record<string, any>;
   assert.equal(x.mode, 'quick');
-  assert.deepEqual(x.sections, ['batch', 'stream', 'load', 'memory']);
+  assert.deepEqual(x.sections, ['batch', 'stream', 'load', 'memory', 'latency']);
   assert.ok(x.machine.cpuModel && x.machine.cores >= 1);
   assert.match(x.machine.versions.whisperCpp, /^\d+\.\d+/);
   assert.match(x.machine.versions.fasterWhisper, /^\d+\.\d+/);
@@ -34,6 +34,10 @@ export function checkQuickResult(r: BenchResult, markdown: string): void {
   assert.equal(level.streams, 1);
   assert.ok(level.finalsReceived > 0, JSON.stringify(level));
   assert.deepEqual(level.errors, []);
+
+  // Latency: every engine of the plan was installed and transcribed the short clips.
+  assert.deepEqual(x.latency.missing, []);
+  for (const e of x.latency.engines) assert.ok(e.medianSeconds > 0 && typeof e.wer === 'number', JSON.stringify(e));
 
   // Load: every request answered 200.
   for (const l of x.load.levels) assert.equal(l.errors, 0, JSON.stringify(l.errorSamples));

@@ -2,6 +2,7 @@
 // on one 7 s LibriVox clip (3 repetitions, medians, fewer when the time budget runs short), the whole corpus (clips + the ~5 min file) on
 // the headline pair, and the streaming / load / memory sections on the test model.
 import { allPairs, enginePairs, type BatchPlan } from './batch.js';
+import type { LatencyPlan } from './latency.js';
 import type { LoadPlan } from './load.js';
 import type { MemoryPlan } from './memory.js';
 import type { StreamPlan } from './stream.js';
@@ -15,6 +16,8 @@ export interface BenchPlan {
   memory: MemoryPlan;
   /** clip ids */
   memoryClip: string;
+  /** short-clip latency and WER per engine (Whisper vs Moonshine) */
+  latency: LatencyPlan;
 }
 
 /** The model the streaming, load and memory sections run on: the test model `npm run fetch:test-models` installs. */
@@ -68,6 +71,7 @@ export function fullPlan(): BenchPlan {
       threads: 2,
     },
     memoryClip: 'sense_and_sensibility_01_austen_64kb-0870',
+    latency: { models: ['base', 'moonshine-base-en', 'moonshine-tiny-en'], repetitions: 2, threads: 2 },
   };
 }
 
@@ -80,5 +84,6 @@ export function quickPlan(): BenchPlan {
     load: { model: 'tiny.en', clients: [2], requestsPerClient: 1, minRequests: 2, requestTimeoutSeconds: 120 },
     memory: { earshotModels: [{ id: 'tiny.en', format: 'f16', ct2: 'tiny.en' }], fw: [{ ct2: 'tiny.en', computeType: 'float32' }], threads: 2 },
     memoryClip: 'cards-001',
+    latency: { models: ['tiny.en', 'moonshine-tiny-en'], repetitions: 1, threads: 2 },
   };
 }

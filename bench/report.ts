@@ -1,6 +1,7 @@
 // Renders a bench result as Markdown (bench/results/*.md and the console).
 import type { BatchResult, PairResult } from './batch.js';
 import type { MachineFacts } from './lib/machine.js';
+import { renderLatency, type LatencyResult } from './latency.js';
 import type { LoadResult } from './load.js';
 import type { MemoryResult } from './memory.js';
 import type { StreamResult } from './stream.js';
@@ -20,6 +21,7 @@ export interface BenchResult {
   streamAlso?: StreamResult[];
   load?: LoadResult;
   memory?: MemoryResult;
+  latency?: LatencyResult;
   notes: string[];
 }
 
@@ -93,6 +95,12 @@ export function keyRatios(r: BenchResult): string[] {
       if (e?.workerMiB && e.totalMiB && f?.totalMiB) parts.push(`${label}: worker ${ratio(e.workerMiB / f.totalMiB)}, server + worker ${ratio(e.totalMiB / f.totalMiB)}`);
     }
     if (parts.length) lines.push(`Peak memory after one transcription — ${parts.join('; ')}.`);
+  }
+  const lat = r.latency;
+  if (lat && lat.engines.length > 1) {
+    const ref = lat.engines[0]!;
+    const others = lat.engines.slice(1).map((e) => `${e.model} ${e.latencyRatio === null ? '—' : `${e.latencyRatio.toFixed(2)}×`} (WER ${pct(e.wer)})`);
+    lines.push(`Short clips, median latency vs ${ref.model} (WER ${pct(ref.wer)}): ${others.join(', ')}.`);
   }
   // Server-side figures have no faster-whisper counterpart: stated as they are.
   for (const st of [r.stream, ...(r.streamAlso ?? [])]) {
@@ -277,6 +285,11 @@ export function renderMarkdown(r: BenchResult): string {
     );
     out.push('');
     out.push(`Peak RSS after the load levels: server ${n(l.peakMiB.server, 0)} MiB, worker(s) ${l.peakMiB.workers.map((w) => n(w, 0)).join(', ')} MiB.`);
+    out.push('');
+  }
+
+  if (r.latency) {
+    out.push(renderLatency(r.latency));
     out.push('');
   }
 

@@ -1,4 +1,4 @@
-// npm run bench [-- --quick (CI's smoke test: fails unless every section is complete)] [-- --only batch,stream,load,memory] [-- --plan engines] [-- --out DIR] [-- --budget SECONDS]
+// npm run bench [-- --quick (CI's smoke test: fails unless every section is complete)] [-- --only batch,stream,load,memory,latency] [-- --plan engines] [-- --out DIR] [-- --budget SECONDS]
 // Earshot measured side by side with faster-whisper on this machine: batch (processing time, RTF,
 // WER per configuration), streaming, server under load, memory. Writes JSON + Markdown results.
 // A full run of every section writes bench/results/<date>-<host>.{json,md} and latest.{json,md};
@@ -12,6 +12,7 @@ import { checkQuickResult } from './check.js';
 import { loadCorpus } from './lib/corpus.js';
 import { BENCH_DIR, ensurePython } from './lib/faster-whisper.js';
 import { loadAverageNow, machineFacts } from './lib/machine.js';
+import { runLatency } from './latency.js';
 import { runLoad } from './load.js';
 import { runMemory } from './memory.js';
 import { enginesBatchPlan, fullPlan, quickPlan } from './plans.js';
@@ -20,7 +21,7 @@ import { runStreaming } from './stream.js';
 import { engineKindOf, registeredEngineKinds } from '../src/engines/index.js';
 import { ModelStore } from '../src/models/store.js';
 
-const SECTIONS = ['batch', 'stream', 'load', 'memory'] as const;
+const SECTIONS = ['batch', 'stream', 'load', 'memory', 'latency'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Default wall-clock budget of a full run: the batch section drops repetitions that would overrun it. */
@@ -112,6 +113,10 @@ async function main(): Promise<void> {
       }
     }
     if (args.sections.includes('load')) result.load = await timed('load', () => runLoad(loadPool, plan.load, log));
+    if (args.sections.includes('latency')) {
+      const short = corpus.clips.filter((c) => c.set === 'librivox' || c.set === 'cards');
+      result.latency = await timed('latency', () => runLatency(short, plan.latency, log));
+    }
     if (args.sections.includes('memory')) {
       const clip = corpus.clips.find((c) => c.id === plan.memoryClip) ?? corpus.clips[0]!;
       result.memory = await timed('memory', () => runMemory(clip, plan.memory, python, log));
