@@ -38,6 +38,8 @@ export interface LiveSessionRequest {
   vad?: { threshold?: number; minSilenceMs?: number; minPauseMs?: number; minSpeechMs?: number; speechPadMs?: number };
   /** partial cadence in ms; default config.streaming.partialIntervalMs */
   partialIntervalMs?: number;
+  /** text that guides every final decode (Whisper's initial prompt) */
+  prompt?: string;
   /** default: config.streaming.maxUtteranceSeconds */
   maxUtteranceSeconds?: number;
 }
@@ -52,6 +54,8 @@ export interface LiveSessionEvents {
   dropped: [DroppedEvent];
   error: [SessionErrorEvent];
   backpressure: [BackpressureEvent];
+  /** an utterance's final decode is over (after its final, dropped or error, or alone when it held no text) */
+  utterance_done: [{ utteranceId: number }];
 }
 
 export interface LiveSessionInfo {
@@ -99,6 +103,11 @@ export class LiveSession extends EventEmitter<LiveSessionEvents> {
 
   stats(): StreamSessionStats {
     return this.stream.stats();
+  }
+
+  /** closed: push() would throw */
+  get isClosed(): boolean {
+    return this.closed || this.stream.isClosed;
   }
 
   /** Drops what is pending and releases the engine; idempotent. */
@@ -185,7 +194,7 @@ export class LiveSessions {
         contextPrompt: live.contextPrompt,
         maxUtteranceSec: req.maxUtteranceSeconds ?? config.streaming.maxUtteranceSeconds,
         maxPendingSec: config.streaming.maxPendingSeconds,
-        finalOptions: { beamSize: config.model.beamSize },
+        finalOptions: { beamSize: config.model.beamSize, ...(req.prompt ? { initialPrompt: req.prompt } : {}) },
         vad: {
           ...vad.stateDefaults,
           ...(v.threshold !== undefined ? { threshold: v.threshold, negThreshold: Math.max(0.05, v.threshold - 0.15) } : {}),
@@ -216,6 +225,7 @@ export class LiveSessions {
     stream.on('dropped', (e) => session.emit('dropped', e));
     stream.on('error', (e) => session.emit('error', e));
     stream.on('backpressure', (e) => session.emit('backpressure', e));
+    stream.on('utterance_done', (e) => session.emit('utterance_done', e));
     stream.on('partial', (e) => {
       const partial: UtterancePartial = { sessionId: id, utteranceId: e.utteranceId, revision: e.revision, committed: e.committed, tentative: e.tentative };
       session.emit('partial', partial);

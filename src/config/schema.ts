@@ -134,6 +134,25 @@ export const configSchema = z.object({
     })
     .prefault({}),
   wakeword: listenSectionSchema.optional(),
+  /** Wyoming protocol server (Home Assistant): ASR and wake word over TCP */
+  wyoming: z
+    .object({
+      /** tcp://HOST:PORT to serve on; unset = off (`earshot serve --wyoming`, `earshot wyoming`) */
+      uri: z.string().optional(),
+      /** advertise `_wyoming._tcp` on the LAN over zeroconf (mDNS) so Home Assistant discovers it */
+      zeroconf: z.boolean().default(true),
+      /** advertised service name; default earshot-<hostname> */
+      zeroconfName: z.string().min(1).optional(),
+      /** wake words offered to `detect`: built-in openWakeWord names or .onnx paths */
+      wakewords: z.array(z.string().min(1)).default(['hey_jarvis', 'alexa', 'hey_mycroft', 'hey_rhasspy']),
+      /** detection score, 0..1 */
+      wakeThreshold: z.coerce.number().gt(0).max(1).default(0.5),
+      /** seconds after a detection before the same stream can fire again */
+      refractorySeconds: z.coerce.number().min(0).default(2),
+      /** a frame that has begun must arrive whole within this many seconds, or the connection closes */
+      frameTimeoutSeconds: z.coerce.number().gt(0).default(10),
+    })
+    .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** auto: readable lines on a terminal, JSON lines otherwise (Docker, systemd, files) */
   logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
@@ -189,6 +208,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = processEnv()): Dict {
       maxAudioSeconds: num(env.EARSHOT_MAX_AUDIO_SECONDS),
     },
     enrichment: enrichInputFromEnv(env),
+    wyoming: {
+      uri: env.EARSHOT_WYOMING_URI,
+      zeroconf: env.EARSHOT_WYOMING_ZEROCONF === undefined ? undefined : !['0', 'false', 'no', 'off'].includes(env.EARSHOT_WYOMING_ZEROCONF.toLowerCase()),
+    },
     logLevel: env.EARSHOT_LOG_LEVEL,
     logFormat: env.EARSHOT_LOG_FORMAT,
   };

@@ -174,6 +174,8 @@ export interface StreamSessionEvents {
   dropped: [DroppedEvent];
   error: [SessionErrorEvent];
   backpressure: [BackpressureEvent];
+  /** an utterance's final decode is over (after its final, dropped or error event, or alone when it held no text) */
+  utterance_done: [{ utteranceId: number }];
 }
 
 export interface StreamSessionStats {
@@ -753,6 +755,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     this.finalRunning = { job, controller };
     void this.deliverFinal(job, controller).finally(() => {
       this.finalRunning = null;
+      if (!this.closed) this.emit('utterance_done', { utteranceId: job.utterance.id });
       this.runFinals();
       this.maybeStartPartial();
       this.wakeIdle();

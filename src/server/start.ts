@@ -9,15 +9,19 @@ import { buildApp } from './app.js';
 import { createLogger } from './logger.js';
 import type { AppContext } from './context.js';
 import { serverPlugins } from './plugins.js';
+import { startWyoming, type WyomingServer } from '../protocols/wyoming/server.js';
 
 export interface RunningServer {
   app: FastifyInstance;
   ctx: AppContext;
+  /** '' when started without HTTP */
   url: string;
+  /** the Wyoming server, when config.wyoming.uri is set */
+  wyoming?: WyomingServer;
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config, opts: { store?: ModelStore; resolver?: ModelResolver } = {}): Promise<RunningServer> {
+export async function startServer(config: Config, opts: { store?: ModelStore; resolver?: ModelResolver; /** false: no HTTP listener (`earshot wyoming`) */ http?: boolean } = {}): Promise<RunningServer> {
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
   const created = await createServices(config, { log, store: opts.store, resolver: opts.resolver });
   const ctx: AppContext = { ...created.services, log };
@@ -43,14 +47,17 @@ export async function startServer(config: Config, opts: { store?: ModelStore; re
       ),
     );
 
-  const address = await app.listen({ host: config.server.host, port: config.server.port });
+  const address = opts.http === false ? '' : await app.listen({ host: config.server.host, port: config.server.port });
+  const wyoming = config.wyoming.uri ? await startWyoming(ctx, config.wyoming, config.wyoming.uri) : undefined;
   let closing: Promise<void> | undefined;
   return {
     app,
     ctx,
     url: address.replace('0.0.0.0', '127.0.0.1'),
+    wyoming,
     close: () =>
       (closing ??= (async () => {
+        await wyoming?.close();
         await app.close();
         await created.close();
       })()),

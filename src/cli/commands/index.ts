@@ -4,6 +4,7 @@ import { register as transcribe } from './transcribe.js';
 import { register as enrich } from './enrich.js';
 import { register as models } from './models.js';
 import { register as listen } from './listen.js';
+import { register as wyoming } from './wyoming.js';
 
 /** Each command module exports register(program); add new ones here. */
 export function registerCommands(program: Command): void {
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   enrich(program);
   models(program);
   listen(program);
+  wyoming(program);
 }

@@ -15,16 +15,19 @@ export function register(program: Command): void {
     .option('--engine <engine>', 'Whisper engine: auto | whisper | ct2 (env EARSHOT_ENGINE)')
     .option('--config <file>', 'JSON config file (env EARSHOT_CONFIG)')
     .option('--api-key <key...>', 'require one of these API keys')
-    .action(async (o: Record<string, string | string[] | undefined>) => {
+    .option('--wyoming <uri>', 'also serve the Wyoming protocol (Home Assistant), e.g. tcp://0.0.0.0:10300 (env EARSHOT_WYOMING_URI)')
+    .option('--no-zeroconf', 'do not advertise the Wyoming service on the LAN (mDNS)')
+    .action(async (o: Record<string, string | string[] | boolean | undefined>) => {
       const config = loadConfig({
         file: o.config as string | undefined,
         flags: {
           server: { host: o.host, port: o.port, apiKeys: o.apiKey },
           model: { name: o.model, device: o.device, threads: o.threads, parallel: o.parallel, engine: o.engine },
+          wyoming: { uri: o.wyoming, zeroconf: o.zeroconf === false ? false : undefined },
         },
       });
       const server = await startServer(config);
-      server.ctx.log.info(`earshot listening on ${server.url} (model ${config.model.name})`);
+      server.ctx.log.info(`earshot listening on ${server.url} (model ${config.model.name})${server.wyoming ? `, wyoming on ${server.wyoming.uri}` : ''}`);
       const stop = async (signal: string) => {
         server.ctx.log.info(`${signal}: shutting down`);
         await server.close();

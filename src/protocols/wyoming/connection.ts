@@ -1,0 +1,223 @@
+// One Wyoming client connection: frames in, events handled strictly in order, frames out.
+// A frame that cannot be read (bad JSON, a length over the limits, a frame left unfinished) gets an
+// `error` event and the connection closed: a byte stream cannot be resynchronised. Other connections
+// are never affected. Unknown event types are ignored, as the protocol asks.
+import type { Socket } from 'node:net';
+import { checkPcmFormat, PcmToMono16k, samePcmFormat, type PcmFormat } from '../../audio/pcm-stream.js';
+import { toApiError } from '../../server/errors.js';
+import type { AppContext } from '../../server/context.js';
+import { openLiveStream } from '../live.js';
+import { AsrStream } from './asr.js';
+import { DEFAULT_LIMITS, encodeEvent, WyomingDecoder, WyomingFrameError, type WyomingEvent } from './framing.js';
+import { ASR_PROGRAM, buildInfo, type OfferedWakeword } from './info.js';
+import { pickWakewords, WakeStream, type WakeSettings } from './wake.js';
+
+export interface ConnectionOptions {
+  ctx: AppContext;
+  wakewords: OfferedWakeword[];
+  /** custom wake-word model files by name */
+  wakewordPaths: Map<string, string>;
+  wake: WakeSettings;
+  frameTimeoutMs: number;
+}
+
+type Request = { kind: 'asr'; model?: string; language?: string } | { kind: 'wake'; names?: string[] };
+
+type Stream =
+  | { kind: 'asr'; asr: AsrStream; convert: PcmToMono16k }
+  | { kind: 'wake'; wake: WakeStream; convert: PcmToMono16k; detected: boolean }
+  /** a stream whose request failed (error already sent): its audio is dropped until audio-stop */
+  | { kind: 'refused' };
+
+export function handleConnection(socket: Socket, opts: ConnectionOptions): void {
+  const { ctx } = opts;
+  const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+  const log = ctx.log.child({ wyoming: remote });
+  const decoder = new WyomingDecoder(DEFAULT_LIMITS);
+  let request: Request | undefined;
+  let stream: Stream | undefined;
+  let closed = false;
+  let chain: Promise<void> = Promise.resolve();
+  let frameTimer: NodeJS.Timeout | undefined;
+
+  const send = (type: string, data?: Record<string, unknown>) => {
+    if (!closed && socket.writable) socket.write(encodeEvent(type, data));
+  };
+
+  const cleanup = () => {
+    if (closed) return;
+    closed = true;
+    clearTimeout(frameTimer);
+    if (stream?.kind === 'asr') stream.asr.close();
+    if (stream?.kind === 'wake') void stream.wake.close();
+    stream = undefined;
+  };
+
+  const fail = (code: string, text: string) => {
+    log.info({ code }, `closing connection: ${text}`);
+    send('error', { text, code });
+    cleanup();
+    socket.end();
+    // a peer that never reads must not hold the socket open
+    setTimeout(() => socket.destroy(), 2000).unref();
+  };
+
+  socket.on('close', cleanup);
+  socket.on('error', (err) => {
+    log.debug({ err }, 'socket error');
+    cleanup();
+  });
+  socket.on('end', () => {
+    if (!closed && decoder.midFrame) log.info('peer disconnected in the middle of a frame');
+    cleanup();
+    socket.end();
+  });
+
+  socket.on('data', (chunk: Buffer) => {
+    if (closed) return;
+    let events: WyomingEvent[];
+    try {
+      events = decoder.push(chunk);
+    } catch (err) {
+      if (err instanceof WyomingFrameError) return fail(err.code, err.message);
+      throw err;
+    }
+    // a frame that has begun must finish within the timeout, or the peer is stuck or hostile
+    clearTimeout(frameTimer);
+    if (decoder.midFrame) frameTimer = setTimeout(() => fail('frame-timeout', `frame not completed within ${opts.frameTimeoutMs} ms`), opts.frameTimeoutMs);
+    for (const event of events) {
+      chain = chain
+        .then(() => (closed ? undefined : handle(event)))
+        .catch((err: unknown) => {
+          log.error({ err }, 'wyoming event failed');
+          send('error', { text: `internal error handling ${event.type}`, code: 'internal' });
+        });
+    }
+  });
+
+  const formatOf = (data: Record<string, unknown>, fallback?: PcmFormat): PcmFormat | string => {
+    const f = { rate: data.rate ?? fallback?.rate, width: data.width ?? fallback?.width, channels: data.channels ?? fallback?.channels } as PcmFormat;
+    return checkPcmFormat(f) ?? f;
+  };
+
+  async function startStream(format: PcmFormat): Promise<void> {
+    const req = request ?? { kind: 'asr' };
+    request = undefined;
+    if (req.kind === 'wake') {
+      const words = pickWakewords(req.names, opts.wakewords);
+      if (words.length === 0) {
+        send('error', { text: `none of the wake words ${JSON.stringify(req.names)} is offered; describe lists them`, code: 'unknown-wake-word' });
+        stream = { kind: 'refused' };
+        return;
+      }
+      const s: Stream = { kind: 'wake', convert: new PcmToMono16k(format), detected: false, wake: undefined as unknown as WakeStream };
+      s.wake = await WakeStream.open(words, opts.wakewordPaths, opts.wake, (d) => {
+        s.detected = true;
+        send('detection', { name: d.name, timestamp: d.timestamp, speaker: null });
+      });
+      if (closed) return void s.wake.close();
+      stream = s;
+      return;
+    }
+    if (req.model !== undefined && req.model !== ASR_PROGRAM && !ctx.store.has(req.model)) {
+      send('error', { text: `model "${req.model}" is not installed; describe lists the installed models`, code: 'unknown-model' });
+      stream = { kind: 'refused' };
+      return;
+    }
+    try {
+      const live = await openLiveStream(ctx, {
+        interface: 'wyoming',
+        remote,
+        model: req.model === ASR_PROGRAM ? undefined : req.model,
+        language: baseLanguage(req.language),
+      });
+      if (closed) return live.close();
+      stream = { kind: 'asr', asr: new AsrStream(live, send), convert: new PcmToMono16k(format) };
+    } catch (err) {
+      const api = toApiError(err);
+      send('error', { text: api.message, code: api.code });
+      stream = { kind: 'refused' };
+    }
+  }
+
+  async function handle(event: WyomingEvent): Promise<void> {
+    const data = event.data;
+    switch (event.type) {
+      case 'describe': {
+        send('info', buildInfo(await ctx.store.list(), opts.wakewords));
+        return;
+      }
+      case 'ping':
+        send('pong', typeof data.text === 'string' ? { text: data.text } : {});
+        return;
+      case 'transcribe':
+        request = {
+          kind: 'asr',
+          model: typeof data.name === 'string' && data.name !== '' ? data.name : undefined,
+          language: typeof data.language === 'string' ? data.language : undefined,
+        };
+        return;
+      case 'detect':
+        request = { kind: 'wake', names: Array.isArray(data.names) ? data.names.filter((n): n is string => typeof n === 'string') : undefined };
+        return;
+      case 'audio-start': {
+        await endStream(false);
+        const format = formatOf(data);
+        if (typeof format === 'string') return send('error', { text: `audio-start: ${format}`, code: 'bad-audio-format' });
+        await startStream(format);
+        return;
+      }
+      case 'audio-chunk': {
+        if (!event.payload || event.payload.length === 0) return;
+        if (!stream) {
+          // audio without audio-start: start with the chunk's own format, as the reference servers do
+          const format = formatOf(data);
+          if (typeof format === 'string') return send('error', { text: `audio-chunk: ${format}`, code: 'bad-audio-format' });
+          await startStream(format);
+        }
+        const s = stream;
+        if (!s || s.kind === 'refused') return;
+        const format = formatOf(data, s.convert.format);
+        if (typeof format === 'string') return send('error', { text: `audio-chunk: ${format} — chunk dropped`, code: 'bad-audio-format' });
+        // a chunk in another format than the stream's: convert it on its own terms
+        if (!samePcmFormat(format, s.convert.format)) s.convert = new PcmToMono16k(format);
+        const samples = s.convert.push(event.payload);
+        if (s.kind === 'asr') s.asr.push(samples);
+        else void s.wake.push(samples).catch((err: unknown) => log.error({ err }, 'wake-word scoring failed'));
+        return;
+      }
+      case 'audio-stop':
+        await endStream(true);
+        return;
+      default:
+        log.debug({ type: event.type }, 'ignoring event');
+    }
+  }
+
+  async function endStream(reply: boolean): Promise<void> {
+    const s = stream;
+    stream = undefined;
+    if (!s) {
+      // audio-stop with no audio: answer the pending request as the reference servers do
+      if (!reply) return;
+      if (request?.kind === 'wake') send('not-detected');
+      if (request?.kind === 'asr') send('transcript', { text: '' });
+      request = undefined;
+      return;
+    }
+    if (s.kind === 'asr') {
+      if (reply) await s.asr.finish();
+      else s.asr.close();
+    } else if (s.kind === 'wake') {
+      await s.wake.drain();
+      if (reply && !s.detected) send('not-detected');
+      await s.wake.close();
+    }
+  }
+}
+
+/** "en-US" → "en": Whisper knows languages, not regions. */
+function baseLanguage(language: string | undefined): string | undefined {
+  if (!language) return undefined;
+  return language.split(/[-_]/)[0];
+}
