@@ -18,6 +18,8 @@ export interface ServerOptions {
   model: string;
   threads?: number;
   parallel?: number;
+  /** extra `earshot serve` arguments */
+  args?: string[];
 }
 
 export async function startServer(opts: ServerOptions): Promise<BenchServer> {
@@ -29,6 +31,7 @@ export async function startServer(opts: ServerOptions): Promise<BenchServer> {
   const args = [join(BENCH_DIR, '..', 'bin', 'earshot.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--model', opts.model, '--device', 'cpu', '--config', configFile];
   if (opts.threads) args.push('--threads', String(opts.threads));
   if (opts.parallel) args.push('--parallel', String(opts.parallel));
+  if (opts.args) args.push(...opts.args);
   const child = spawn(process.execPath, args, { cwd: join(BENCH_DIR, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (d: Buffer) => (output = (output + d.toString()).slice(-8000));

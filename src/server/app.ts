@@ -45,7 +45,11 @@ export async function buildApp({ ctx, plugins = [] }: BuildOptions): Promise<Fas
     if (keys.length === 0 || PUBLIC_PATHS.has(request.routeOptions.url ?? '')) return;
     const header = request.headers.authorization;
     const bearer = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-    const key = bearer ?? (request.headers['x-api-key'] as string | undefined) ?? (request.query as Record<string, string> | undefined)?.api_key;
+    const key =
+      bearer ??
+      (request.headers['x-api-key'] as string | undefined) ??
+      (request.query as Record<string, string> | undefined)?.api_key ??
+      subprotocolKey(request.headers['sec-websocket-protocol']);
     if (!key || !keys.includes(key)) throw new ApiError(401, 'invalid_api_key', 'missing or invalid API key: send "Authorization: Bearer <key>"');
   });
 
@@ -69,6 +73,12 @@ export async function buildApp({ ctx, plugins = [] }: BuildOptions): Promise<Fas
   await app.register(async (instance) => seedRoutes(instance, ctx));
   for (const plugin of plugins) await app.register(async (instance) => plugin(instance, ctx));
   return app;
+}
+
+/** Browsers cannot set headers on a WebSocket: OpenAI's clients send the key as a subprotocol instead. */
+function subprotocolKey(header: string | string[] | undefined): string | undefined {
+  const list = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((p) => p.trim());
+  return list.find((p) => p.startsWith('openai-insecure-api-key.'))?.slice('openai-insecure-api-key.'.length) || undefined;
 }
 
 export function openAiErrorType(status: number): string {

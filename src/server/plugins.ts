@@ -8,11 +8,12 @@ import { modelRoutes } from './routes/models.js';
 import { monitorRoutes } from './routes/monitor.js';
 import { openAiRoutes } from './routes/openai.js';
 import { wsRoutes } from './routes/ws.js';
+import { realtimeRoutes } from './routes/realtime.js';
 
 export type RoutePlugin = (app: FastifyInstance, ctx: AppContext) => Promise<void> | void;
 
 export async function serverPlugins(ctx: AppContext): Promise<RoutePlugin[]> {
-  const plugins: RoutePlugin[] = [openAiRoutes, wsRoutes, modelRoutes, monitorRoutes, historyRoutes, configRoutes];
+  const plugins: RoutePlugin[] = [openAiRoutes, wsRoutes, realtimeRoutes, modelRoutes, monitorRoutes, historyRoutes, configRoutes];
   if (ctx.enricher) plugins.push(enrichRoutes(ctx.enricher));
   return plugins;
 }

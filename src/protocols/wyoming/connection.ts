@@ -39,6 +39,8 @@ export function handleConnection(socket: Socket, opts: ConnectionOptions): void 
   let closed = false;
   let chain: Promise<void> = Promise.resolve();
   let frameTimer: NodeJS.Timeout | undefined;
+  /** the frame (count of frames read before it) the timer runs for */
+  let frameTimerFor = -1;
 
   const send = (type: string, data?: Record<string, unknown>) => {
     if (!closed && socket.writable) socket.write(encodeEvent(type, data));
@@ -68,9 +70,17 @@ export function handleConnection(socket: Socket, opts: ConnectionOptions): void 
     cleanup();
   });
   socket.on('end', () => {
-    if (!closed && decoder.midFrame) log.info('peer disconnected in the middle of a frame');
-    cleanup();
-    socket.end();
+    if (decoder.midFrame) {
+      if (!closed) log.info('peer disconnected in the middle of a frame');
+      cleanup();
+      socket.destroy();
+      return;
+    }
+    // the peer is done sending (half-close): answer what it sent, then close
+    void chain.then(() => {
+      cleanup();
+      socket.end();
+    });
   });
 
   socket.on('data', (chunk: Buffer) => {
@@ -82,9 +92,15 @@ export function handleConnection(socket: Socket, opts: ConnectionOptions): void 
       if (err instanceof WyomingFrameError) return fail(err.code, err.message);
       throw err;
     }
-    // a frame that has begun must finish within the timeout, or the peer is stuck or hostile
-    clearTimeout(frameTimer);
-    if (decoder.midFrame) frameTimer = setTimeout(() => fail('frame-timeout', `frame not completed within ${opts.frameTimeoutMs} ms`), opts.frameTimeoutMs);
+    // a frame that has begun must arrive whole within the timeout (trickling bytes do not extend it)
+    if (!decoder.midFrame) {
+      clearTimeout(frameTimer);
+      frameTimer = undefined;
+    } else if (!frameTimer || frameTimerFor !== decoder.completed) {
+      clearTimeout(frameTimer);
+      frameTimerFor = decoder.completed;
+      frameTimer = setTimeout(() => fail('frame-timeout', `frame not completed within ${opts.frameTimeoutMs} ms`), opts.frameTimeoutMs);
+    }
     for (const event of events) {
       chain = chain
         .then(() => (closed ? undefined : handle(event)))

@@ -58,6 +58,8 @@ type Pending = { header: Record<string, unknown>; type: string; dataLength: numb
 export class WyomingDecoder {
   private buffer: Buffer = Buffer.alloc(0);
   private pending: Pending | null = null;
+  /** whole events read so far */
+  completed = 0;
 
   constructor(private readonly limits: FrameLimits = DEFAULT_LIMITS) {}
 
@@ -96,6 +98,7 @@ export class WyomingDecoder {
       this.buffer = this.buffer.subarray(p.payloadLength);
       events.push({ type: p.type, data: p.data ?? inlineData(p.header), payload });
       this.pending = null;
+      this.completed++;
     }
     if (this.buffer.length === 0) this.buffer = Buffer.alloc(0);
     return events;

@@ -47,7 +47,8 @@ export async function startWyoming(ctx: AppContext, settings: Config['wyoming'],
   const { host, port } = parseWyomingUri(uri);
   const { words, paths } = offeredWakewords(settings.wakewords);
   const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
+  // half-open: a client that shuts its side after audio-stop still gets its transcript
+  const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.setNoDelay(true);
