@@ -7,8 +7,8 @@ export interface Advertisement {
   stop(): Promise<void>;
 }
 
-export function advertise(opts: { name: string; port: number; host?: string }): Advertisement {
-  const bonjour = new Bonjour({}, (err: Error) => void err);
+export function advertise(opts: { name: string; port: number; host?: string; onError: (err: Error) => void }): Advertisement {
+  const bonjour = new Bonjour({}, opts.onError);
   const service: Service = bonjour.publish({ name: opts.name, type: 'wyoming', protocol: 'tcp', port: opts.port, ...(opts.host ? { host: opts.host } : {}) });
   return {
     name: opts.name,
