@@ -10,7 +10,7 @@
 // arrival of the result. Interfaces take turns clip by clip (order rotated each round), so load on this
 // shared machine hits all three alike; read the medians side by side.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,11 +84,18 @@ async function viaWyoming(uri: string, path: string, python: string, dir: string
   const { pcm, clipEnd } = turnPcm(path, RATE);
   const raw = join(dir, 'turn.raw');
   writeFileSync(raw, pcm);
-  const out = execFileSync(python, [join(BENCH_DIR, '..', 'test', 'protocols', 'wyoming_client.py'), 'transcribe', uri, raw, String(RATE), '2', '1', 'en', '1'], {
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
-  const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; t?: number; data?: { text?: string } });
+  const out = execFileSync(
+    python,
+    [join(BENCH_DIR, '..', 'test', 'protocols', 'wyoming_client.py'), 'transcribe', uri, raw, String(RATE), '2', '1', 'en', '1'],
+    {
+      encoding: 'utf8',
+      timeout: 300_000,
+    },
+  );
+  const lines = out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { type: string; t?: number; data?: { text?: string } });
   const transcript = lines.find((l) => l.type === 'transcript');
   if (!transcript) throw new Error(`wyoming: no transcript:\n${out}`);
   // the client paces 1024-sample chunks from t = 0; the chunk holding the clip's last sample went out here
@@ -109,7 +116,10 @@ async function viaRealtime(url: string, port: number, path: string): Promise<{ l
   await new Promise<void>((resolve, reject) => rt.socket.once('open', () => resolve()).once('error', reject));
   rt.send({
     type: 'session.update',
-    session: { type: 'transcription', audio: { input: { transcription: { model: 'whisper-1', language: 'en' }, turn_detection: { type: 'server_vad', silence_duration_ms: 500 } } } },
+    session: {
+      type: 'transcription',
+      audio: { input: { transcription: { model: 'whisper-1', language: 'en' }, turn_detection: { type: 'server_vad', silence_duration_ms: 500 } } },
+    },
   });
   const endAt = await pace(pcm, 24000, 4800, (b) => rt.send({ type: 'input_audio_buffer.append', audio: b.toString('base64') }), clipEnd);
   const deadline = performance.now() + 120_000;
@@ -133,7 +143,11 @@ async function main(): Promise<void> {
   log(`${machine.cpuModel}, ${machine.cores} cores, load average ${machine.loadAverage.start.join(' ')}`);
   const server = await startServer({ model: values.model!, args: ['--wyoming', wyomingUri, '--no-zeroconf'] });
   const port = Number(new URL(server.url).port);
-  const samples: Record<Iface, Array<{ clip: string; round: number; latency: number; text: string; reference: string }>> = { ws: [], wyoming: [], realtime: [] };
+  const samples: Record<Iface, Array<{ clip: string; round: number; latency: number; text: string; reference: string }>> = {
+    ws: [],
+    wyoming: [],
+    realtime: [],
+  };
   try {
     for (let r = 0; r < rounds; r++) {
       for (const [i, clip] of clips.entries()) {
@@ -141,7 +155,11 @@ async function main(): Promise<void> {
         const order = IFACES.map((_, k) => IFACES[(k + i + r) % IFACES.length]!);
         for (const iface of order) {
           const res =
-            iface === 'ws' ? await viaWs(server.url, clip.path) : iface === 'wyoming' ? await viaWyoming(wyomingUri, clip.path, python, dir) : await viaRealtime(server.url, port, clip.path);
+            iface === 'ws'
+              ? await viaWs(server.url, clip.path)
+              : iface === 'wyoming'
+                ? await viaWyoming(wyomingUri, clip.path, python, dir)
+                : await viaRealtime(server.url, port, clip.path);
           samples[iface].push({ clip: clip.id, round: r, latency: res.latency, text: res.text, reference: clip.reference });
           log(`round ${r + 1} ${clip.id.slice(-4)} ${iface.padEnd(8)} ${res.latency.toFixed(2)} s  ${res.text}`);
         }
@@ -154,7 +172,16 @@ async function main(): Promise<void> {
   const summary = Object.fromEntries(
     IFACES.map((iface) => {
       const l = samples[iface].map((s) => s.latency);
-      return [iface, { n: l.length, p50: round(median(l)), p95: round(percentile(l, 95)), max: round(Math.max(...l)), wer: round(pooledWer(samples[iface].map((s) => ({ reference: s.reference, hypothesis: s.text })))) }];
+      return [
+        iface,
+        {
+          n: l.length,
+          p50: round(median(l)),
+          p95: round(percentile(l, 95)),
+          max: round(Math.max(...l)),
+          wer: round(pooledWer(samples[iface].map((s) => ({ reference: s.reference, hypothesis: s.text })))),
+        },
+      ];
     }),
   ) as Record<Iface, { n: number; p50: number | null; p95: number | null; max: number | null; wer: number | null }>;
   const result = {
@@ -176,7 +203,9 @@ async function main(): Promise<void> {
     '',
     '| interface | turns | p50 (s) | p95 (s) | max (s) | WER |',
     '|---|---|---|---|---|---|',
-    ...IFACES.map((i) => `| ${label[i]} | ${summary[i].n} | ${summary[i].p50} | ${summary[i].p95} | ${summary[i].max} | ${((summary[i].wer ?? 0) * 100).toFixed(1)} % |`),
+    ...IFACES.map(
+      (i) => `| ${label[i]} | ${summary[i].n} | ${summary[i].p50} | ${summary[i].p95} | ${summary[i].max} | ${((summary[i].wer ?? 0) * 100).toFixed(1)} % |`,
+    ),
     '',
     'Wyoming answers at audio-stop, which the client sends after the 1 s of trailing silence (as Home Assistant does after its own VAD); ' +
       '/ws and Realtime end the utterance on their own VAD (700 ms and 500 ms of silence).',

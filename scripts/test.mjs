@@ -28,6 +28,7 @@ const UNIT = [
   'test/pipeline/segmenter.test.ts',
   'test/pipeline/session-scheduling.test.ts',
   'test/pipeline/vad.test.ts',
+  'test/protocols/units.test.ts',
   'test/wakeword/client-parts.test.ts',
   'test/wakeword/detector.test.ts',
   'test/wakeword/reference-parity.test.ts',
@@ -35,7 +36,7 @@ const UNIT = [
 ];
 
 /** Files whose assertions involve wall-clock latency: never run beside another file. */
-const SERIAL = ['test/streaming', 'test/pipeline/session.test.ts', 'test/e2e/dashboard.test.ts', 'test/server/models-api.test.ts', 'test/wakeword/listen-e2e.test.ts'];
+const SERIAL = ['test/streaming', 'test/pipeline/session.test.ts', 'test/e2e/dashboard.test.ts', 'test/server/models-api.test.ts', 'test/wakeword/listen-e2e.test.ts', 'test/protocols/wyoming.test.ts', 'test/protocols/realtime.test.ts'];
 
 /** Not part of npm test: the Python benchmark smoke test runs as `npm run bench -- --quick`. */
 const EXCLUDED = ['test/bench'];

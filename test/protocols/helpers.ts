@@ -36,7 +36,12 @@ export function runWyomingClient(args: string[], timeoutMs = 300_000): Promise<C
     child.on('close', (code) => {
       clearTimeout(timer);
       if (code !== 0) return reject(new Error(`wyoming client exited ${code}:\n${err}\n${out}`));
-      resolve(out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as ClientLine));
+      resolve(
+        out
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as ClientLine),
+      );
     });
   });
 }

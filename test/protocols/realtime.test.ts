@@ -37,7 +37,10 @@ function nodeClient(apiKey: string): OpenAIRealtimeWS {
   return new OpenAIRealtimeWS({ model: 'whisper-1', options: { createConnection: () => netConnect(server.port, '127.0.0.1') } }, client);
 }
 
-function collect(rt: OpenAIRealtimeWS | OpenAIRealtimeWebSocket): { events: Array<Event & { at: number }>; waitFor: (pred: (e: Event) => boolean, ms?: number) => Promise<Event> } {
+function collect(rt: OpenAIRealtimeWS | OpenAIRealtimeWebSocket): {
+  events: Array<Event & { at: number }>;
+  waitFor: (pred: (e: Event) => boolean, ms?: number) => Promise<Event>;
+} {
   const events: Array<Event & { at: number }> = [];
   const waiters: Array<{ pred: (e: Event) => boolean; resolve: (e: Event) => void }> = [];
   rt.on('event', (raw) => {
@@ -76,16 +79,17 @@ async function appendPaced(rt: { send(e: never): void }, pcm: Buffer, pace: numb
   for (let at = 0; at < pcm.length; at += chunk) {
     rt.send({ type: 'input_audio_buffer.append', audio: pcm.subarray(at, at + chunk).toString('base64') } as never);
     if (pace > 0) {
-      const wait = t0 + ((at + chunk) / 48000) * 1000 / pace - Date.now();
+      const wait = t0 + (((at + chunk) / 48000) * 1000) / pace - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
   }
 }
 
-const opened = (rt: OpenAIRealtimeWS) => new Promise<void>((resolve, reject) => {
-  rt.socket.once('open', () => resolve());
-  rt.socket.once('error', reject);
-});
+const opened = (rt: OpenAIRealtimeWS) =>
+  new Promise<void>((resolve, reject) => {
+    rt.socket.once('open', () => resolve());
+    rt.socket.once('error', reject);
+  });
 
 describe('OpenAI Realtime transcription', () => {
   it('server VAD at real-time pace: deltas before completed, deltas add up to each transcript, WER ≤ 12 %', async () => {
@@ -130,7 +134,10 @@ describe('OpenAI Realtime transcription', () => {
       assert.ok(types.indexOf('input_audio_buffer.speech_started') < types.indexOf('input_audio_buffer.speech_stopped'));
       const deltas = mine.filter((e) => e.type === 'conversation.item.input_audio_transcription.delta');
       assert.ok(deltas.length > 0, `item ${id} had deltas`);
-      assert.ok(deltas.every((d) => d.at <= done.at && types.indexOf(d.type) < types.indexOf(done.type)), 'deltas come before completed');
+      assert.ok(
+        deltas.every((d) => d.at <= done.at && types.indexOf(d.type) < types.indexOf(done.type)),
+        'deltas come before completed',
+      );
       assert.equal(deltas.map((d) => d.delta as string).join(''), done.transcript, 'deltas add up to the completed transcript');
       assert.equal((done.usage as { type: string }).type, 'duration');
       transcripts.push(done.transcript as string);
@@ -143,13 +150,24 @@ describe('OpenAI Realtime transcription', () => {
     // the SDK's browser client, on Node through ws's WebSocket (the same API browsers have)
     (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
     const client = new OpenAI({ apiKey: KEY, baseURL: `${server.url}/v1` });
-    const rt = new OpenAIRealtimeWebSocket({ model: 'whisper-1', onURL: (url) => void (url.protocol = 'ws:') }, client);
+    const rt = new OpenAIRealtimeWebSocket(
+      {
+        model: 'whisper-1',
+        onURL: (url) => {
+          url.protocol = 'ws:';
+        },
+      },
+      client,
+    );
     const { events, waitFor } = collect(rt);
     const errors: Event[] = [];
     rt.on('error', (err) => errors.push(err.error as unknown as Event));
     await waitFor((e) => e.type === 'session.created');
     // the beta event: the SDK's GA types no longer list it, the wire format is unchanged
-    rt.send({ type: 'transcription_session.update', session: { input_audio_format: 'pcm16', input_audio_transcription: { model: 'whisper-1', language: 'en' }, turn_detection: null } } as never);
+    rt.send({
+      type: 'transcription_session.update',
+      session: { input_audio_format: 'pcm16', input_audio_transcription: { model: 'whisper-1', language: 'en' }, turn_detection: null },
+    } as never);
     const updated = await waitFor((e) => e.type === 'transcription_session.updated');
     assert.equal((updated.session as { turn_detection: unknown }).turn_detection, null);
 

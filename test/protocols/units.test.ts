@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PcmToMono16k } from '../../src/audio/pcm-stream.js';
 import { AppendOnlyTranscript, alignedPrefix } from '../../src/pipeline/policy/append-only.js';
-import { encodeEvent, WyomingDecoder, WyomingFrameError } from '../../src/protocols/wyoming/framing.js';
+import { encodeEvent, WyomingDecoder, type WyomingFrameError } from '../../src/protocols/wyoming/framing.js';
 
 describe('Wyoming framing', () => {
   it('round-trips header, data and payload, fed one byte at a time', () => {

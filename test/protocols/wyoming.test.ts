@@ -37,7 +37,11 @@ describe('Wyoming: describe', () => {
     const lines = await runWyomingClient(['describe', uri]);
     const done = lines.at(-1)!;
     assert.equal(done.type, '_done', JSON.stringify(lines));
-    const asr = done.asr as Array<{ name: string; streaming: boolean; models: Array<{ name: string; languages: string[]; installed: boolean; attribution: string }> }>;
+    const asr = done.asr as Array<{
+      name: string;
+      streaming: boolean;
+      models: Array<{ name: string; languages: string[]; installed: boolean; attribution: string }>;
+    }>;
     assert.equal(asr.length, 1);
     assert.equal(asr[0]!.name, 'earshot');
     assert.equal(asr[0]!.streaming, true);
@@ -69,7 +73,10 @@ describe('Wyoming: transcription', () => {
     assert.equal(types.at(-2), 'transcript');
     const chunks = ofType(events, 'transcript-chunk');
     const live = chunks.filter((c) => !c.after_stop);
-    assert.ok(live.length >= 1, `transcript-chunk while audio was still streaming (chunks at ${chunks.map((c) => c.t!.toFixed(1)).join(', ')} s; stop at ${stopAt.toFixed(1)} s)`);
+    assert.ok(
+      live.length >= 1,
+      `transcript-chunk while audio was still streaming (chunks at ${chunks.map((c) => c.t!.toFixed(1)).join(', ')} s; stop at ${stopAt.toFixed(1)} s)`,
+    );
     const transcript = ofType(events, 'transcript')[0]!.data as { text: string; language?: string };
     assert.equal(chunks.map((c) => (c.data as { text: string }).text).join(''), transcript.text, 'the chunks add up to the transcript');
     assert.equal(transcript.language, 'en');
@@ -193,7 +200,12 @@ describe('Wyoming: malformed frames close that connection and leave the server s
   it('a payload_length larger than the payload that follows', async () => {
     const peer = new RawPeer(port);
     peer.write(encodeEvent('audio-start', { rate: 16000, width: 2, channels: 1 }));
-    peer.write(Buffer.concat([Buffer.from('{"type": "audio-chunk", "data": {"rate": 16000, "width": 2, "channels": 1}, "payload_length": 64000}\n'), Buffer.alloc(3200)]));
+    peer.write(
+      Buffer.concat([
+        Buffer.from('{"type": "audio-chunk", "data": {"rate": 16000, "width": 2, "channels": 1}, "payload_length": 64000}\n'),
+        Buffer.alloc(3200),
+      ]),
+    );
     assert.equal((await peer.next('error', FRAME_TIMEOUT_S * 1000 + 5000)).data.code, 'frame-timeout');
     await peer.closedWithin(5000);
   });
@@ -218,7 +230,12 @@ describe('Wyoming: malformed frames close that connection and leave the server s
     peer.write(encodeEvent('transcribe', { language: 'en' }));
     peer.write(encodeEvent('audio-start', { rate: 16000, width: 2, channels: 1 }));
     await peer.next('transcript-start');
-    peer.write(Buffer.concat([Buffer.from('{"type": "audio-chunk", "data": {"rate": 16000, "width": 2, "channels": 1}, "payload_length": 32000}\n'), Buffer.alloc(1000)]));
+    peer.write(
+      Buffer.concat([
+        Buffer.from('{"type": "audio-chunk", "data": {"rate": 16000, "width": 2, "channels": 1}, "payload_length": 32000}\n'),
+        Buffer.alloc(1000),
+      ]),
+    );
     peer.end();
     await peer.closedWithin(5000);
   });

@@ -10,9 +10,10 @@
 import { randomUUID } from 'node:crypto';
 import { PcmToMono16k } from '../../audio/pcm-stream.js';
 import { AppendOnlyTranscript } from '../../pipeline/policy/append-only.js';
+import type { LiveSession } from '../../app/live-sessions.js';
+import { normalizeLanguage } from '../../engines/languages.js';
 import type { AppContext } from '../../server/context.js';
-import { toApiError } from '../../server/errors.js';
-import { openLiveStream, type LiveStream } from '../live.js';
+import { ApiError, toApiError } from '../../server/errors.js';
 import { applyGa, applyLegacy, defaultSettings, gaSession, legacySession, renderGa, renderLegacy, type RealtimeSettings } from './config.js';
 
 export interface RealtimeSocket {
@@ -41,7 +42,7 @@ interface Item {
 
 /** A live stream and which item each of its utterances feeds (null: cleared, ignored). */
 interface Binding {
-  live: LiveStream;
+  live: LiveSession;
   items: Map<number, Item | null>;
   /** session audio (ms) before this stream's first sample */
   offsetMs: number;
@@ -133,10 +134,22 @@ export class RealtimeTranscriptionSession {
     const parsed = (legacy ? legacySession : gaSession).safeParse(session ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      return this.error('invalid_request_error', 'invalid_value', `session.${issue.path.join('.')}: ${issue.message}`, `session.${issue.path.join('.')}`, eventId);
+      return this.error(
+        'invalid_request_error',
+        'invalid_value',
+        `session.${issue.path.join('.')}: ${issue.message}`,
+        `session.${issue.path.join('.')}`,
+        eventId,
+      );
     }
     if (!legacy && (parsed.data as { type?: string }).type === 'realtime') {
-      return this.error('invalid_request_error', 'invalid_value', 'Earshot runs transcription sessions only: set session.type to "transcription"', 'session.type', eventId);
+      return this.error(
+        'invalid_request_error',
+        'invalid_value',
+        'Earshot runs transcription sessions only: set session.type to "transcription"',
+        'session.type',
+        eventId,
+      );
     }
     const next = legacy ? applyLegacy(this.settings, parsed.data as never) : applyGa(this.settings, parsed.data as never);
     if (this.binding && this.needsNewStream(this.binding.settings, next)) {
@@ -153,7 +166,7 @@ export class RealtimeTranscriptionSession {
       const old = this.binding;
       this.binding = undefined;
       this.openItem = undefined;
-      void old.live.session.stop().finally(() => old.live.close());
+      void old.live.stop().catch(() => old.live.close());
     }
     this.settings = next;
     this.legacy = legacy;
@@ -167,7 +180,13 @@ export class RealtimeTranscriptionSession {
       return this.error('invalid_request_error', 'invalid_value', '"audio" must be base64-encoded 24 kHz pcm16 mono audio', 'audio', eventId);
     }
     if (audio.length > MAX_APPEND_CHARS) {
-      return this.error('invalid_request_error', 'invalid_value', `one append may carry at most ${MAX_APPEND_CHARS} base64 characters; send smaller chunks`, 'audio', eventId);
+      return this.error(
+        'invalid_request_error',
+        'invalid_value',
+        `one append may carry at most ${MAX_APPEND_CHARS} base64 characters; send smaller chunks`,
+        'audio',
+        eventId,
+      );
     }
     const bytes = Buffer.from(audio, 'base64');
     if (bytes.length === 0) return;
@@ -181,7 +200,7 @@ export class RealtimeTranscriptionSession {
       this.openItemMs += ms;
       this.openItem.seconds += ms / 1000;
     }
-    if (samples.length > 0 && !binding.live.session.isClosed) binding.live.session.push(samples);
+    if (samples.length > 0 && !binding.live.isClosed) binding.live.push(samples);
   }
 
   private async commit(eventId?: string): Promise<void> {
@@ -189,8 +208,9 @@ export class RealtimeTranscriptionSession {
     if (this.settings.turnDetection !== null) {
       // server_vad: a manual commit ends the utterance in progress; its speech_stopped commits it
       const speaking = binding && [...binding.items.values()].some((i) => i && !i.committed);
-      if (!binding || !speaking) return this.error('invalid_request_error', 'input_audio_buffer_commit_empty', 'no speech in the input audio buffer to commit', undefined, eventId);
-      await binding.live.session.flush();
+      if (!binding || !speaking)
+        return this.error('invalid_request_error', 'input_audio_buffer_commit_empty', 'no speech in the input audio buffer to commit', undefined, eventId);
+      await binding.live.flush();
       return;
     }
     const item = this.openItem;
@@ -205,7 +225,7 @@ export class RealtimeTranscriptionSession {
     }
     this.markCommitted(item);
     // ends the utterance in progress; all audio appended so far has been through the VAD after this
-    await binding.live.session.flush();
+    await binding.live.flush();
     this.openItem = undefined;
     this.openItemMs = 0;
     this.maybeComplete(item);
@@ -216,7 +236,7 @@ export class RealtimeTranscriptionSession {
     if (binding) {
       // utterances not yet committed are dropped: their events are ignored from now on
       for (const [u, item] of binding.items) if (item && !item.committed) binding.items.set(u, null);
-      await binding.live.session.flush();
+      await binding.live.flush();
       for (const [u, item] of binding.items) if (item && !item.committed) binding.items.set(u, null);
     }
     this.openItem = undefined;
@@ -244,27 +264,42 @@ export class RealtimeTranscriptionSession {
   private stream(): Promise<Binding | undefined> {
     if (this.binding) return Promise.resolve(this.binding);
     if (this.openFailed) return Promise.resolve(undefined);
-    return (this.opening ??= this.open().finally(() => (this.opening = undefined)));
+    if (!this.opening) {
+      this.opening = this.open().finally(() => {
+        this.opening = undefined;
+      });
+    }
+    return this.opening;
   }
 
   private async open(): Promise<Binding | undefined> {
     const s = this.settings;
     const td = s.turnDetection;
-    let live: LiveStream;
+    let live: LiveSession;
     try {
-      live = await openLiveStream(this.ctx, {
+      let language: string | undefined;
+      try {
+        language = normalizeLanguage(s.language);
+      } catch (err) {
+        throw new ApiError(400, 'invalid_language', (err as Error).message, 'session.audio.input.transcription.language');
+      }
+      live = await this.ctx.live.open({
         interface: 'realtime',
         remote: this.remote,
         model: this.resolveModel(s.model),
-        language: s.language,
+        language,
         prompt: s.prompt,
-        vad: td
-          ? { threshold: td.threshold, negThreshold: Math.max(0.05, td.threshold - 0.15), preRollMs: td.prefix_padding_ms, minSilenceMs: td.silence_duration_ms }
-          : undefined,
+        enrich: true,
+        vad: td ? { threshold: td.threshold, speechPadMs: td.prefix_padding_ms, minSilenceMs: td.silence_duration_ms } : undefined,
       });
     } catch (err) {
       const api = toApiError(err);
-      this.error(api.status >= 500 ? 'server_error' : 'invalid_request_error', api.code, `${api.message} (audio is dropped until the next session.update)`, api.param);
+      this.error(
+        api.status >= 500 ? 'server_error' : 'invalid_request_error',
+        api.code,
+        `${api.message} (audio is dropped until the next session.update)`,
+        api.param,
+      );
       this.openFailed = true;
       return undefined;
     }
@@ -280,7 +315,7 @@ export class RealtimeTranscriptionSession {
   }
 
   private wire(b: Binding): void {
-    const session = b.live.session;
+    const session = b.live;
     const serverVad = b.settings.turnDetection !== null;
     const ms = (sec: number) => Math.round(b.offsetMs + sec * 1000);
     session.on('speech_start', (e) => {
@@ -355,7 +390,14 @@ export class RealtimeTranscriptionSession {
     if (item.committed) return;
     item.committed = true;
     this.send('input_audio_buffer.committed', { previous_item_id: this.lastItemId, item_id: item.id });
-    const conversationItem = { id: item.id, type: 'message', object: 'realtime.item', status: 'completed', role: 'user', content: [{ type: 'input_audio', transcript: null }] };
+    const conversationItem = {
+      id: item.id,
+      type: 'message',
+      object: 'realtime.item',
+      status: 'completed',
+      role: 'user',
+      content: [{ type: 'input_audio', transcript: null }],
+    };
     if (this.legacy) this.send('conversation.item.created', { previous_item_id: this.lastItemId, item: conversationItem });
     else this.send('conversation.item.added', { previous_item_id: this.lastItemId, item: conversationItem });
     this.lastItemId = item.id;

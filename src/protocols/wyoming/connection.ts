@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { checkPcmFormat, PcmToMono16k, samePcmFormat, type PcmFormat } from '../../audio/pcm-stream.js';
 import { toApiError } from '../../server/errors.js';
 import type { AppContext } from '../../server/context.js';
-import { openLiveStream } from '../live.js';
+import { normalizeLanguage } from '../../engines/languages.js';
 import { AsrStream } from './asr.js';
 import { DEFAULT_LIMITS, encodeEvent, WyomingDecoder, WyomingFrameError, type WyomingEvent } from './framing.js';
 import { ASR_PROGRAM, buildInfo, type OfferedWakeword } from './info.js';
@@ -140,13 +140,16 @@ export function handleConnection(socket: Socket, opts: ConnectionOptions): void 
       stream = { kind: 'refused' };
       return;
     }
+    let language: string | undefined;
     try {
-      const live = await openLiveStream(ctx, {
-        interface: 'wyoming',
-        remote,
-        model: req.model === ASR_PROGRAM ? undefined : req.model,
-        language: baseLanguage(req.language),
-      });
+      language = normalizeLanguage(baseLanguage(req.language));
+    } catch (err) {
+      send('error', { text: (err as Error).message, code: 'unknown-language' });
+      stream = { kind: 'refused' };
+      return;
+    }
+    try {
+      const live = await ctx.live.open({ interface: 'wyoming', remote, model: req.model === ASR_PROGRAM ? undefined : req.model, language, enrich: true });
       if (closed) return live.close();
       stream = { kind: 'asr', asr: new AsrStream(live, send), convert: new PcmToMono16k(format) };
     } catch (err) {

@@ -70,11 +70,13 @@ export async function startWyoming(ctx: AppContext, settings: Config['wyoming'],
   server.on('error', (err) => ctx.log.error({ err }, 'wyoming server error'));
   const bound = server.address();
   const boundPort = typeof bound === 'object' && bound ? bound.port : port;
-  const advertisement = settings.zeroconf ? advertise({
+  const advertisement = settings.zeroconf
+    ? advertise({
         name: settings.zeroconfName ?? `earshot-${hostname()}`,
         port: boundPort,
         onError: (err) => ctx.log.warn(`zeroconf advertisement failed: ${err.message} (Home Assistant can still add the service by host and port)`),
-      }) : undefined;
+      })
+    : undefined;
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   ctx.log.info(`wyoming listening on tcp://${host}:${boundPort}${advertisement ? ` (zeroconf: ${advertisement.name}._wyoming._tcp)` : ''}`);
   return {

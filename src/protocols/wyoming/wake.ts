@@ -21,7 +21,12 @@ export interface WakeDetection {
 /** Maps requested names (any spelling resolveWakewordModel accepts) to offered wake words. */
 export function pickWakewords(requested: string[] | undefined, offered: OfferedWakeword[]): OfferedWakeword[] {
   if (!requested || requested.length === 0) return offered;
-  const key = (s: string) => s.trim().toLowerCase().replace(/[\s-]+/g, '_').replace(/_v\d+(\.\d+)*$/, '');
+  const key = (s: string) =>
+    s
+      .trim()
+      .toLowerCase()
+      .replace(/[\s-]+/g, '_')
+      .replace(/_v\d+(\.\d+)*$/, '');
   const wanted = new Set(requested.map(key));
   return offered.filter((w) => wanted.has(key(w.name)));
 }
@@ -39,7 +44,12 @@ export class WakeStream {
     private readonly onDetection: (d: WakeDetection) => void,
   ) {}
 
-  static async open(words: OfferedWakeword[], paths: Map<string, string>, settings: WakeSettings, onDetection: (d: WakeDetection) => void): Promise<WakeStream> {
+  static async open(
+    words: OfferedWakeword[],
+    paths: Map<string, string>,
+    settings: WakeSettings,
+    onDetection: (d: WakeDetection) => void,
+  ): Promise<WakeStream> {
     // built-ins by name (the detector labels them so), custom models by file
     const specs = words.map((w) => (w.builtin ? w.name : (paths.get(w.name) ?? w.name)));
     const detector = await WakewordDetector.create({ wakewords: specs });

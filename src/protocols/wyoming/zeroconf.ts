@@ -1,6 +1,6 @@
 // Zeroconf (mDNS/DNS-SD) advertisement of the Wyoming service as `_wyoming._tcp`, which Home Assistant
 // discovers and offers to add. bonjour-service does the multicast DNS; it is turned off by config.
-import { Bonjour, type Service } from 'bonjour-service';
+import { Bonjour } from 'bonjour-service';
 
 export interface Advertisement {
   name: string;
@@ -9,7 +9,7 @@ export interface Advertisement {
 
 export function advertise(opts: { name: string; port: number; host?: string; onError: (err: Error) => void }): Advertisement {
   const bonjour = new Bonjour({}, opts.onError);
-  const service: Service = bonjour.publish({ name: opts.name, type: 'wyoming', protocol: 'tcp', port: opts.port, ...(opts.host ? { host: opts.host } : {}) });
+  bonjour.publish({ name: opts.name, type: 'wyoming', protocol: 'tcp', port: opts.port, ...(opts.host ? { host: opts.host } : {}) });
   return {
     name: opts.name,
     stop: () =>

@@ -26,7 +26,13 @@ export async function realtimeRoutes(app: FastifyInstance, ctx: AppContext): Pro
           JSON.stringify({
             type: 'error',
             event_id: 'event_frame',
-            error: { type: 'invalid_request_error', code: 'invalid_frame', message: isBinary ? 'send client events as JSON text frames' : 'event too large', param: null, event_id: null },
+            error: {
+              type: 'invalid_request_error',
+              code: 'invalid_frame',
+              message: isBinary ? 'send client events as JSON text frames' : 'event too large',
+              param: null,
+              event_id: null,
+            },
           }),
         );
         return;
