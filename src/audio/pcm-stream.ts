@@ -1,7 +1,6 @@
 // Interleaved integer PCM of any rate, width and channel count → 16 kHz mono float, chunk by chunk.
 // Used by the protocol interfaces (Wyoming audio-chunk, OpenAI Realtime pcm16 at 24 kHz).
-import { SAMPLE_RATE } from '../engines/types.js';
-import { StreamResampler } from './pcm.js';
+import { SAMPLE_RATE, StreamResampler } from './pcm.js';
 
 export interface PcmFormat {
   /** Hz */

@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import type { Config } from '../../config/schema.js';
 import type { AppContext } from '../../server/context.js';
-import { BUILTIN_WAKEWORDS, resolveWakewordModel } from '../../wakeword/models.js';
+import { BUILTIN_WAKEWORDS, resolveWakewordModel } from '../../wakeword/wakeword-models.js';
 import { handleConnection } from './connection.js';
 import type { OfferedWakeword } from './info.js';
 import { advertise, type Advertisement } from './zeroconf.js';
