@@ -141,6 +141,8 @@ async function main(): Promise<void> {
   const machine = machineFacts();
   const started = new Date().toISOString();
   log(`${machine.cpuModel}, ${machine.cores} cores, load average ${machine.loadAverage.start.join(' ')}`);
+  // live sessions on the same model as everything else (model.live 'auto' could pick Moonshine)
+  process.env.EARSHOT_LIVE_MODEL = values.model;
   const server = await startServer({ model: values.model!, args: ['--wyoming', wyomingUri, '--no-zeroconf'] });
   const port = Number(new URL(server.url).port);
   const samples: Record<Iface, Array<{ clip: string; round: number; latency: number; text: string; reference: string }>> = {

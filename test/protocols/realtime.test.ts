@@ -19,7 +19,8 @@ const KEY = 'sk-earshot-test';
 let server: TestServer;
 
 before(async () => {
-  server = await startServer({ args: ['--api-key', KEY] });
+  // Whisper's live path (LocalAgreement partials), as the /ws streaming tests pin it
+  server = await startServer({ args: ['--api-key', KEY], env: { EARSHOT_LIVE_MODEL: 'base' } });
 });
 after(async () => {
   await server?.stop();

@@ -23,7 +23,8 @@ before(async () => {
   const config = join(workDir, 'wyoming-config.json');
   writeFileSync(config, JSON.stringify({ wyoming: { frameTimeoutSeconds: FRAME_TIMEOUT_S } }));
   // zeroconf off: tests never send multicast onto the network
-  server = await startServer({ args: ['--wyoming', uri, '--no-zeroconf', '--config', config] });
+  // Whisper's live path (LocalAgreement partials), as the /ws streaming tests pin it
+  server = await startServer({ args: ['--wyoming', uri, '--no-zeroconf', '--config', config], env: { EARSHOT_LIVE_MODEL: 'base' } });
 });
 
 after(async () => {
