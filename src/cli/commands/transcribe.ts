@@ -31,7 +31,7 @@ export function register(program: Command): void {
       if (task !== 'transcribe' && task !== 'translate') throw new Error('--task must be transcribe or translate');
       const language = normalizeLanguage(o.language as string);
       const store = new ModelStore();
-      const engines = new EngineManager({ config, store, ...storeResolver(store, (m) => process.stderr.write(m + '\n')) });
+      const engines = new EngineManager({ config, store, ...storeResolver(store, { log: (m) => process.stderr.write(m + '\n') }) });
       const vad = await createVad();
       const filter = new HallucinationFilter({ enabled: config.filter.enabled, phrases: config.filter.phrases });
       // the same batch path as the server's; nothing subscribes to its events here

