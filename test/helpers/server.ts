@@ -22,7 +22,8 @@ export interface TestServer {
 
 
 export interface StartOptions {
-  model?: string;
+  /** --model value; null: no flag (the configured default) */
+  model?: string | null;
   args?: string[];
   env?: Record<string, string>;
   /** 'ready' waits for /health 200; 'listening' only for the port */
@@ -32,7 +33,7 @@ export interface StartOptions {
 
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
   const port = await freePort();
-  const args = [join(ROOT, 'bin', 'earshot.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--model', opts.model ?? TEST_MODEL, ...(opts.args ?? [])];
+  const args = [join(ROOT, 'bin', 'earshot.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), ...(opts.model === null ? [] : ['--model', opts.model ?? TEST_MODEL]), ...(opts.args ?? [])];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, EARSHOT_LOG_LEVEL: process.env.EARSHOT_LOG_LEVEL ?? 'warn', ...(opts.env ?? {}) },

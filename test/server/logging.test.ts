@@ -1,10 +1,9 @@
 // Log output as people and collectors see it: JSON lines when stdout is not a terminal, readable
-// lines on one (or when asked), and a server start that prints no deprecation warnings.
+// lines on one (or when asked). (A real server's output: test/models/default-model.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { createLogger } from '../../src/server/logger.js';
-import { startServer, TEST_MODEL } from '../helpers/server.js';
 
 function capture(isTTY: boolean): { stream: PassThrough & { isTTY?: boolean }; text: () => string } {
   const stream = new PassThrough() as PassThrough & { isTTY?: boolean };
@@ -41,23 +40,4 @@ test('pretty format on a pipe: readable and uncolored; json format on a terminal
   const tty = capture(true);
   createLogger({ level: 'info', format: 'json', stream: tty.stream }).warn('disk low');
   assert.equal((JSON.parse(tty.text()) as { msg: string }).msg, 'disk low');
-});
-
-test('a real server start logs JSON lines and no deprecation warning', async () => {
-  const server = await startServer({ model: TEST_MODEL, env: { EARSHOT_LOG_LEVEL: 'info' } });
-  try {
-    const res = await fetch(`${server.url}/health`);
-    assert.equal(res.status, 200);
-  } finally {
-    await server.stop();
-  }
-  const output = server.output();
-  assert.doesNotMatch(output, /DeprecationWarning|FSTDEP\d+|ExperimentalWarning/);
-  const lines = output.split('\n').filter((l) => l.trim());
-  assert.ok(lines.length >= 2, output);
-  for (const line of lines) {
-    const entry = JSON.parse(line) as { level: number; msg: string };
-    assert.equal(typeof entry.level, 'number', line);
-  }
-  assert.ok(lines.some((l) => (JSON.parse(l) as { msg: string }).msg === 'model loaded'), output);
 });
