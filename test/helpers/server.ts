@@ -29,6 +29,8 @@ export interface StartOptions {
   /** 'ready' waits for /health 200; 'listening' only for the port */
   waitFor?: 'ready' | 'listening';
   timeoutMs?: number;
+  /** characters of output kept for output() (the latest ones); default KEEP_BYTES */
+  keepOutput?: number;
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
@@ -41,11 +43,12 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   });
   let out = '';
   // the last ~256 kB, starting at a line boundary (a test may parse each line)
+  const limit = opts.keepOutput ?? KEEP_BYTES;
   const keep = (d: Buffer) => {
     out += d.toString();
-    if (out.length <= KEEP_BYTES) return;
-    const cut = out.indexOf('\n', out.length - KEEP_BYTES);
-    out = cut === -1 ? out.slice(-KEEP_BYTES) : out.slice(cut + 1);
+    if (out.length <= limit) return;
+    const cut = out.indexOf('\n', out.length - limit);
+    out = cut === -1 ? out.slice(-limit) : out.slice(cut + 1);
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);

