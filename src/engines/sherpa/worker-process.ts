@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { EngineError } from '../types.js';
 import type { PoolWorker } from '../pool/worker-pool.js';
 import type { FromWorker, RawSherpaResult, SherpaWorkerInfo, StreamHypothesis, ToWorker, WorkerInit } from './protocol.js';
+import { childEnv } from '../../config/env.js';
 
 /** The worker entry point: the compiled .js next to this file, or the .ts source under tsx. */
 function workerEntry(): { path: string; execArgv: string[] } {
@@ -47,7 +48,7 @@ export class SherpaWorkerProcess extends EventEmitter implements PoolWorker<Sher
       serialization: 'advanced',
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       // ONNX Runtime spins idle threads unless told otherwise; leave the CPU to the rest.
-      env: { OMP_WAIT_POLICY: 'PASSIVE', ...process.env },
+      env: { OMP_WAIT_POLICY: 'PASSIVE', ...childEnv() },
     });
     this.pid = this.child.pid;
     this.readyPromise = new Promise<SherpaWorkerInfo>((resolve, reject) => {
