@@ -36,7 +36,7 @@ const UNIT = [
 ];
 
 /** Files whose assertions involve wall-clock latency: never run beside another file. */
-const SERIAL = ['test/streaming', 'test/pipeline/session.test.ts', 'test/e2e/dashboard.test.ts', 'test/server/models-api.test.ts', 'test/wakeword/listen-e2e.test.ts', 'test/protocols/wyoming.test.ts', 'test/protocols/realtime.test.ts'];
+const SERIAL = ['test/streaming', 'test/pipeline/session.test.ts', 'test/e2e/dashboard.test.ts', 'test/server/models-api.test.ts', 'test/wakeword/listen-e2e.test.ts', 'test/protocols/wyoming.test.ts', 'test/protocols/realtime.test.ts', 'test/server/disconnect.test.ts'];
 
 /** Not part of npm test: the Python benchmark smoke test runs as `npm run bench -- --quick`. */
 const EXCLUDED = ['test/bench'];

@@ -76,6 +76,10 @@ export function toApiError(err: unknown): ApiError {
     return new ApiError(400, 'bad_request', e.message ?? 'bad request');
   }
   if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ApiError(413, 'request_too_large', 'request body too large');
+  // busboy's own parse errors carry no code: a malformed multipart body is the client's mistake
+  if (typeof e?.statusCode !== 'number' && /multipart|part header|boundary/i.test(e?.message ?? '')) {
+    return new ApiError(400, 'bad_multipart', `malformed multipart/form-data body: ${e.message}`);
+  }
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new ApiError(e.statusCode, e.code?.toLowerCase() ?? 'bad_request', e.message ?? 'bad request');
   }

@@ -12,12 +12,18 @@ export function parseLanguage(value: string | undefined, param = 'language'): st
   }
 }
 
-/** Aborts the engine job when the client goes away before the answer. */
+/**
+ * Aborts the engine job when the client goes away before the answer. The response's 'close' is the
+ * signal: the request's own 'close' fires as soon as its body has been read (Node >= 16), which for an
+ * upload is before decoding even starts, so listening there never saw a later disconnect.
+ */
 export function abortOnDisconnect(request: FastifyRequest, reply: FastifyReply): { signal: AbortSignal; done(): void } {
   const controller = new AbortController();
   const onClose = () => {
-    if (!reply.sent && !reply.raw.writableEnded) controller.abort();
+    if (!reply.raw.writableFinished) controller.abort();
   };
-  request.raw.on('close', onClose);
-  return { signal: controller.signal, done: () => request.raw.off('close', onClose) };
+  reply.raw.on('close', onClose);
+  // the client may already have left while the upload was being decoded
+  if (!reply.raw.writableFinished && (reply.raw.destroyed || request.raw.socket?.destroyed !== false)) controller.abort();
+  return { signal: controller.signal, done: () => reply.raw.off('close', onClose) };
 }
