@@ -4,7 +4,7 @@
 import type { EngineManager } from '../engines/manager.js';
 import { SAMPLE_RATE, type Engine, type Segment, type Transcript, type TranscribeOptions } from '../engines/types.js';
 import type { DroppedSegment, HallucinationFilter } from './filter/index.js';
-import { SpeechMap, speechRegions, speechWindows, SpeechTimeline } from './vad/index.js';
+import { SpeechMap, speechWindows, type SpeechTimeline } from './vad/index.js';
 import type { CreatedVad } from './vad/index.js';
 
 export interface BatchRequest {
@@ -45,7 +45,44 @@ export async function transcribeBatch(engines: EngineManager, req: BatchRequest,
  */
 export function transcribeSpeechOnly(engine: Engine, audio: Float32Array, speech: SpeechMap, options: TranscribeOptions): Promise<{ transcript: Transcript; decodedSeconds: number }> {
   if (engine.info.windows) return transcribeWindows(engine, audio, speechWindows(speech, audio.length), options);
-  return transcribeSpeech(engine, audio, new SpeechTimeline(speechRegions(speech, audio.length), SAMPLE_RATE), options);
+  return transcribeWindowByWindow(engine, audio, speechWindows(speech, audio.length), options);
+}
+
+/** Engines without batched windows (whisper.cpp): one job per window, its times shifted to the window's place. */
+export async function transcribeWindowByWindow(
+  engine: Engine,
+  audio: Float32Array,
+  windows: Array<{ start: number; end: number }>,
+  options: TranscribeOptions,
+): Promise<{ transcript: Transcript; decodedSeconds: number }> {
+  if (windows.length === 0) return { transcript: emptyTranscript(engine, audio, options), decodedSeconds: 0 };
+  const segments: Segment[] = [];
+  let first: Transcript | undefined;
+  let processing = 0;
+  for (const w of windows) {
+    const at = w.start;
+    const shift = (s: Segment): Segment => ({
+      ...s,
+      id: segments.length,
+      start: s.start + at,
+      end: s.end + at,
+      seek: s.seek + Math.round(at * 100),
+      ...(s.words ? { words: s.words.map((x) => ({ ...x, start: x.start + at, end: x.end + at })) } : {}),
+    });
+    const onSegment = options.onSegment;
+    const t = await engine.transcribe(audio.subarray(Math.round(w.start * SAMPLE_RATE), Math.round(w.end * SAMPLE_RATE)), {
+      ...options,
+      // every window after the first in the language the first one found
+      language: first && (!options.language || options.language === 'auto') ? first.language : options.language,
+      onSegment: onSegment ? (s) => onSegment(shift(s)) : undefined,
+    });
+    first ??= t;
+    processing += t.processingTime;
+    for (const s of t.segments) segments.push(shift(s));
+  }
+  const text = segments.map((s) => s.text).filter(Boolean).join(' ').replace(/\s+/g, ' ').trim();
+  const transcript: Transcript = { ...first!, text, segments, duration: audio.length / SAMPLE_RATE, processingTime: processing };
+  return { transcript, decodedSeconds: windows.reduce((sum, w) => sum + (w.end - w.start), 0) };
 }
 
 export async function transcribeWindows(

@@ -7,7 +7,7 @@ import { WhisperEngine } from '../../src/engines/whisper/engine.js';
 import { pocketsphinxClips } from '../../src/eval/corpus.js';
 import { werCount } from '../../src/eval/wer.js';
 import { ModelStore } from '../../src/models/store.js';
-import { transcribeSpeech } from '../../src/pipeline/batch.js';
+import { transcribeSpeech, transcribeSpeechOnly } from '../../src/pipeline/batch.js';
 import { createVad, SpeechMap, speechRegions, SpeechTimeline, type CreatedVad } from '../../src/pipeline/vad/index.js';
 import { TEST_MODEL } from '../helpers/server.js';
 
@@ -51,7 +51,7 @@ describe('skipping silence in batch', () => {
     const map = await SpeechMap.compute(audio, vad.create());
     const speech = new SpeechTimeline(speechRegions(map, audio.length), SR);
     assert.equal(speech.regions.length, 2);
-    const { transcript, decodedSeconds } = await transcribeSpeech(engine, audio, speech, { language: 'en', wordTimestamps: true });
+    const { transcript, decodedSeconds } = await transcribeSpeechOnly(engine, audio, map, { language: 'en', wordTimestamps: true });
     assert.ok(decodedSeconds < (first.length + second.length) / SR + 2, `decoded ${decodedSeconds} s`);
     assert.equal(transcript.duration, audio.length / SR);
 

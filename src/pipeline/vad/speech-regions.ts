@@ -113,6 +113,11 @@ export class SpeechTimeline {
     return out;
   }
 
+  /** Where region k starts in the joined audio, in samples. */
+  offsetOf(k: number): number {
+    return this.offsets[k] ?? this.length;
+  }
+
   /** The region a time in the joined audio (seconds) falls in; a time exactly on a joint: the region after it, or before it for an end. */
   regionAt(seconds: number, isEnd = false): number {
     const t = seconds * this.sampleRate;
