@@ -1,5 +1,5 @@
 // Response formats are pure functions over one Transcript, shared by every route and the CLI.
-import { WHISPER_LANGUAGES } from '../engines/languages.js';
+import { WHISPER_LANGUAGES } from '../util/languages.js';
 import type { Transcript } from '../engines/types.js';
 import { toSrt, toVtt } from './subtitles.js';
 

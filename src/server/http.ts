@@ -1,6 +1,6 @@
 // Request helpers shared by the route families (routes never import each other).
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { normalizeLanguage } from '../engines/languages.js';
+import { normalizeLanguage } from '../util/languages.js';
 import { ApiError } from './errors.js';
 
 /** Parses the language field shared by the seed and OpenAI endpoints (422 when unknown). */

@@ -53,7 +53,9 @@ describe('seed REST API', () => {
     const root = (await (await fetch(`${server.url}/`, { headers: { accept: 'application/json' } })).json()) as Record<string, any>;
     assert.equal(root.name, 'earshot');
     assert.equal(root.model, 'base');
-    assert.ok(Array.isArray(root.engines) && root.engines.length === 1);
+    // the default model, plus any route model loaded at startup (English live sessions on an installed Moonshine)
+    const engines = root.engines as Array<{ id: string; state: string; kind: string; default: boolean }>;
+    assert.deepEqual(engines.filter((e) => e.default).map((e) => [e.id, e.state, e.kind]), [['base', 'ready', 'whisper']]);
   });
 
   it('transcribes the pocketsphinx librivox and cards clips with pooled WER <= 10 %', async () => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { decodeFile } from '../../audio/decode.js';
 import { loadConfig } from '../../config/schema.js';
-import { normalizeLanguage } from '../../engines/languages.js';
+import { normalizeLanguage } from '../../util/languages.js';
 import { EngineManager } from '../../engines/manager.js';
 import { isResponseFormat, render, RESPONSE_FORMATS } from '../../formats/index.js';
 import { ModelStore } from '../../models/store.js';

@@ -4,7 +4,7 @@
 // model.onnx can be SenseVoice, Paraformer or a CTC model) the published name decides.
 import { readdir } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { WHISPER_LANGUAGES } from '../../engines/languages.js';
+import { WHISPER_LANGUAGES } from '../../util/languages.js';
 import { KIND_INFO, type SherpaDetails, type SherpaKind } from './kinds.js';
 
 export interface SherpaDetection extends SherpaDetails {

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { PcmToMono16k } from '../../audio/pcm-stream.js';
 import { AppendOnlyTranscript } from '../../pipeline/policy/append-only.js';
 import type { LiveSession } from '../../app/live-sessions.js';
-import { normalizeLanguage } from '../../engines/languages.js';
+import { normalizeLanguage } from '../../util/languages.js';
 import type { AppContext } from '../../server/context.js';
 import { ApiError, toApiError } from '../../server/errors.js';
 import { applyGa, applyLegacy, defaultSettings, gaSession, legacySession, renderGa, renderLegacy, type RealtimeSettings } from './config.js';

@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { checkPcmFormat, PcmToMono16k, samePcmFormat, type PcmFormat } from '../../audio/pcm-stream.js';
 import { toApiError } from '../../server/errors.js';
 import type { AppContext } from '../../server/context.js';
-import { normalizeLanguage } from '../../engines/languages.js';
+import { normalizeLanguage } from '../../util/languages.js';
 import { AsrStream } from './asr.js';
 import { DEFAULT_LIMITS, encodeEvent, WyomingDecoder, WyomingFrameError, type WyomingEvent } from './framing.js';
 import { ASR_PROGRAM, buildInfo, type OfferedWakeword } from './info.js';

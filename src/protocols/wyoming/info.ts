@@ -1,6 +1,6 @@
 // describe → info: one ASR program listing every installed model, one wake program listing the
 // wake words this server offers. Home Assistant reads the first program of each kind.
-import { WHISPER_LANGUAGES } from '../../engines/languages.js';
+import { WHISPER_LANGUAGES } from '../../util/languages.js';
 import type { InstalledModel } from '../../models/store.js';
 import { VERSION as EARSHOT_VERSION } from '../../version.js';
 

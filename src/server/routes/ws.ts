@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { LiveSession } from '../../app/live-sessions.js';
 import { wireFinal, wireKeywords, wirePartial, wireStats } from '../../app/wire.js';
 import { f32leToFloat32, s16leToFloat32, StreamResampler } from '../../audio/pcm.js';
-import { normalizeLanguage } from '../../engines/languages.js';
+import { normalizeLanguage } from '../../util/languages.js';
 import type { AppContext } from '../context.js';
 import { toApiError } from '../errors.js';
 
