@@ -35,8 +35,8 @@ const UNIT = [
   'test/wakeword/turn-taking.test.ts',
 ];
 
-/** Files whose assertions involve wall-clock latency: never run beside another file. */
-const SERIAL = ['test/streaming', 'test/pipeline/session.test.ts', 'test/e2e/dashboard.test.ts', 'test/server/models-api.test.ts', 'test/wakeword/listen-e2e.test.ts', 'test/protocols/wyoming.test.ts', 'test/protocols/realtime.test.ts', 'test/server/disconnect.test.ts'];
+/** Files whose assertions involve wall-clock latency or cancellation grace periods: never run beside another file. */
+const SERIAL = ['test/streaming', 'test/pipeline/session.test.ts', 'test/e2e/dashboard.test.ts', 'test/server/models-api.test.ts', 'test/wakeword/listen-e2e.test.ts', 'test/protocols/wyoming.test.ts', 'test/protocols/realtime.test.ts', 'test/server/disconnect.test.ts', 'test/engines/ct2-engine.test.ts', 'test/engines/whisper-cancel.test.ts'];
 
 /** Not part of npm test: the Python benchmark smoke test runs as `npm run bench -- --quick`. */
 const EXCLUDED = ['test/bench'];
