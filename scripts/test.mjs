@@ -29,6 +29,8 @@ const UNIT = [
   'test/pipeline/session-scheduling.test.ts',
   'test/pipeline/vad.test.ts',
   'test/protocols/units.test.ts',
+  'test/server/metrics-dashboard.test.ts',
+  'test/server/openapi.test.ts',
   'test/wakeword/client-parts.test.ts',
   'test/wakeword/detector.test.ts',
   'test/wakeword/reference-parity.test.ts',
@@ -36,7 +38,7 @@ const UNIT = [
 ];
 
 /** Files whose assertions involve wall-clock latency or cancellation grace periods: never run beside another file. */
-const SERIAL = ['test/streaming', 'test/pipeline/session.test.ts', 'test/e2e/dashboard.test.ts', 'test/server/models-api.test.ts', 'test/wakeword/listen-e2e.test.ts', 'test/protocols/wyoming.test.ts', 'test/protocols/realtime.test.ts', 'test/server/disconnect.test.ts', 'test/engines/ct2-engine.test.ts', 'test/engines/whisper-cancel.test.ts'];
+const SERIAL = ['test/streaming', 'test/pipeline/session.test.ts', 'test/e2e/dashboard.test.ts', 'test/server/models-api.test.ts', 'test/wakeword/listen-e2e.test.ts', 'test/protocols/wyoming.test.ts', 'test/protocols/realtime.test.ts', 'test/server/disconnect.test.ts', 'test/engines/ct2-engine.test.ts', 'test/engines/whisper-cancel.test.ts', 'test/server/shutdown.test.ts'];
 
 /** Not part of npm test: the Python benchmark smoke test runs as `npm run bench -- --quick`. */
 const EXCLUDED = ['test/bench'];

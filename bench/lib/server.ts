@@ -20,6 +20,8 @@ export interface ServerOptions {
   parallel?: number;
   /** extra `earshot serve` arguments */
   args?: string[];
+  /** extra environment (e.g. EARSHOT_METRICS=false for a peer without metrics) */
+  env?: Record<string, string>;
 }
 
 export async function startServer(opts: ServerOptions): Promise<BenchServer> {
@@ -32,7 +34,7 @@ export async function startServer(opts: ServerOptions): Promise<BenchServer> {
   if (opts.threads) args.push('--threads', String(opts.threads));
   if (opts.parallel) args.push('--parallel', String(opts.parallel));
   if (opts.args) args.push(...opts.args);
-  const child = spawn(process.execPath, args, { cwd: join(BENCH_DIR, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: join(BENCH_DIR, '..'), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   let output = '';
   const keep = (d: Buffer) => (output = (output + d.toString()).slice(-8000));
   child.stdout!.on('data', keep);

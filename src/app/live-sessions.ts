@@ -129,6 +129,8 @@ export interface LiveSessionDeps {
   enricher?: Enricher;
   events: AppEvents;
   log?: { warn(obj: unknown, msg?: string): void };
+  /** follows each session for what the events do not carry (final latency, partials, backpressure) */
+  metrics?: { followLiveSession(session: LiveSession): () => void };
 }
 
 export class LiveSessions {
@@ -214,12 +216,14 @@ export class LiveSessions {
       { interface: req.interface, started: new Date().toISOString(), model: lease.modelId, engine, language: req.language ?? null, remote: req.remote ?? null },
       { partials, enrich, vad: vad.kind },
       (s) => {
+        unfollow?.();
         if (!this.sessions.delete(s.id)) return;
         enricher?.endSession(s.id);
         events.emit('session.ended', { sessionId: s.id, endedAt: new Date().toISOString() });
       },
     );
 
+    const unfollow = this.deps.metrics?.followLiveSession(session);
     stream.on('speech_start', (e) => session.emit('speech_start', e));
     stream.on('speech_end', (e) => session.emit('speech_end', e));
     stream.on('dropped', (e) => session.emit('dropped', e));

@@ -13,6 +13,7 @@ import { createVad, type CreatedVad } from '../pipeline/vad/index.js';
 import { AppEvents } from './events.js';
 import { HistoryRecorder } from './history-recorder.js';
 import { LiveSessions } from './live-sessions.js';
+import { Metrics } from './metrics.js';
 import { TranscriptionService } from './transcription.js';
 
 export const HISTORY_FILE = 'history.sqlite';
@@ -38,6 +39,8 @@ export interface AppServices {
   history?: HistoryStore;
   live: LiveSessions;
   transcription: TranscriptionService;
+  /** Prometheus metrics, a subscriber of the events (absent when metrics.enabled is false) */
+  metrics?: Metrics;
 }
 
 export interface CreateServicesOptions {
@@ -59,16 +62,20 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   await store.init();
   const pull = storeResolver(store, { log: (m) => log.info(m), ...(opts.progressTty ? { tty: opts.progressTty } : {}) });
   const engines = new EngineManager({ config, store, resolver: opts.resolver ?? pull.resolver, canResolve: pull.canResolve });
-  const enricher = await Enricher.create(config.enrichment, { logger: log });
+  const metrics = config.metrics.enabled ? new Metrics() : undefined;
+  metrics?.watchEngines(engines);
+  const enricher = await Enricher.create(config.enrichment, { logger: log, observer: metrics?.llmObserver() });
   const vad = await createVad({ kind: 'auto' });
   if (vad.fallbackReason) log.warn(vad.fallbackReason);
   const filter = new HallucinationFilter({ enabled: config.filter.enabled, phrases: config.filter.phrases });
   const events = new AppEvents((err, event) => log.warn({ err, event }, 'event subscriber failed'));
+  metrics?.watchFilter(filter);
+  metrics?.subscribe(events);
   const history = config.history.enabled ? openHistory(store.home, log) : undefined;
   const recorder = history ? new HistoryRecorder({ store: history, events, retentionDays: config.history.retentionDays, log }).start() : undefined;
-  const live = new LiveSessions({ config, engines, vad, filter, enricher, events, log });
+  const live = new LiveSessions({ config, engines, vad, filter, enricher, events, log, metrics });
   const transcription = new TranscriptionService({ engines, events, filter, vad, skipSilence: config.batch.skipSilence, enricher, log });
-  const services: AppServices = { config, store, engines, events, startedAt: Date.now(), filter, vad, enricher, history, live, transcription };
+  const services: AppServices = { config, store, engines, events, startedAt: Date.now(), filter, vad, enricher, history, live, transcription, metrics };
   return {
     services,
     close: async () => {

@@ -129,7 +129,7 @@ export async function configReport(app: AppServices): Promise<Record<string, unk
     vad: app.vad?.kind ?? null,
     llm: llmStatus(app),
     history: { enabled: Boolean(app.history), retention_days: app.config.history.retentionDays },
-    auth: app.config.server.apiKeys.length > 0,
+    auth: app.config.server.apiKeys.length + app.config.server.keys.length > 0,
     version: VERSION,
     node: process.version,
     config: publicConfig(app.config),

@@ -2,7 +2,7 @@
 // Layers: defaults < config file (EARSHOT_CONFIG / --config) < environment < CLI flags.
 // Environment names are read in src/config only (this file, enrichment.ts, listen.ts, env.ts).
 //
-//   server      listen address, API keys, rate limit, on-demand model loading
+//   server      listen address, API keys and their limits, TLS, proxies, on-demand model loading, shutdown
 //   model       the default model and how engines run it (device, threads, workers, beam)
 //   languages   language → model routes (seed 004's SUPPORTED_LANGUAGES), per use (batch / live) if wanted;
 //               the model's manifest says its engine
@@ -11,6 +11,7 @@
 //   filter      the hallucination filter
 //   enrichment  keywords after each final: LLM, fallback, categories, breaker, queue
 //   history     the transcript history
+//   metrics     Prometheus /metrics (port, key)
 //   wakeword    `earshot listen` settings, when kept in the same file (see listen.ts)
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,6 +19,18 @@ import { z } from 'zod';
 import { enrichConfigSchema, enrichInputFromEnv, publicEnrichConfig, withoutUrlless } from './enrichment.js';
 import { processEnv } from './env.js';
 import { listenSectionSchema } from './listen.js';
+
+/** An API key with a name (for logs and metrics; the key itself is never logged) and its own limits. */
+const namedKey = z
+  .object({
+    name: z.string().min(1).max(64),
+    key: z.string().min(8),
+    /** requests per minute for this key; absent = server.rateLimitPerMinute, 0 = unlimited */
+    rateLimitPerMinute: z.coerce.number().int().min(0).optional(),
+    /** concurrent live sessions (/ws, realtime, Wyoming) for this key; absent = server.maxLiveSessions */
+    maxLiveSessions: z.coerce.number().int().min(0).optional(),
+  })
+  .strict();
 
 const languageRoute = z
   .object({
@@ -38,8 +51,25 @@ export const configSchema = z.object({
       port: z.coerce.number().int().min(0).max(65535).default(8000),
       /** API keys; empty = no auth */
       apiKeys: z.array(z.string().min(1)).default([]),
-      /** requests per minute per key/IP; 0 = unlimited (enforced by the operations layer) */
+      /** named keys with their own limits (config file); accepted alongside apiKeys */
+      keys: z.array(namedKey).default([]),
+      /** requests per minute per key (per client IP without keys); 0 = unlimited (src/server/limits.ts) */
       rateLimitPerMinute: z.coerce.number().int().min(0).default(0),
+      /** concurrent live sessions per key (per client IP without keys); 0 = unlimited */
+      maxLiveSessions: z.coerce.number().int().min(0).default(0),
+      /**
+       * Fastify's trustProxy: true, a hop count, or comma-separated addresses/CIDRs of the reverse proxies
+       * whose X-Forwarded-For / -Proto to believe (client IPs for limits and logs). false = use the socket.
+       */
+      trustProxy: z.union([z.boolean(), z.coerce.number().int().min(1), z.string().min(1)]).default(false),
+      /** HTTPS and WSS on the same port; both files PEM; reloaded on SIGHUP */
+      tls: z
+        .object({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() })
+        .strict()
+        .refine((t) => Boolean(t.cert) === Boolean(t.key), 'tls.cert and tls.key go together')
+        .prefault({}),
+      /** on SIGTERM/SIGINT: how long in-flight requests and live sessions may take to finish */
+      shutdownGraceSeconds: z.coerce.number().min(0).default(30),
       /** allow /v1 requests to load catalogue models that are not loaded yet */
       allowModelLoading: z.boolean().default(true),
     })
@@ -133,6 +163,16 @@ export const configSchema = z.object({
       retentionDays: z.coerce.number().min(0).default(30),
     })
     .prefault({}),
+  metrics: z
+    .object({
+      /** Prometheus text format at /metrics */
+      enabled: z.boolean().default(true),
+      /** serve /metrics on this port instead of the API port (same host); 0 = the API port */
+      port: z.coerce.number().int().min(0).max(65535).default(0),
+      /** require "Authorization: Bearer <key>" for /metrics (API keys do not open it) */
+      apiKey: z.string().min(1).optional(),
+    })
+    .prefault({}),
   wakeword: listenSectionSchema.optional(),
   /** Wyoming protocol server (Home Assistant): ASR and wake word over TCP */
   wyoming: z
@@ -186,6 +226,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = processEnv()): Dict {
       port: num(env.EARSHOT_PORT ?? env.SERVER_PORT),
       apiKeys: csv(env.EARSHOT_API_KEYS),
       rateLimitPerMinute: num(env.EARSHOT_RATE_LIMIT),
+      maxLiveSessions: num(env.EARSHOT_MAX_LIVE_SESSIONS),
+      trustProxy: trustProxyFromEnv(env.EARSHOT_TRUST_PROXY),
+      tls: { cert: env.EARSHOT_TLS_CERT, key: env.EARSHOT_TLS_KEY },
+      shutdownGraceSeconds: num(env.EARSHOT_SHUTDOWN_GRACE_SECONDS),
     },
     model: {
       name: env.EARSHOT_MODEL ?? env.MODEL_NAME,
@@ -212,9 +256,21 @@ export function configFromEnv(env: NodeJS.ProcessEnv = processEnv()): Dict {
       uri: env.EARSHOT_WYOMING_URI,
       zeroconf: env.EARSHOT_WYOMING_ZEROCONF === undefined ? undefined : !['0', 'false', 'no', 'off'].includes(env.EARSHOT_WYOMING_ZEROCONF.toLowerCase()),
     },
+    metrics: {
+      enabled: env.EARSHOT_METRICS === undefined || env.EARSHOT_METRICS === '' ? undefined : !['0', 'false', 'off'].includes(env.EARSHOT_METRICS),
+      port: num(env.EARSHOT_METRICS_PORT),
+      apiKey: env.EARSHOT_METRICS_KEY,
+    },
     logLevel: env.EARSHOT_LOG_LEVEL,
     logFormat: env.EARSHOT_LOG_FORMAT,
   };
+}
+
+/** EARSHOT_TRUST_PROXY: true/false, a hop count, or addresses/CIDRs. */
+function trustProxyFromEnv(v: string | undefined): boolean | number | string | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (v === 'true' || v === 'false') return v === 'true';
+  return /^\d+$/.test(v) ? Number(v) : v;
 }
 
 /**
@@ -272,7 +328,8 @@ export function parseConfig(input: unknown): Config {
 export function publicConfig(config: Config): Dict {
   return {
     ...config,
-    server: { ...config.server, apiKeys: config.server.apiKeys.map(() => '***') },
+    server: { ...config.server, apiKeys: config.server.apiKeys.map(() => '***'), keys: config.server.keys.map((k) => ({ ...k, key: '***' })) },
+    metrics: { ...config.metrics, apiKey: config.metrics.apiKey ? '***' : undefined },
     enrichment: publicEnrichConfig(config.enrichment),
     ...(config.wakeword ? { wakeword: { ...config.wakeword, apiKey: config.wakeword.apiKey ? '***' : undefined } } : {}),
   };

@@ -6,6 +6,7 @@
 // passes through unchanged (the interfaces map it), anything else becomes EngineError('model_load_failed').
 import type { Config } from '../config/schema.js';
 import { cudaBuildEnabled } from '../config/env.js';
+import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import type { InstalledModel, ModelResolver } from '../models/manifest.js';
@@ -71,7 +72,20 @@ function loadError(source: string, err: unknown): Error {
   return new EngineError('model_load_failed', `model "${source}" could not be loaded: ${(err as Error)?.message ?? String(err)}`);
 }
 
-export class EngineManager {
+/** A model load (with warm-up) finished, either way: for metrics. */
+export interface ModelLoadEvent {
+  model: string;
+  seconds: number;
+  ok: boolean;
+}
+
+export interface EngineManagerEvents {
+  model_load: [ModelLoadEvent];
+  /** a new engine is serving (observers such as metrics attach to it) */
+  engine: [Engine];
+}
+
+export class EngineManager extends EventEmitter<EngineManagerEvents> {
   private readonly models = new Map<string, LoadedModel>();
   private defaultId: string | undefined;
   private defaultSource: string;
@@ -80,6 +94,7 @@ export class EngineManager {
   private readonly pinned = new Set<string>();
 
   constructor(private readonly opts: ManagerOptions) {
+    super();
     this.defaultSource = opts.config.model.name;
     const ttl = opts.config.model.idleUnloadSeconds;
     if (ttl > 0) {
@@ -144,6 +159,7 @@ export class EngineManager {
     const entry: LoadedModel = { id: placeholderId, source, state: 'loading', lastUsed: Date.now(), leases: 0, retiring: false };
     this.models.set(placeholderId, entry);
     if (opts.makeDefault) this.defaultId = placeholderId;
+    const started = performance.now();
     try {
       const model = await this.resolve(source);
       if (model.id !== placeholderId) {
@@ -161,8 +177,10 @@ export class EngineManager {
       entry.engine = await this.startEngine(model);
       entry.state = 'ready';
       entry.loadedAt = new Date().toISOString();
+      this.emitLoad(entry.id, started, entry.engine);
       return entry;
     } catch (err) {
+      this.emitLoad(entry.id, started);
       entry.state = 'error';
       entry.error = (err as Error).message;
       entry.failure = loadError(source, err);
@@ -193,7 +211,15 @@ export class EngineManager {
     const model = await this.resolve(source);
     const current = this.models.get(model.id);
     if (current && current.state === 'ready' && !current.retiring && current.source === source) return current;
-    const engine = await this.startEngine(model);
+    const started = performance.now();
+    let engine: Engine;
+    try {
+      engine = await this.startEngine(model);
+    } catch (err) {
+      this.emitLoad(model.id, started);
+      throw err;
+    }
+    this.emitLoad(model.id, started, engine);
     const entry: LoadedModel = {
       id: model.id,
       source,
@@ -207,6 +233,12 @@ export class EngineManager {
     if (current) this.retire(current);
     this.models.set(model.id, entry);
     return entry;
+  }
+
+  /** 'model_load' {model, seconds, ok} for metrics; 'engine' hands a new engine to its observers. */
+  private emitLoad(model: string, started: number, engine?: Engine): void {
+    this.emit('model_load', { model, seconds: (performance.now() - started) / 1000, ok: Boolean(engine) });
+    if (engine) this.emit('engine', engine);
   }
 
   private retire(entry: LoadedModel): void {

@@ -1,11 +1,23 @@
 // The HTTP server: framework setup, auth, error rendering, route registration.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import websocket from '@fastify/websocket';
 import type { Readable } from 'node:stream';
+import { KeyRing, presentedKey, type Identity } from './auth.js';
 import type { AppContext } from './context.js';
 import { ApiError, toApiError } from './errors.js';
+import { Limits, registerRateLimit } from './limits.js';
+import { registerHttpMetrics } from './metrics.js';
+import { registerOpenApi } from './openapi.js';
 import { seedRoutes } from './routes/seed.js';
+import { readTls } from './tls.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** the caller: its API key's name and limits, or its address when no keys are configured */
+    identity?: Identity;
+  }
+}
 
 export interface BuildOptions {
   ctx: AppContext;
@@ -13,16 +25,27 @@ export interface BuildOptions {
   plugins?: Array<(app: FastifyInstance, ctx: AppContext) => Promise<void> | void>;
 }
 
-/** Paths that must answer without an API key (probes, the dashboard shell). */
-const PUBLIC_PATHS = new Set(['/health', '/']);
+/**
+ * Paths that answer without an API key: probes, the dashboard shell, the API description and its
+ * viewer (public documentation), and /metrics (which has its own key, metrics.apiKey).
+ */
+const PUBLIC_PATHS = new Set(['/health', '/', '/openapi.json', '/metrics']);
+const isPublic = (request: FastifyRequest) => PUBLIC_PATHS.has(request.routeOptions.url ?? '') || request.url === '/docs' || request.url.startsWith('/docs/');
 
 export async function buildApp({ ctx, plugins = [] }: BuildOptions): Promise<FastifyInstance> {
+  ctx.keys ??= new KeyRing(ctx.config.server);
+  ctx.limits ??= new Limits(undefined, undefined, ctx.metrics);
+  const { keys, limits } = ctx;
+  const tls = readTls(ctx.config.server.tls);
   const app = Fastify({
     loggerInstance: ctx.log,
     bodyLimit: 1024 * 1024,
     // Uploads can be long; the engine has its own watchdog.
     requestTimeout: 0,
-  });
+    // a hop count is supported by Fastify (proxy-addr) though its types omit numbers
+    trustProxy: ctx.config.server.trustProxy as boolean | string,
+    ...(tls ? { https: tls } : {}),
+  }) as unknown as FastifyInstance;
 
   await app.register(multipart, {
     limits: {
@@ -40,18 +63,31 @@ export async function buildApp({ ctx, plugins = [] }: BuildOptions): Promise<Fas
   app.addContentTypeParser('application/octet-stream', passStream);
   app.addContentTypeParser(/^(audio|video)\//, passStream);
 
-  app.addHook('onRequest', async (request) => {
-    const keys = ctx.config.server.apiKeys;
-    if (keys.length === 0 || PUBLIC_PATHS.has(request.routeOptions.url ?? '')) return;
-    const header = request.headers.authorization;
-    const bearer = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-    const key =
-      bearer ??
-      (request.headers['x-api-key'] as string | undefined) ??
-      (request.query as Record<string, string> | undefined)?.api_key ??
-      subprotocolKey(request.headers['sec-websocket-protocol']);
-    if (!key || !keys.includes(key)) throw new ApiError(401, 'invalid_api_key', 'missing or invalid API key: send "Authorization: Bearer <key>"');
+  // Shutting down: new work is refused (in-flight requests and live sessions are finishing).
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!ctx.shutdown?.draining) return;
+    reply.header('connection', 'close');
+    throw new ApiError(503, 'shutting_down', 'the server is shutting down; retry on another instance or after it restarts');
   });
+  app.addHook('onRequest', async (request) => {
+    if (!keys.enabled) {
+      request.identity = keys.anonymous(request.ip);
+      return;
+    }
+    const key = presentedKey(request);
+    const identity = key ? keys.match(key) : undefined;
+    if (identity) {
+      request.identity = identity;
+      return;
+    }
+    request.identity = keys.anonymous(request.ip);
+    if (isPublic(request)) return;
+    throw new ApiError(401, 'invalid_api_key', 'missing or invalid API key: send "Authorization: Bearer <key>"');
+  });
+  // After authentication (route-level hooks run after this instance-level one): the caller's own budget.
+  await registerRateLimit(app, limits, (request) => request.identity ?? keys.anonymous(request.ip));
+  if (ctx.metrics) registerHttpMetrics(app, ctx.metrics);
+  await registerOpenApi(app, { auth: keys.enabled });
 
   app.setErrorHandler((error, request, reply) => {
     const api = toApiError(error);
@@ -73,12 +109,6 @@ export async function buildApp({ ctx, plugins = [] }: BuildOptions): Promise<Fas
   await app.register(async (instance) => seedRoutes(instance, ctx));
   for (const plugin of plugins) await app.register(async (instance) => plugin(instance, ctx));
   return app;
-}
-
-/** Browsers cannot set headers on a WebSocket: OpenAI's clients send the key as a subprotocol instead. */
-function subprotocolKey(header: string | string[] | undefined): string | undefined {
-  const list = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((p) => p.trim());
-  return list.find((p) => p.startsWith('openai-insecure-api-key.'))?.slice('openai-insecure-api-key.'.length) || undefined;
 }
 
 export function openAiErrorType(status: number): string {

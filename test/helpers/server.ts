@@ -31,6 +31,8 @@ export interface StartOptions {
   timeoutMs?: number;
   /** characters of output kept for output() (the latest ones); default KEEP_BYTES */
   keepOutput?: number;
+  /** the server runs TLS (--tls-cert/--tls-key): its URL is https:// and this CA is trusted for the probe */
+  tlsCa?: string | Buffer;
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
@@ -52,7 +54,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.tlsCa ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const probe = opts.tlsCa ? await trustingFetch(opts.tlsCa) : fetch;
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let done = false;
@@ -64,7 +67,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       throw new Error(`server not ${opts.waitFor ?? 'ready'} in time:\n${out}`);
     }
     try {
-      const res = await fetch(`${url}/health`);
+      const res = await probe(`${url}/health`);
       if (opts.waitFor === 'listening' || res.status === 200) break;
       const body = (await res.json()) as { status?: string };
       if (body.status === 'error') {
@@ -101,4 +104,11 @@ export async function workerPids(serverPid: number): Promise<number[]> {
   } catch {
     return [];
   }
+}
+
+/** fetch that trusts `ca` (a test CA for a self-signed server certificate). */
+export async function trustingFetch(ca: string | Buffer): Promise<typeof fetch> {
+  const undici = await import('undici');
+  const dispatcher = new undici.Agent({ connect: { ca } });
+  return ((input: string | URL, init?: RequestInit) => undici.fetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch;
 }

@@ -57,6 +57,18 @@ export interface WorkerPoolOptions<W> {
   abortGraceMs?: number;
   /** a worker died ('exit') or failed to come back ('respawn_failed') */
   onWorkerExit?(event: { pid: number | undefined; error?: string }): void;
+  /** a job ended (resolved, failed or aborted, queued or running): feeds the metrics (queue wait, real-time factor, counts) */
+  onJob?(event: PoolJobEvent): void;
+}
+
+/** One finished job, as the pool saw it. */
+export interface PoolJobEvent {
+  /** seconds from run() to dispatch (the whole life of a job aborted in the queue) */
+  waitSeconds: number;
+  /** seconds from dispatch to the end; 0 for a job that never reached a worker */
+  runSeconds: number;
+  audioSeconds: number;
+  outcome: 'ok' | 'error' | 'aborted';
 }
 
 interface Pending<W> {
@@ -66,6 +78,7 @@ interface Pending<W> {
   resolve(result: PoolResult<unknown>): void;
   reject(error: Error): void;
   worker?: W;
+  enqueuedAt: number;
   dispatchedAt?: number;
   watchdog?: NodeJS.Timeout;
   abortTimer?: NodeJS.Timeout;
@@ -131,6 +144,7 @@ export class WorkerPool<Info, W extends PoolWorker<Info>> {
         priority: PRIORITY[request.priority ?? 'normal'],
         resolve: resolve as (r: PoolResult<unknown>) => void,
         reject,
+        enqueuedAt: Date.now(),
       };
       if (request.signal) {
         const signal = request.signal;
@@ -239,8 +253,10 @@ export class WorkerPool<Info, W extends PoolWorker<Info>> {
     try {
       finish();
       this.counters.completed++;
+      this.reportJob(job, 'ok');
     } catch (err) {
       this.counters.failed++;
+      this.reportJob(job, err instanceof EngineError && err.code === 'aborted' ? 'aborted' : 'error');
       job.reject(err as Error);
     }
     this.pump();
@@ -252,6 +268,7 @@ export class WorkerPool<Info, W extends PoolWorker<Info>> {
       this.queue.splice(queuedAt, 1);
       job.detach?.();
       this.counters.failed++;
+      this.reportJob(job, 'aborted');
       job.reject(new EngineError('aborted', 'transcription aborted'));
       return;
     }
@@ -261,6 +278,13 @@ export class WorkerPool<Info, W extends PoolWorker<Info>> {
     // Workers check for cancellation between compute steps; if it does not stop in time, kill.
     job.abortTimer = setTimeout(() => worker.kill('worker killed: cancelled job did not stop in time'), this.options.abortGraceMs ?? 30_000);
     job.abortTimer.unref();
+  }
+
+  private reportJob(job: Pending<W>, outcome: PoolJobEvent['outcome']): void {
+    if (!this.options.onJob) return;
+    const now = Date.now();
+    const dispatched = job.dispatchedAt ?? now;
+    this.options.onJob({ waitSeconds: (dispatched - job.enqueuedAt) / 1000, runSeconds: (now - dispatched) / 1000, audioSeconds: job.request.audioSeconds, outcome });
   }
 
   private failQueue(err: Error): void {

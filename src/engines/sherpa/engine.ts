@@ -80,6 +80,8 @@ export class SherpaEngine extends EventEmitter implements Engine {
       jobTimeoutPerAudioSecond: options.jobTimeoutPerAudioSecond,
       abortGraceMs: options.abortGraceMs ?? 15_000,
       onWorkerExit: (event) => this.emit('worker_exit', event),
+      // 'job' (EngineJobEvent in app/metrics.ts): queue wait, run time and outcome of each finished job
+      onJob: (event) => this.emit('job', { modelId: this.info.modelId, kind: this.info.kind, ...event }),
     });
     this.readyPromise = this.start();
     this.readyPromise.catch(() => undefined);

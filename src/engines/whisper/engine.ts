@@ -79,6 +79,8 @@ export class WhisperEngine extends EventEmitter implements Engine {
       // The worker checks the abort flag between graph nodes; past this grace it is killed.
       abortGraceMs: options.abortGraceMs ?? 5_000,
       onWorkerExit: (event) => this.emit('worker_exit', event),
+      // 'job' (EngineJobEvent in app/metrics.ts): queue wait, run time and outcome of each finished job
+      onJob: (event) => this.emit('job', { modelId: this.info.modelId, kind: this.info.kind, ...event }),
     });
     this.readyPromise = this.start();
     this.readyPromise.catch(() => undefined);

@@ -32,6 +32,8 @@ export interface EnricherOptions {
   /** clock for the breaker's cool-down */
   now?: () => number;
   logger?: EnricherLogger;
+  /** told about every LLM call (metrics): its latency, and whether it failed */
+  observer?: { llmCall(latencyMs: number, ok: boolean): void };
 }
 
 export interface EnricherState {
@@ -88,6 +90,7 @@ export class Enricher {
   private readonly sessions = new SessionStore();
   private readonly lexicon?: Lexicon;
   private readonly logger?: EnricherLogger;
+  private readonly observer?: EnricherOptions['observer'];
   private reachable: boolean | null = null;
   private lastLatencyMs: number | null = null;
   private lastError: string | null = null;
@@ -101,6 +104,7 @@ export class Enricher {
     this.config = parseEnrichConfig(config as EnrichConfigInput);
     this.lexicon = options.lexicon;
     this.logger = options.logger;
+    this.observer = options.observer;
     this.now = options.now ?? Date.now;
     this.client = this.config.llm ? new LlmClient(this.config.llm, options.fetch) : null;
     this.builtin = new BuiltinExtractor({ categories: this.config.categories, lexicon: options.lexicon, maxKeywords: this.config.maxKeywords });
@@ -242,10 +246,12 @@ export class Enricher {
     this.reachable = true;
     this.lastLatencyMs = latencyMs;
     this.record(false);
+    this.observer?.llmCall(latencyMs, true);
   }
 
   private recordFailure(err: LlmError): void {
     this.record(true);
+    this.observer?.llmCall(0, false);
     this.lastError = err.message;
     if (err.kind === 'timeout' || err.kind === 'network') this.reachable = false;
     else if (err.kind === 'http' || err.kind === 'invalid_output') this.reachable = true;

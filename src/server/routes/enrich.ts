@@ -12,7 +12,7 @@ import { ApiError } from '../errors.js';
 
 const MAX_TEXT = 10_000;
 
-const enrichBody = z.object({
+export const enrichBody = z.object({
   text: z.string().max(MAX_TEXT, `text is longer than ${MAX_TEXT} characters`),
   language: z.string().max(16).optional(),
   sessionId: z.string().max(200).optional(),

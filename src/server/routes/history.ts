@@ -29,7 +29,7 @@ export function entryJson(e: HistoryEntry): Record<string, unknown> {
   };
 }
 
-const listQuery = z.object({
+export const listQuery = z.object({
   q: z.string().max(500).optional(),
   keyword: z.string().max(200).optional(),
   category: z.string().max(100).optional(),
@@ -40,7 +40,7 @@ const listQuery = z.object({
 
 const subtitleFormat = z.enum(['srt', 'vtt']);
 
-const subtitlesBody = z.object({
+export const subtitlesBody = z.object({
   format: subtitleFormat,
   language: z.string().max(16).optional(),
   segments: z

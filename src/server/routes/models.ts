@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { ApiError } from '../errors.js';
 
-const loadBody = z.object({
+export const loadBody = z.object({
   source: z.string().min(1).max(2048).optional(),
   id: z.string().min(1).max(128).optional(),
   /** make it the default model (atomic swap); false = load beside the default */

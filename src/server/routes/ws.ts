@@ -12,6 +12,7 @@ import { f32leToFloat32, s16leToFloat32, StreamResampler } from '../../audio/pcm
 import { normalizeLanguage } from '../../util/languages.js';
 import type { AppContext } from '../context.js';
 import { toApiError } from '../errors.js';
+import { CLOSE_GOING_AWAY, refuseSocket } from '../limits.js';
 
 /** Frames above this are refused with an error (the session goes on); ws itself closes above 4 MiB (app.ts). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -50,7 +51,8 @@ type Encoding = 'pcm_s16le' | 'pcm_f32le';
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export async function wsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
-  app.get('/ws', { websocket: true }, (socket: WebSocket, request: FastifyRequest) => {
+  // limits are applied on upgrade by Limits.admitLive, so a refusal arrives as a close frame (4429)
+  app.get('/ws', { websocket: true, config: { rateLimit: false } }, (socket: WebSocket, request: FastifyRequest) => {
     new WsConnection(socket, request, ctx).listen();
   });
 }
@@ -79,6 +81,10 @@ class WsConnection {
   private stopping = false;
   private statsTimer?: NodeJS.Timeout;
   private chain: Promise<void> = Promise.resolve();
+  /** refused at admission (shutdown, per-key limits): no message is handled */
+  private refused = false;
+  private releaseSlot?: () => void;
+  private undrain?: () => void;
   private readonly log;
 
   constructor(
@@ -91,6 +97,8 @@ class WsConnection {
 
   listen(): void {
     this.socket.on('close', () => this.cleanup());
+    // Admission before any message is handled: messages queue behind it on the chain.
+    this.chain = this.admit();
     this.socket.on('error', (err) => {
       this.log.debug({ err }, 'socket error');
       this.cleanup();
@@ -114,11 +122,43 @@ class WsConnection {
     this.send({ type: 'error', code, message, fatal });
   }
 
+  /** Refuses the connection while shutting down or over the key's rate or live-session limit. */
+  private async admit(): Promise<void> {
+    const { shutdown, limits, keys } = this.ctx;
+    if (shutdown?.draining) {
+      this.refused = true;
+      this.socket.close(CLOSE_GOING_AWAY, 'server shutting down');
+      return;
+    }
+    if (!limits || !keys) return;
+    const admission = await limits.admitLive(this.request.identity ?? keys.anonymous(this.request.ip));
+    if (!admission.ok) {
+      this.refused = true;
+      refuseSocket(this.socket, admission);
+      return;
+    }
+    if (this.closed) admission.release();
+    else this.releaseSlot = admission.release;
+  }
+
   private cleanup(): void {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.statsTimer);
+    this.releaseSlot?.();
+    this.undrain?.();
     this.session?.close();
+  }
+
+  /** Shutdown: the audio already received is decoded to its last final, then a close frame says why. */
+  private async drain(): Promise<void> {
+    await this.chain.catch(() => undefined);
+    if (this.closed) return;
+    this.stopping = true;
+    const session = this.session;
+    await session?.stop();
+    this.send({ type: 'done', session_id: session?.id ?? randomUUID(), stats: session?.stats() ?? null, reason: 'server shutting down' });
+    this.socket.close(CLOSE_GOING_AWAY, 'server shutting down');
   }
 
   private start(cfg: Partial<SessionConfig>): Promise<boolean> {
@@ -166,6 +206,7 @@ class WsConnection {
       return false;
     }
     this.session = session;
+    this.undrain = this.ctx.shutdown?.onDrain(() => this.drain());
     this.encoding = cfg.encoding ?? 'pcm_s16le';
     const sampleRate = cfg.sample_rate ?? 16000;
     this.resampler = sampleRate === 16000 ? undefined : new StreamResampler(sampleRate, 16000);
@@ -228,7 +269,7 @@ class WsConnection {
   }
 
   private async handle(data: Buffer, isBinary: boolean): Promise<void> {
-    if (this.closed || this.stopping) return;
+    if (this.closed || this.stopping || this.refused) return;
     if (data.length > MAX_FRAME_BYTES) {
       this.sendError('frame_too_large', `frame of ${data.length} bytes exceeds ${MAX_FRAME_BYTES} — frame dropped`);
       return;
