@@ -124,8 +124,17 @@ describe('Prometheus /metrics after real traffic', () => {
     assert.ok(m.has('earshot_backpressure_dropped_audio_seconds_total'));
     assert.ok(m.has('earshot_filter_drops_total'));
 
-    // the LLM answered once, without errors
-    assert.equal(sum(pick(m, 'earshot_llm_request_duration_seconds'), 'count'), 1);
+    // every LLM call the fake LLM answered (the /api/enrich call; history also extracts keywords of the
+    // batch transcriptions in the background), none failed
+    const deadline = Date.now() + 30_000;
+    let calls = sum(pick(await scrape(server.url), 'earshot_llm_request_duration_seconds'), 'count');
+    const completions = () => llm.requests.filter((r) => r.method === 'POST').length;
+    while (calls !== completions()) {
+      assert.ok(Date.now() < deadline, `${calls} LLM calls counted, the LLM saw ${completions()}`);
+      await new Promise((r) => setTimeout(r, 100));
+      calls = sum(pick(await scrape(server.url), 'earshot_llm_request_duration_seconds'), 'count');
+    }
+    assert.ok(calls >= 1);
     assert.equal(sum(pick(m, 'earshot_llm_errors_total')), 0);
 
     // Node process metrics under their standard names
