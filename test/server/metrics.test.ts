@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
 import OpenAI from 'openai';
-import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { getMetricsFromIterator, type PromHistogramData, type PromMetrics } from 'prom2javascript';
 import { pocketsphinxClips } from '../../src/eval/corpus.js';
 import { freePort } from '../../src/util/free-port.js';
 import { fileBlob, loadClip, postForm } from '../helpers/audio.js';
@@ -12,38 +12,26 @@ import { FakeLlm } from '../helpers/fake-llm.js';
 import { connectLive, sendAudio } from '../helpers/live.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
-interface Sample {
-  value?: string;
-  labels?: Record<string, string>;
-  count?: string;
-  sum?: string;
-  buckets?: Record<string, string>;
-}
-interface Family {
-  name: string;
-  type: string;
-  help: string;
-  metrics: Sample[];
-}
+type Sample = { labels: Record<string, string>; value?: number } & Partial<Omit<PromHistogramData, 'labels'>>;
 
 const clips = pocketsphinxClips();
 const seedClip = clips.find((c) => c.id.endsWith('0870'))!;
 const openAiClip = clips.find((c) => c.id.endsWith('0880'))!;
 const liveClip = clips.find((c) => c.id.endsWith('0920'))!;
 
-async function scrape(url: string, headers: Record<string, string> = {}): Promise<Map<string, Family>> {
+/** GET /metrics, read by a Prometheus text-format parser. */
+async function scrape(url: string, headers: Record<string, string> = {}): Promise<PromMetrics> {
   const res = await fetch(`${url}/metrics`, { headers });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-  const families = parsePrometheusTextFormat(await res.text()) as Family[];
-  return new Map(families.map((f) => [f.name, f]));
+  return getMetricsFromIterator((await res.text()).split('\n')[Symbol.iterator]());
 }
 
 /** The samples of a family whose labels include `labels`. */
-function pick(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): Sample[] {
-  const f = families.get(name);
+function pick(families: PromMetrics, name: string, labels: Record<string, string> = {}): Sample[] {
+  const f = families[name];
   assert.ok(f, `metric ${name} missing`);
-  return f.metrics.filter((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
+  return (f.data as Sample[]).filter((m) => Object.entries(labels).every(([k, v]) => m.labels[k] === v));
 }
 const sum = (samples: Sample[], field: 'value' | 'count' | 'sum' = 'value') => samples.reduce((n, s) => n + Number(s[field] ?? 0), 0);
 
@@ -94,7 +82,7 @@ describe('Prometheus /metrics after real traffic', () => {
     assert.equal(sum(pick(m, 'earshot_http_requests_total', { route: '/v1/audio/transcriptions', status: '200' })), 1);
     assert.equal(sum(pick(m, 'earshot_http_requests_total', { route: '/api/history/:id', status: '404' })), 1, 'the route pattern, not the raw URL');
     assert.equal(sum(pick(m, 'earshot_http_request_duration_seconds', { route: '/transcribe' }), 'count'), 1);
-    assert.equal(m.get('earshot_http_request_duration_seconds')!.type, 'HISTOGRAM');
+    assert.equal(m.earshot_http_request_duration_seconds!.type, 'histogram');
 
     // audio seconds: batch exactly what was uploaded; live what the finals covered
     const batch = sum(pick(m, 'earshot_audio_seconds_total', { mode: 'batch', engine: 'whisper', model: 'base' }));
@@ -121,8 +109,8 @@ describe('Prometheus /metrics after real traffic', () => {
     assert.equal(sum(pick(m, 'earshot_final_latency_seconds', { interface: 'ws' }), 'count'), finals.length);
     const partialMessages = c.messages.filter((x) => x.type === 'partial').length;
     assert.ok(sum(pick(m, 'earshot_partial_decodes_total', { outcome: 'run' })) >= partialMessages);
-    assert.ok(m.has('earshot_backpressure_dropped_audio_seconds_total'));
-    assert.ok(m.has('earshot_filter_drops_total'));
+    assert.ok(m.earshot_backpressure_dropped_audio_seconds_total);
+    assert.ok(m.earshot_filter_drops_total);
 
     // every LLM call the fake LLM answered (the /api/enrich call; history also extracts keywords of the
     // batch transcriptions in the background), none failed
@@ -140,10 +128,11 @@ describe('Prometheus /metrics after real traffic', () => {
     // Node process metrics under their standard names
     assert.ok(sum(pick(m, 'process_cpu_seconds_total')) > 0);
     assert.ok(sum(pick(m, 'nodejs_heap_size_used_bytes')) > 0);
-    for (const [name, f] of m) {
+    for (const [name, f] of Object.entries(m)) {
       if (!name.startsWith('earshot_')) continue;
       assert.ok(f.help.length > 10, `${name} has help`);
-      if (f.type === 'COUNTER') assert.match(name, /_total$/);
+      if (f.type === 'counter') assert.match(name, /_total$/);
+      if (f.type === 'histogram') assert.match(name, /_seconds$|_factor$/);
     }
   });
 });
