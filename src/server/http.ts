@@ -27,3 +27,8 @@ export function abortOnDisconnect(request: FastifyRequest, reply: FastifyReply):
   if (!reply.raw.writableFinished && (reply.raw.destroyed || request.raw.socket?.destroyed !== false)) controller.abort();
   return { signal: controller.signal, done: () => reply.raw.off('close', onClose) };
 }
+
+/** The HTTP answer of a WebSocket endpoint to a request that is not an upgrade. */
+export async function upgradeRequired(): Promise<never> {
+  throw new ApiError(426, 'upgrade_required', 'this is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)');
+}

@@ -12,6 +12,7 @@ import { f32leToFloat32, s16leToFloat32, StreamResampler } from '../../audio/pcm
 import { normalizeLanguage } from '../../util/languages.js';
 import type { AppContext } from '../context.js';
 import { toApiError } from '../errors.js';
+import { upgradeRequired } from '../http.js';
 import { CLOSE_GOING_AWAY, refuseSocket } from '../limits.js';
 
 /** Frames above this are refused with an error (the session goes on); ws itself closes above 4 MiB (app.ts). */
@@ -52,8 +53,14 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export async function wsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   // limits are applied on upgrade by Limits.admitLive, so a refusal arrives as a close frame (4429)
-  app.get('/ws', { websocket: true, config: { rateLimit: false } }, (socket: WebSocket, request: FastifyRequest) => {
-    new WsConnection(socket, request, ctx).listen();
+  app.route({
+    method: 'GET',
+    url: '/ws',
+    config: { rateLimit: false },
+    handler: upgradeRequired,
+    wsHandler: (socket: WebSocket, request: FastifyRequest) => {
+      new WsConnection(socket, request, ctx).listen();
+    },
   });
 }
 
