@@ -12,7 +12,7 @@ import { loadAverageNow, machineFacts } from './lib/machine.js';
 import { startServer, type BenchServer } from './lib/server.js';
 import { median, percentile, round } from './lib/stats.js';
 
-const { values } = parseArgs({ options: { pairs: { type: 'string', default: '30' }, model: { type: 'string', default: process.env.EARSHOT_TEST_MODEL ?? 'base' } } });
+const { values } = parseArgs({ options: { pairs: { type: 'string', default: '16' }, model: { type: 'string', default: process.env.EARSHOT_TEST_MODEL ?? 'base' } } });
 const pairs = Number(values.pairs);
 const model = values.model!;
 
@@ -30,8 +30,11 @@ async function main(): Promise<void> {
   const machine = machineFacts();
   const load = loadAverageNow();
   const started = new Date().toISOString();
+  const log = (line: string) => process.stderr.write(`[bench:metrics ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+  log(`starting two servers (${model}): metrics on, metrics off`);
   const on = await startServer({ model, threads: 2 });
   const off = await startServer({ model, threads: 2, env: { EARSHOT_METRICS: 'false' } });
+  log(`${pairs} A/B pairs of ${clip.id}`);
   const times = { on: [] as number[], off: [] as number[] };
   try {
     // warm both (first decodes allocate), then measure
@@ -40,6 +43,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < pairs; i++) {
       const order: Array<['on' | 'off', BenchServer]> = i % 2 === 0 ? [['on', on], ['off', off]] : [['off', off], ['on', on]];
       for (const [name, server] of order) times[name].push(await transcribe(server, wav));
+      if ((i + 1) % 5 === 0) log(`${i + 1}/${pairs} pairs`);
     }
     const metricsText = await (await fetch(`${on.url}/metrics`)).text();
     if (!metricsText.includes('earshot_http_requests_total{method="POST",route="/transcribe",status="200"}')) throw new Error('the metrics server did not count the requests');
