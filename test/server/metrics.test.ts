@@ -24,7 +24,9 @@ async function scrape(url: string, headers: Record<string, string> = {}): Promis
   const res = await fetch(`${url}/metrics`, { headers });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-  return getMetricsFromIterator((await res.text()).split('\n')[Symbol.iterator]());
+  // prom-client writes NaN as "Nan" (Prometheus reads it case-insensitively); this parser wants the spec's "NaN"
+  const text = (await res.text()).replace(/ Nan$/gm, ' NaN');
+  return getMetricsFromIterator(text.split('\n')[Symbol.iterator]());
 }
 
 /** The samples of a family whose labels include `labels`. */

@@ -89,6 +89,14 @@ export class RealtimeTranscriptionSession {
       });
   }
 
+  /** Shutdown: the audio already received is decoded to its last transcription events, then the stream ends. */
+  async finish(): Promise<void> {
+    await this.chain.catch(() => undefined);
+    if (this.closed) return;
+    await this.binding?.live.stop().catch(() => undefined);
+    this.close();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

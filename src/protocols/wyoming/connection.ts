@@ -24,7 +24,8 @@ export interface ConnectionOptions {
 type Request = { kind: 'asr'; model?: string; language?: string } | { kind: 'wake'; names?: string[] };
 
 type Stream =
-  | { kind: 'asr'; asr: AsrStream; convert: PcmToMono16k }
+  /** release: the live-session slot it holds (per-key limits) */
+  | { kind: 'asr'; asr: AsrStream; convert: PcmToMono16k; release?: () => void }
   | { kind: 'wake'; wake: WakeStream; convert: PcmToMono16k; detected: boolean }
   /** a stream whose request failed (error already sent): its audio is dropped until audio-stop */
   | { kind: 'refused' };
@@ -50,7 +51,11 @@ export function handleConnection(socket: Socket, opts: ConnectionOptions): void 
     if (closed) return;
     closed = true;
     clearTimeout(frameTimer);
-    if (stream?.kind === 'asr') stream.asr.close();
+    undrain?.();
+    if (stream?.kind === 'asr') {
+      stream.asr.close();
+      stream.release?.();
+    }
     if (stream?.kind === 'wake') void stream.wake.close();
     stream = undefined;
   };
@@ -63,6 +68,16 @@ export function handleConnection(socket: Socket, opts: ConnectionOptions): void 
     // a peer that never reads must not hold the socket open
     setTimeout(() => socket.destroy(), 2000).unref();
   };
+
+  // Shutdown: a transcription under way is finished for the audio received (its transcript is sent),
+  // then the connection closes.
+  const undrain = ctx.shutdown?.onDrain(async () => {
+    await chain.catch(() => undefined);
+    if (closed) return;
+    await endStream(true).catch(() => undefined);
+    cleanup();
+    socket.end();
+  });
 
   socket.on('close', cleanup);
   socket.on('error', (err) => {
@@ -148,11 +163,31 @@ export function handleConnection(socket: Socket, opts: ConnectionOptions): void 
       stream = { kind: 'refused' };
       return;
     }
+    if (ctx.shutdown?.draining) {
+      send('error', { text: 'the server is shutting down', code: 'shutting_down' });
+      stream = { kind: 'refused' };
+      return;
+    }
+    // Per-key limits as on /ws: Wyoming has no keys, so the client address is the identity.
+    let release: (() => void) | undefined;
+    if (ctx.limits && ctx.keys) {
+      const admission = await ctx.limits.admitLive(ctx.keys.anonymous(socket.remoteAddress ?? '?'));
+      if (!admission.ok) {
+        send('error', { text: admission.message, code: admission.code });
+        stream = { kind: 'refused' };
+        return;
+      }
+      release = admission.release;
+    }
     try {
       const live = await ctx.live.open({ interface: 'wyoming', remote, model: req.model === ASR_PROGRAM ? undefined : req.model, language, enrich: true });
-      if (closed) return live.close();
-      stream = { kind: 'asr', asr: new AsrStream(live, send), convert: new PcmToMono16k(format) };
+      if (closed) {
+        release?.();
+        return live.close();
+      }
+      stream = { kind: 'asr', asr: new AsrStream(live, send), convert: new PcmToMono16k(format), release };
     } catch (err) {
+      release?.();
       const api = toApiError(err);
       send('error', { text: api.message, code: api.code });
       stream = { kind: 'refused' };
@@ -225,8 +260,12 @@ export function handleConnection(socket: Socket, opts: ConnectionOptions): void 
       return;
     }
     if (s.kind === 'asr') {
-      if (reply) await s.asr.finish();
-      else s.asr.close();
+      try {
+        if (reply) await s.asr.finish();
+        else s.asr.close();
+      } finally {
+        s.release?.();
+      }
     } else if (s.kind === 'wake') {
       await s.wake.drain();
       if (reply && !s.detected) send('not-detected');

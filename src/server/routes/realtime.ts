@@ -5,23 +5,68 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { MAX_APPEND_CHARS, RealtimeTranscriptionSession } from '../../protocols/realtime/session.js';
 import type { AppContext } from '../context.js';
+import { CLOSE_GOING_AWAY, refuseSocket } from '../limits.js';
 
 export async function realtimeRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
-  app.get('/v1/realtime', { websocket: true }, (socket: WebSocket, request: FastifyRequest) => {
-    const session = new RealtimeTranscriptionSession(
-      ctx,
-      {
-        send: (event) => {
-          if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(event));
+  // Per-key limits apply on upgrade through Limits.admitLive (as /ws), so a refusal arrives as a close frame (4429).
+  app.get('/v1/realtime', { websocket: true, config: { rateLimit: false } }, (socket: WebSocket, request: FastifyRequest) => {
+    let session: RealtimeTranscriptionSession | undefined;
+    let release: (() => void) | undefined;
+    let undrain: (() => void) | undefined;
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      release?.();
+      undrain?.();
+      session?.close();
+    };
+    socket.on('close', end);
+    socket.on('error', end);
+
+    // The session (and its session.created) starts once admitted; messages wait behind admission, in order.
+    const admitted = (async () => {
+      if (ctx.shutdown?.draining) {
+        socket.close(CLOSE_GOING_AWAY, 'server shutting down');
+        return false;
+      }
+      if (ctx.limits && ctx.keys) {
+        const admission = await ctx.limits.admitLive(request.identity ?? ctx.keys.anonymous(request.ip));
+        if (!admission.ok) {
+          refuseSocket(socket, admission);
+          return false;
+        }
+        if (ended) {
+          admission.release();
+          return false;
+        }
+        release = admission.release;
+      }
+      if (ended) return false;
+      session = new RealtimeTranscriptionSession(
+        ctx,
+        {
+          send: (event) => {
+            if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(event));
+          },
+          close: (code, reason) => socket.close(code, reason),
         },
-        close: (code, reason) => socket.close(code, reason),
-      },
-      request.ip,
-    );
+        request.ip,
+      );
+      // Shutdown: the audio received gets its transcription events, then a close frame says why.
+      const live = session;
+      undrain = ctx.shutdown?.onDrain(async () => {
+        await live.finish();
+        socket.close(CLOSE_GOING_AWAY, 'server shutting down');
+      });
+      return true;
+    })();
+
     socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       // an append's JSON is a little larger than its base64 audio
       if (isBinary || buf.length > MAX_APPEND_CHARS + 4096) {
+        if (socket.readyState !== socket.OPEN) return;
         socket.send(
           JSON.stringify({
             type: 'error',
@@ -37,9 +82,9 @@ export async function realtimeRoutes(app: FastifyInstance, ctx: AppContext): Pro
         );
         return;
       }
-      session.receive(buf.toString('utf8'));
+      void admitted.then((ok) => {
+        if (ok) session?.receive(buf.toString('utf8'));
+      });
     });
-    socket.on('close', () => session.close());
-    socket.on('error', () => session.close());
   });
 }
