@@ -213,6 +213,13 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     'Live transcription over WebSocket',
     'Protocol in docs/streaming.md and docs/ws-protocol.schema.json. Refused sessions get an error message and close code 4429 (rate_limited, too_many_sessions); at shutdown, a final for the audio received and close code 1001.',
   ),
+  'GET /v1/realtime': {
+    summary: 'OpenAI Realtime transcription (WebSocket)',
+    description:
+      'OpenAI Realtime API in transcription mode (?intent=transcription): session.update / transcription_session.update, input_audio_buffer.append, .commit and .clear; server VAD or manual turns. Browsers send the key as the openai-insecure-api-key.<key> subprotocol. Refused sessions get an error event and close code 4429 (rate_limited, too_many_sessions); at shutdown, the transcription of the audio received and close code 1001.',
+    tags: ['openai'],
+    response: { '101': { description: 'switching protocols to WebSocket' }, ...errors(openAiError) },
+  },
   'GET /api/monitor': websocketDoc('Monitor feed (WebSocket): live sessions, utterances, status', 'Read-only; the dashboard uses it.'),
   'GET /api/stats': { summary: 'Server status: models, queues, sessions, filter, machine', tags: ['api'], response: { '200': json(anyObject), ...errors(seedError) } },
   'GET /api/config': { summary: 'Effective configuration (secrets masked)', tags: ['api'], response: { '200': json(anyObject), ...errors(seedError) } },
