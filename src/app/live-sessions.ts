@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Config } from '../config/schema.js';
 import type { EngineManager, Lease } from '../engines/manager.js';
-import type { EngineKind, Task } from '../engines/types.js';
+import { EngineError, type EngineKind, type Task } from '../engines/types.js';
 import type { Enricher } from '../pipeline/enrich/index.js';
 import type { HallucinationFilter } from '../pipeline/filter/index.js';
 import {
@@ -180,6 +180,10 @@ export class LiveSessions {
     const partials = req.partials ?? config.streaming.partials;
     const enrich = (req.enrich ?? true) && Boolean(enricher?.config.enabled);
     const task = req.task ?? 'transcribe';
+    if (task === 'translate' && !lease.engine.info.canTranslate) {
+      lease.release();
+      throw new EngineError('unsupported', `model ${lease.modelId} cannot translate (a ${lease.engine.info.kind} model transcribes its own language only)`);
+    }
     const v = req.vad ?? {};
     const live = config.streaming;
     const stream = new StreamSession({

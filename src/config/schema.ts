@@ -116,6 +116,15 @@ export const configSchema = z.object({
       computeType: z.string().optional(),
     })
     .prefault({}),
+  /** CTC (wav2vec2-family) models: long audio is decoded in overlapping chunks, as transformers' ASR pipeline does */
+  ctc: z
+    .object({
+      /** chunk_length_s; 0 = one pass over the whole input (memory grows with the square of its length) */
+      chunkSeconds: z.coerce.number().min(0).default(20),
+      /** stride_length_s: context dropped at each chunk edge; default chunkSeconds / 6 */
+      strideSeconds: z.coerce.number().min(0).optional(),
+    })
+    .prefault({}),
   /** seed 004's SUPPORTED_LANGUAGES: language → model (or batch/live models); unlisted languages use model.name / model.live */
   languages: z.record(z.string(), languageRoute).default({}),
   limits: z

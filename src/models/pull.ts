@@ -24,7 +24,7 @@ export { resolveSource, defaultModelId, sourceFromSeedEnv, type ModelSource } fr
 export { ModelSourceError, MODEL_ERROR_EXIT_CODES, type ModelErrorCode } from './sources/errors.js';
 export type { PullProgress, PullProgressListener, PullPhase } from './progress.js';
 
-export type Quantization = 'f16' | 'f32' | 'q8_0' | 'q5_0';
+export type Quantization = 'f16' | 'f32' | 'q8_0' | 'q5_0' | 'int8';
 
 export interface PullOptions {
   store: ModelStore;
@@ -370,7 +370,7 @@ async function detectSherpa(path: string, spec: string): Promise<SherpaDetection
 async function checkSupported(path: string): Promise<void> {
   const detection = await detectModel(path);
   if (detection.kind === 'unknown') {
-    throw new ModelSourceError('unsupported_format', `unsupported model format: ${detection.reason ?? path}; expected a whisper.cpp ggml file, a CTranslate2 or Hugging Face (safetensors) Whisper folder, a sherpa-onnx model folder, or a .tar.gz/.tar.bz2/.zip holding one`);
+    throw new ModelSourceError('unsupported_format', `unsupported model format: ${detection.reason ?? path}; expected a whisper.cpp ggml file, a CTranslate2 or Hugging Face (safetensors) Whisper folder, a Hugging Face CTC (wav2vec2) folder, a sherpa-onnx model folder, or a .tar.gz/.tar.bz2/.zip holding one`);
   }
 }
 

@@ -7,7 +7,7 @@ import { CATALOGUE } from '../../models/catalogue.js';
 import { createProgressRenderer, type PullProgress } from '../../models/progress.js';
 import { formatBytes } from '../../util/bytes.js';
 
-const QUANTIZATIONS: Quantization[] = ['f16', 'f32', 'q8_0', 'q5_0'];
+const QUANTIZATIONS: Quantization[] = ['f16', 'f32', 'q8_0', 'q5_0', 'int8'];
 
 interface CommonOptions {
   home?: string;
@@ -89,7 +89,7 @@ export function register(program: Command): void {
 
   models
     .command('import')
-    .description('import a local ggml file, CTranslate2 folder or Hugging Face safetensors folder (converted to ggml)')
+    .description('import a local ggml file, CTranslate2 folder, Hugging Face Whisper folder (converted to ggml) or Hugging Face CTC folder (wav2vec2 family, converted to ONNX)')
     .argument('<path>', 'file or folder')
     .option('--id <name>', 'install under this id (default: derived from the name)')
     .addOption(new Option('--quantize <type>', 'convert weights to this type (converted models default to q8_0; ggml files keep theirs)').choices(QUANTIZATIONS))

@@ -1,31 +1,7 @@
 // Length-prefixed JSON frames spoken with the native worker (see native/worker.cpp).
 
-export function encodeFrame(message: Record<string, unknown>, payload?: Uint8Array): Buffer[] {
-  const body = Buffer.from(JSON.stringify(payload ? { ...message, bytes: payload.byteLength } : message), 'utf8');
-  const header = Buffer.alloc(4);
-  header.writeUInt32LE(body.length, 0);
-  const parts: Buffer[] = [header, body];
-  if (payload) parts.push(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
-  return parts;
-}
-
-/** Reassembles frames from arbitrary stdout chunks. */
-export class FrameDecoder {
-  private buffer: Buffer = Buffer.alloc(0);
-
-  push(chunk: Buffer): Record<string, unknown>[] {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-    const out: Record<string, unknown>[] = [];
-    while (this.buffer.length >= 4) {
-      const length = this.buffer.readUInt32LE(0);
-      if (this.buffer.length < 4 + length) break;
-      const body = this.buffer.subarray(4, 4 + length).toString('utf8');
-      this.buffer = this.buffer.subarray(4 + length);
-      out.push(JSON.parse(body) as Record<string, unknown>);
-    }
-    return out;
-  }
-}
+// The framing itself is shared with the Node onnxruntime workers (CTC): see ../pool/frames.ts.
+export { encodeFrame, FrameDecoder, type Frame } from '../pool/frames.js';
 
 /** What the worker sends back for one segment (times in centiseconds). */
 export interface RawSegment {

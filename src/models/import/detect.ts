@@ -1,11 +1,13 @@
-// Tells what kind of Whisper model a file or folder holds, by content rather than by name.
+// Tells what kind of model a file or folder holds (Whisper formats, or a Hugging Face CTC folder),
+// by content rather than by name.
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BinaryFile } from './binary-file.js';
 import { GGML_MAGIC } from './ggml-writer.js';
+import { isCtcFolder } from './ctc.js';
 
-export type ModelKind = 'ggml' | 'ct2' | 'hf-safetensors' | 'unknown';
+export type ModelKind = 'ggml' | 'ct2' | 'hf-safetensors' | 'hf-ctc' | 'unknown';
 
 export interface Detection {
   kind: ModelKind;
@@ -55,6 +57,8 @@ export async function detectModel(input: string): Promise<Detection> {
   }
   if (!info.isDirectory()) return { kind: 'unknown', path: input, reason: `${input} is neither a file nor a folder` };
 
+  // A Hugging Face CTC folder (wav2vec2 family): converted to ONNX, not to ggml.
+  if (await isCtcFolder(input)) return { kind: 'hf-ctc', path: input };
   const modelBin = join(input, 'model.bin');
   if (existsSync(modelBin)) {
     const kind = await sniffFile(modelBin);

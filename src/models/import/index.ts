@@ -15,6 +15,7 @@ import { readSafetensors } from './safetensors-reader.js';
 import { BinaryFile } from './binary-file.js';
 import { readTokenList, whisperVocabBytes } from './vocab.js';
 import { whisperWeightsFromCt2, whisperWeightsFromHf, type HfWhisperConfig, type WhisperHparams } from './whisper-tensors.js';
+import { importCtcModel } from './ctc.js';
 
 export { detectModel, type Detection, type ModelKind } from './detect.js';
 export { readGgmlModel, type GgmlModelInfo } from './ggml-reader.js';
@@ -27,10 +28,13 @@ export interface ImportOptions {
   id?: string;
   /** recorded in the manifest; defaults to the input path */
   source?: string;
-  /** output weight type; converted models default to `convertTo`, ggml files keep theirs ('f32' is refused, see F32_REFUSED) */
-  quantize?: GgmlOutputType;
+  /** output weight type; converted models default to `convertTo`, ggml files keep theirs ('f32' is refused, see F32_REFUSED);
+   *  'int8' (dynamic quantisation) is for CTC models, which are otherwise kept f32 */
+  quantize?: GgmlOutputType | 'int8';
   /** weight type of converted (CTranslate2, Hugging Face) models when `quantize` is not given; default f16 */
   convertTo?: GgmlOutputType;
+  /** CTC models: the language they transcribe (guessed from the vocabulary when omitted) */
+  language?: string;
   /** tensor elements converted so far / in all (bytes copied for ggml files taken as they are) */
   onProgress?: (done: number, total: number) => void;
 }
@@ -55,20 +59,26 @@ const SIZE_BY_LAYERS: Record<number, string> = { 4: 'tiny', 6: 'base', 12: 'smal
 export async function importModel(input: string, opts: ImportOptions): Promise<InstalledModel> {
   const detection = await detectModel(input);
   if (detection.kind === 'unknown') throw new Error(`cannot import ${input}: ${detection.reason}`);
-  if (opts.quantize === 'f32') throw new Error(F32_REFUSED);
+  if (detection.kind === 'hf-ctc') {
+    if (opts.quantize !== undefined && opts.quantize !== 'int8') throw new Error(`cannot import ${input}: CTC models are kept f32 or quantised to int8, not ${opts.quantize}`);
+    return importCtcModel(detection.path, { ...opts, quantize: opts.quantize });
+  }
+  if (opts.quantize === 'int8') throw new Error(`cannot import ${input}: int8 is for CTC models; Whisper ggml models take f16, q8_0 or q5_0`);
+  const quantize = opts.quantize;
+  if (quantize === 'f32') throw new Error(F32_REFUSED);
   const { store } = opts;
-  const id = opts.id ?? defaultModelId(input, opts.quantize);
+  const id = opts.id ?? defaultModelId(input, quantize);
   const staging = await store.stagingDir('import-');
   try {
     const target = join(staging, MODEL_FILE);
     let written: GgmlModelInfo;
     if (detection.kind === 'ggml') {
-      written = await importGgml(detection.path, target, opts.quantize, opts.onProgress);
+      written = await importGgml(detection.path, target, quantize, opts.onProgress);
     } else {
       const contents =
         detection.kind === 'ct2' ? await loadCt2(detection.path) : await loadHf(detection.path);
       try {
-        await writeGgmlModel(target, contents.model, opts.quantize ?? opts.convertTo ?? 'f16', opts.onProgress);
+        await writeGgmlModel(target, contents.model, quantize ?? opts.convertTo ?? 'f16', opts.onProgress);
       } finally {
         await contents.close();
       }

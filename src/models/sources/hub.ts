@@ -94,7 +94,7 @@ export async function listHubPath(loc: HubLocation, signal?: AbortSignal): Promi
 
 /**
  * From a folder listing, the files a model needs: drops repo clutter and the weight formats we
- * never read (TensorFlow, Flax, ONNX exports, PyTorch pickles when safetensors are there).
+ * never read (TensorFlow, Flax; ONNX exports and PyTorch pickles when safetensors are there).
  */
 export function selectModelFiles(files: HubFile[]): HubFile[] {
   const names = files.map((f) => f.path);
@@ -107,8 +107,10 @@ export function selectModelFiles(files: HubFile[]): HubFile[] {
   const kept = files.filter(({ path }) => {
     const base = path.split('/').pop() ?? path;
     if (base.startsWith('.')) return false;
-    if (/\.(h5|msgpack|ot|onnx|onnx_data|tflite|mlmodel|pt|pth|ckpt)$/i.test(base)) return false;
-    if (/(^|\/)(onnx|coreml|openvino|tf|flax)\//i.test(path)) return false;
+    if (/\.(h5|msgpack|ot|tflite|mlmodel|pt|pth|ckpt)$/i.test(base)) return false;
+    if (/(^|\/)(coreml|openvino|tf|flax)\//i.test(path)) return false;
+    // ONNX exports only matter without safetensors (a CTC repo may carry onnx/model.onnx beside pickles).
+    if (hasSafetensors && (/\.(onnx|onnx_data)$/i.test(base) || /(^|\/)onnx\//i.test(path))) return false;
     if (/\.(md|png|jpe?g|gif)$/i.test(base)) return false;
     if (hasSafetensors && /^pytorch_model.*\.bin(\.index\.json)?$/i.test(base)) return false;
     return true;

@@ -56,17 +56,29 @@ export async function seedRoutes(app: FastifyInstance, ctx: AppContext): Promise
   app.get('/health', async (_request, reply) => {
     const def = ctx.engines.defaultState();
     const status = healthStatus(ctx);
-    const stats = ctx.engines.list().find((m) => m.default)?.stats;
+    const loaded = ctx.engines.list().filter((m) => !m.retiring);
+    const stats = loaded.find((m) => m.default)?.stats;
+    // Seed 004's SUPPORTED_LANGUAGES view: each language route, and whether its model is loaded.
+    const routes = Object.entries(ctx.config.languages).map(([language, route]) => {
+      const entry = loaded.find((m) => m.id === route.model || m.source === route.model);
+      return [
+        language,
+        { model_id: entry?.id ?? route.model, engine: entry?.info?.kind ?? null, model_loaded: entry?.state === 'ready', ...(entry?.info ? { device: entry.info.device } : {}) },
+      ];
+    });
     return reply.status(status === 'ok' ? 200 : 503).send({
       status,
       model_loaded: status === 'ok',
+      // the processor (CTC feature extractor + tokenizer, Whisper's mel front end) loads with the model
       processor_loaded: status === 'ok',
-      device: ctx.engines.device,
+      // the device the model really runs on (a CTC worker without a CUDA provider reports cpu)
+      device: def.info?.device ?? ctx.engines.device,
       model_id: ctx.engines.defaultModelId ?? ctx.engines.defaultModelSource,
       engine: def.info?.kind ?? 'whisper',
       version: VERSION,
       ...(stats ? { workers: stats.workers, busy: stats.busy, queued: stats.queued, worker_restarts: stats.restarts } : {}),
       ...(def.error ? { error: def.error } : {}),
+      ...(routes.length ? { languages: Object.fromEntries(routes) } : {}),
       ...(ctx.enricher ? { llm: llmHealth(ctx) } : {}),
     });
   });
@@ -100,6 +112,9 @@ export async function seedRoutes(app: FastifyInstance, ctx: AppContext): Promise
       const extra: Record<string, unknown> = {};
       if (dropped.length) extra.filtered = dropped.map((d) => ({ rule: d.rule, pattern: d.pattern ?? null, text: d.text }));
       if (keywords) extra.keywords = wireKeywords(keywords);
+      // Seed 004 sent lang=KR and got "language": "KR" back: answer in the client's own code.
+      const asSent = field(fields, 'lang');
+      if (asSent !== undefined && language === transcript.language) extra.language = asSent;
       const out = render(transcript, format, { seed: true, words, extra });
       return reply.type(out.contentType).send(out.body);
     } finally {
