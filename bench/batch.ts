@@ -143,7 +143,11 @@ export interface PairResult {
   cpuRatio: number | null;
   medianClipCpuRatio: number | null;
   /** pooled WER of the first repetition; for the corpus tier also per set (long = the ~5 min file) */
-  wer: { earshot: number | null; fasterWhisper: number | null; bySet?: Record<string, { earshot: number | null; fasterWhisper: number | null; words: number }> };
+  wer: {
+    earshot: number | null;
+    fasterWhisper: number | null;
+    bySet?: Record<string, { earshot: number | null; fasterWhisper: number | null; words: number }>;
+  };
   clips: ClipResult[];
 }
 
@@ -206,7 +210,12 @@ export async function runBatch({ corpus, plan, python, log }: BatchDeps): Promis
         const common = { modelId: p.earshotModel, threads: p.threads, parallel: 1, processes: 1, device: 'cpu' as const };
         const engine =
           p.earshotEngine === 'ct2'
-            ? createCt2Engine({ ...common, modelDir: ct2WeightsOf(model.dir)!, python: await ensureCt2Runtime({ home: store.home, install: true, log }), computeType: p.fwComputeType })
+            ? createCt2Engine({
+                ...common,
+                modelDir: ct2WeightsOf(model.dir)!,
+                python: await ensureCt2Runtime({ home: store.home, install: true, log }),
+                computeType: p.fwComputeType,
+              })
             : new WhisperEngine({ ...common, modelPath: model.path });
         earshot.set(earshotKey(p), engine);
         await engine.ready();
@@ -240,9 +249,19 @@ export async function runBatch({ corpus, plan, python, log }: BatchDeps): Promis
       const timeEarshot = async () => {
         const cpu = cpuOf(earshotPid);
         const t = performance.now();
-        const options = { language: LANGUAGE, beamSize: p.beamSize, bestOf: 1, temperature: 0, temperatureIncrement: 0.2, wordTimestamps: false, noContext: false };
+        const options = {
+          language: LANGUAGE,
+          beamSize: p.beamSize,
+          bestOf: 1,
+          temperature: 0,
+          temperatureIncrement: 0.2,
+          wordTimestamps: false,
+          noContext: false,
+        };
         const speech = p.skipSilence ? speechOf.get(run.clip.id) : undefined;
-        const r = speech ? (await transcribeSpeechOnly(engine, run.clip.samples, speech, options)).transcript : await engine.transcribe(run.clip.samples, options);
+        const r = speech
+          ? (await transcribeSpeechOnly(engine, run.clip.samples, speech, options)).transcript
+          : await engine.transcribe(run.clip.samples, options);
         const wall = (performance.now() - t) / 1000;
         run.earshotText ??= r.text;
         return [wall, cpuOf(earshotPid) - cpu] as const;
@@ -398,7 +417,14 @@ function summarize(p: PairSpec, tier: 'matrix' | 'corpus', runs: ClipRun[]): Pai
   return {
     key: p.key,
     tier,
-    earshot: { engine: p.earshotEngine ?? 'whisper', model: p.earshotModel, format: p.earshotFormat, threads: p.threads, beamSize: p.beamSize, skipSilence: p.skipSilence ?? false },
+    earshot: {
+      engine: p.earshotEngine ?? 'whisper',
+      model: p.earshotModel,
+      format: p.earshotFormat,
+      threads: p.threads,
+      beamSize: p.beamSize,
+      skipSilence: p.skipSilence ?? false,
+    },
     fasterWhisper: { computeType: p.fwComputeType, threads: p.threads, beamSize: p.beamSize },
     repetitions: Math.max(...runs.map((r) => r.samples.length)),
     audioSeconds: round(audio, 2)!,

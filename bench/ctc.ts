@@ -85,10 +85,14 @@ async function main(): Promise<void> {
       }
     }
     for (const threads of [1, 2]) {
-      const out = execFileSync(ctcPython(), [join(BENCH_DIR, 'ctc_torch_runner.py'), '--model', folder, '--audio', audioPath, '--threads', String(threads), '--reps', String(reps)], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'ignore'],
-      });
+      const out = execFileSync(
+        ctcPython(),
+        [join(BENCH_DIR, 'ctc_torch_runner.py'), '--model', folder, '--audio', audioPath, '--threads', String(threads), '--reps', String(reps)],
+        {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        },
+      );
       const r = JSON.parse(out.trim().split('\n').pop()!) as { seconds: number[]; peak_rss_mib: number };
       const m = median(r.seconds);
       rows.push({ runtime: 'PyTorch (seed 004)', weights: 'fp32', threads, seconds: r.seconds, median: m, rtf: m / 10, peakRssMiB: r.peak_rss_mib });
@@ -100,10 +104,18 @@ async function main(): Promise<void> {
       started: new Date(Date.now() - (performance.now() - started)).toISOString(),
       wallSeconds: round((performance.now() - started) / 1000, 1),
       machine: { ...machine, loadAverage: { ...machine.loadAverage, end: (await import('node:os')).loadavg().map((v) => round(v, 2)) } },
-      model: 'Wav2Vec2ForCTC, XLS-R large config (24 layers, 1024 hidden, 16 heads, 4096 FFN, layer-norm conv encoder), random weights, Korean character vocabulary',
+      model:
+        'Wav2Vec2ForCTC, XLS-R large config (24 layers, 1024 hidden, 16 heads, 4096 FFN, layer-norm conv encoder), random weights, Korean character vocabulary',
       audio: '10.0 s of LibriVox speech (pocketsphinx-testdata), one pass (no chunking)',
       importSeconds: Object.fromEntries(Object.entries(imports).map(([k, v]) => [k, round(v, 1)])),
-      rows: rows.map((r) => ({ ...r, seconds: r.seconds.map((s) => round(s, 3)), median: round(r.median, 3), rtf: round(r.rtf, 3), peakRssMiB: round(r.peakRssMiB ?? undefined, 0), modelMiB: round(r.modelMiB, 0) })),
+      rows: rows.map((r) => ({
+        ...r,
+        seconds: r.seconds.map((s) => round(s, 3)),
+        median: round(r.median, 3),
+        rtf: round(r.rtf, 3),
+        peakRssMiB: round(r.peakRssMiB ?? undefined, 0),
+        modelMiB: round(r.modelMiB, 0),
+      })),
       ratios: [1, 2].map((threads) => {
         const torch = rows.find((r) => r.runtime.startsWith('PyTorch') && r.threads === threads)!;
         const ort = (w: string) => rows.find((r) => r.runtime.startsWith('onnx') && r.weights === w && r.threads === threads)!;
@@ -111,14 +123,14 @@ async function main(): Promise<void> {
       }),
       notes: [
         'Seed 004 claims ~1.5 s per 10 s on an i7-1255U (10 cores) and ~2 GB RAM with its 300 M-parameter model; this machine is a shared 2-core VM, so compare the ratios to PyTorch, measured in this same run.',
-        'Random weights: the text is meaningless, the computation is the real model\'s. int8 = dynamic quantisation of the transformer\'s matrices (activations quantised per call, weights per output column); its accuracy on a trained model is not measured here.',
+        "Random weights: the text is meaningless, the computation is the real model's. int8 = dynamic quantisation of the transformer's matrices (activations quantised per call, weights per output column); its accuracy on a trained model is not measured here.",
       ],
     };
     const dir = values.out ?? join(BENCH_DIR, 'results');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'ctc-latest.json'), JSON.stringify(result, null, 2) + '\n');
     const md = [
-      '# CTC engine at seed 004\'s model size',
+      "# CTC engine at seed 004's model size",
       '',
       `${result.model}; ${result.audio}. Machine: ${machine.cpuModel}, ${machine.cores} cores, load average ${machine.loadAverage.start.join(' ')} at the start. Command: \`npm run bench:ctc\` (${reps} timed runs after a warm-up, medians).`,
       '',

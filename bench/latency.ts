@@ -47,7 +47,11 @@ export interface LatencyResult {
   missing: string[];
 }
 
-async function openEngine(store: ModelStore, id: string, threads: number): Promise<{ engine: Engine & { workerPids(): number[] }; loadSeconds: number } | undefined> {
+async function openEngine(
+  store: ModelStore,
+  id: string,
+  threads: number,
+): Promise<{ engine: Engine & { workerPids(): number[] }; loadSeconds: number } | undefined> {
   const model = await store.get(id);
   if (!model) return undefined;
   const started = performance.now();
@@ -71,7 +75,9 @@ export async function runLatency(clips: BenchClip[], plan: LatencyPlan, log: (li
       if (opened) open.push({ id, ...opened });
       else missing.push(id);
     }
-    log(`latency: ${open.map((o) => o.id).join(', ')} on ${clips.length} clips × ${plan.repetitions}${missing.length ? ` (not installed: ${missing.join(', ')})` : ''}`);
+    log(
+      `latency: ${open.map((o) => o.id).join(', ')} on ${clips.length} clips × ${plan.repetitions}${missing.length ? ` (not installed: ${missing.join(', ')})` : ''}`,
+    );
     const seconds = new Map<string, number[][]>(open.map((o) => [o.id, clips.map(() => [])]));
     const cpu = new Map<string, number>(open.map((o) => [o.id, 0]));
     const texts = new Map<string, string[]>(open.map((o) => [o.id, []]));
@@ -126,14 +132,18 @@ export function renderLatency(r: LatencyResult): string {
   const lines = [
     `## Short clips: latency and WER per engine (${r.clips.length} clips of ${Math.min(...r.clips.map((c) => c.seconds)).toFixed(1)}–${Math.max(...r.clips.map((c) => c.seconds)).toFixed(1)} s, ${r.plan.threads} threads, ${r.plan.repetitions} repetitions, engines alternated)`,
     '',
-    '| model | engine | median s / clip | p90 s | RTF | CPU s / audio s | WER | latency vs ' + r.engines[0]?.model + ' | CPU vs ' + r.engines[0]?.model + ' | load s |',
+    '| model | engine | median s / clip | p90 s | RTF | CPU s / audio s | WER | latency vs ' +
+      r.engines[0]?.model +
+      ' | CPU vs ' +
+      r.engines[0]?.model +
+      ' | load s |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...r.engines.map(
       (e) =>
         `| ${e.model} | ${e.engine} | ${f(e.medianSeconds)} | ${f(e.p90Seconds)} | ${f(e.rtf, 3)} | ${f(e.cpuPerAudioSecond, 3)} | ${e.wer === null ? '—' : `${(e.wer * 100).toFixed(1)} %`} | ${e.latencyRatio === null ? '—' : `${e.latencyRatio.toFixed(2)}×`} | ${e.cpuRatio === null ? '—' : `${e.cpuRatio.toFixed(2)}×`} | ${f(e.loadSeconds, 1)} |`,
     ),
     '',
-    'Whisper pads every utterance to a 30 s window; Moonshine\'s encoder cost grows with the audio, so the gap is widest on the shortest clips.',
+    "Whisper pads every utterance to a 30 s window; Moonshine's encoder cost grows with the audio, so the gap is widest on the shortest clips.",
   ];
   if (r.missing.length) lines.push('', `Not installed, not measured: ${r.missing.join(', ')} (npm run fetch:test-models).`);
   return lines.join('\n');

@@ -77,7 +77,12 @@ async function runLevel(url: string, clips: Array<{ clip: BenchClip; wav: Buffer
     wallSeconds: round(wall)!,
     requestsPerSecond: round(latencies.length / wall)!,
     audioSecondsPerSecond: round(audio / wall)!,
-    latency: { p50: round(percentile(latencies, 50)), p95: round(percentile(latencies, 95)), p99: round(percentile(latencies, 99)), max: round(Math.max(...latencies)) },
+    latency: {
+      p50: round(percentile(latencies, 50)),
+      p95: round(percentile(latencies, 95)),
+      p99: round(percentile(latencies, 99)),
+      max: round(Math.max(...latencies)),
+    },
   };
 }
 
@@ -95,7 +100,10 @@ export async function runLoad(pool: BenchClip[], plan: LoadPlan, log: (line: str
       model: plan.model,
       clips: pool.map((c) => c.id),
       levels,
-      peakMiB: { server: round(peakMiB(server.pid) ?? undefined, 1), workers: childPids(server.pid, 'earshot-whisper-worker').map((p) => round(peakMiB(p) ?? undefined, 1)) },
+      peakMiB: {
+        server: round(peakMiB(server.pid) ?? undefined, 1),
+        workers: childPids(server.pid, 'earshot-whisper-worker').map((p) => round(peakMiB(p) ?? undefined, 1)),
+      },
     };
   } finally {
     await server.stop();

@@ -12,7 +12,9 @@ import { loadAverageNow, machineFacts } from './lib/machine.js';
 import { startServer, type BenchServer } from './lib/server.js';
 import { median, percentile, round } from './lib/stats.js';
 
-const { values } = parseArgs({ options: { pairs: { type: 'string', default: '16' }, model: { type: 'string', default: process.env.EARSHOT_TEST_MODEL ?? 'base' } } });
+const { values } = parseArgs({
+  options: { pairs: { type: 'string', default: '16' }, model: { type: 'string', default: process.env.EARSHOT_TEST_MODEL ?? 'base' } },
+});
 const pairs = Number(values.pairs);
 const model = values.model!;
 
@@ -41,12 +43,22 @@ async function main(): Promise<void> {
     await transcribe(on, wav);
     await transcribe(off, wav);
     for (let i = 0; i < pairs; i++) {
-      const order: Array<['on' | 'off', BenchServer]> = i % 2 === 0 ? [['on', on], ['off', off]] : [['off', off], ['on', on]];
+      const order: Array<['on' | 'off', BenchServer]> =
+        i % 2 === 0
+          ? [
+              ['on', on],
+              ['off', off],
+            ]
+          : [
+              ['off', off],
+              ['on', on],
+            ];
       for (const [name, server] of order) times[name].push(await transcribe(server, wav));
       if ((i + 1) % 5 === 0) log(`${i + 1}/${pairs} pairs`);
     }
     const metricsText = await (await fetch(`${on.url}/metrics`)).text();
-    if (!metricsText.includes('earshot_http_requests_total{method="POST",route="/transcribe",status="200"}')) throw new Error('the metrics server did not count the requests');
+    if (!metricsText.includes('earshot_http_requests_total{method="POST",route="/transcribe",status="200"}'))
+      throw new Error('the metrics server did not count the requests');
     if ((await fetch(`${off.url}/metrics`)).status !== 404) throw new Error('the peer without metrics serves /metrics');
   } finally {
     await on.stop();

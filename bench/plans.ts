@@ -27,7 +27,14 @@ export const HEADLINE_PAIR = 'q8_0/int8 t2 greedy';
 /** Every engine and build Earshot ships, over the whole corpus, against faster-whisper int8 (`--plan engines`). */
 export function enginesBatchPlan(): BatchPlan {
   const pairs = enginePairs();
-  return { pairs, matrixClipIds: ['sense_and_sensibility_01_austen_64kb-0870'], reps: 3, corpusPairKeys: pairs.map((p) => p.key), corpusReps: 1, budgetSeconds: Infinity };
+  return {
+    pairs,
+    matrixClipIds: ['sense_and_sensibility_01_austen_64kb-0870'],
+    reps: 3,
+    corpusPairKeys: pairs.map((p) => p.key),
+    corpusReps: 1,
+    budgetSeconds: Infinity,
+  };
 }
 
 export function fullPlan(): BenchPlan {

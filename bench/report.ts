@@ -43,10 +43,33 @@ function corpusTable(p: PairResult): string {
     const ec = cs.reduce((a, c) => a + (c.earshotCpuSeconds ?? 0), 0);
     const fc = cs.reduce((a, c) => a + (c.fwCpuSeconds ?? 0), 0);
     const wer = p.wer.bySet?.[set];
-    return [set === 'long' ? 'long (~5 min file)' : set, String(cs.length), n(audio, 1), n(e / audio, 3), n(f / audio, 3), ratio(e / f), ratio(ec / fc), pct(wer?.earshot), pct(wer?.fasterWhisper)];
+    return [
+      set === 'long' ? 'long (~5 min file)' : set,
+      String(cs.length),
+      n(audio, 1),
+      n(e / audio, 3),
+      n(f / audio, 3),
+      ratio(e / f),
+      ratio(ec / fc),
+      pct(wer?.earshot),
+      pct(wer?.fasterWhisper),
+    ];
   });
-  rows.push(['**all**', String(p.clips.length), n(p.audioSeconds, 1), n(p.earshotRtf, 3), n(p.fwRtf, 3), `**${ratio(p.ratio)}**`, `**${ratio(p.cpuRatio)}**`, pct(p.wer.earshot) + ' ¹', pct(p.wer.fasterWhisper) + ' ¹']);
-  return table(['clips', 'n', 'audio s', 'Earshot RTF', 'faster-whisper RTF', 'wall-time ratio E/F', 'CPU-time ratio E/F', 'Earshot WER', 'faster-whisper WER'], rows);
+  rows.push([
+    '**all**',
+    String(p.clips.length),
+    n(p.audioSeconds, 1),
+    n(p.earshotRtf, 3),
+    n(p.fwRtf, 3),
+    `**${ratio(p.ratio)}**`,
+    `**${ratio(p.cpuRatio)}**`,
+    pct(p.wer.earshot) + ' ¹',
+    pct(p.wer.fasterWhisper) + ' ¹',
+  ]);
+  return table(
+    ['clips', 'n', 'audio s', 'Earshot RTF', 'faster-whisper RTF', 'wall-time ratio E/F', 'CPU-time ratio E/F', 'Earshot WER', 'faster-whisper WER'],
+    rows,
+  );
 }
 
 /** "whisper.cpp q8_0", "CTranslate2 int8 + skip silence", … */
@@ -74,12 +97,19 @@ export function keyRatios(r: BenchResult): string[] {
       );
     }
     if (b.matrix.length) {
-      lines.push(`All ${b.matrix.length} configurations (f16↔float32, q8_0↔int8; 1/2 threads; greedy/beam 5) on ${b.plan.matrixClips.join(', ')}: CPU time ${spread(b.matrix.map((p) => p.cpuRatio))}, wall time ${spread(b.matrix.map((p) => p.ratio))}.`);
+      lines.push(
+        `All ${b.matrix.length} configurations (f16↔float32, q8_0↔int8; 1/2 threads; greedy/beam 5) on ${b.plan.matrixClips.join(', ')}: CPU time ${spread(b.matrix.map((p) => p.cpuRatio))}, wall time ${spread(b.matrix.map((p) => p.ratio))}.`,
+      );
     }
-    const loads = (engine: string) => b.loadTimes.filter((l) => l.engine === engine).map((l) => l.seconds).sort((x, y) => x - y);
+    const loads = (engine: string) =>
+      b.loadTimes
+        .filter((l) => l.engine === engine)
+        .map((l) => l.seconds)
+        .sort((x, y) => x - y);
     const e = loads('earshot');
     const f = loads('faster-whisper');
-    if (e.length && f.length) lines.push(`Model load (process start → ready): ${ratio(e[Math.floor(e.length / 2)]! / f[Math.floor(f.length / 2)]!)} (medians).`);
+    if (e.length && f.length)
+      lines.push(`Model load (process start → ready): ${ratio(e[Math.floor(e.length / 2)]! / f[Math.floor(f.length / 2)]!)} (medians).`);
   }
   const mem = r.memory;
   if (mem) {
@@ -91,8 +121,11 @@ export function keyRatios(r: BenchResult): string[] {
     const parts: string[] = [];
     for (const [earshotModel, compute, label] of pairs) {
       const e = mem.rows.find((x) => x.engine === 'earshot' && x.model === earshotModel);
-      const f = mem.rows.find((x) => x.engine === 'faster-whisper' && x.model === (earshotModel === 'base-q8_0' ? 'base' : earshotModel) && x.format.startsWith(compute));
-      if (e?.workerMiB && e.totalMiB && f?.totalMiB) parts.push(`${label}: worker ${ratio(e.workerMiB / f.totalMiB)}, server + worker ${ratio(e.totalMiB / f.totalMiB)}`);
+      const f = mem.rows.find(
+        (x) => x.engine === 'faster-whisper' && x.model === (earshotModel === 'base-q8_0' ? 'base' : earshotModel) && x.format.startsWith(compute),
+      );
+      if (e?.workerMiB && e.totalMiB && f?.totalMiB)
+        parts.push(`${label}: worker ${ratio(e.workerMiB / f.totalMiB)}, server + worker ${ratio(e.totalMiB / f.totalMiB)}`);
     }
     if (parts.length) lines.push(`Peak memory after one transcription — ${parts.join('; ')}.`);
   }
@@ -104,9 +137,15 @@ export function keyRatios(r: BenchResult): string[] {
   }
   // Server-side figures have no faster-whisper counterpart: stated as they are.
   for (const st of [r.stream, ...(r.streamAlso ?? [])]) {
-    if (st) lines.push(`Streaming (${st.model}): ${st.maxSustainedStreams} concurrent real-time stream(s) sustained on this machine (see the table for latency under overload).`);
+    if (st)
+      lines.push(
+        `Streaming (${st.model}): ${st.maxSustainedStreams} concurrent real-time stream(s) sustained on this machine (see the table for latency under overload).`,
+      );
   }
-  if (r.load) lines.push(`Server under load (${r.load.model}): ${r.load.levels.reduce((a, l) => a + l.errors, 0)} errors in ${r.load.levels.reduce((a, l) => a + l.requests, 0)} requests up to ${Math.max(...r.load.levels.map((l) => l.clients))} concurrent clients.`);
+  if (r.load)
+    lines.push(
+      `Server under load (${r.load.model}): ${r.load.levels.reduce((a, l) => a + l.errors, 0)} errors in ${r.load.levels.reduce((a, l) => a + l.requests, 0)} requests up to ${Math.max(...r.load.levels.map((l) => l.clients))} concurrent clients.`,
+    );
   return lines;
 }
 
@@ -115,7 +154,9 @@ export function renderMarkdown(r: BenchResult): string {
   const out: string[] = [];
   out.push(`# Earshot vs faster-whisper — ${r.started.slice(0, 10)} on ${m.host}${r.mode === 'quick' ? ' (quick smoke run: timings mean nothing)' : ''}`);
   out.push('');
-  const parts = Object.entries(r.sectionSeconds).map(([k, v]) => `${k} ${n(v, 0)} s`).join(', ');
+  const parts = Object.entries(r.sectionSeconds)
+    .map(([k, v]) => `${k} ${n(v, 0)} s`)
+    .join(', ');
   out.push(`\`${r.command}\` — ${n(r.wallSeconds, 0)} s wall (${parts})`);
   out.push('');
   out.push(
@@ -156,7 +197,9 @@ export function renderMarkdown(r: BenchResult): string {
       out.push('');
       out.push(corpusTable(p));
       out.push('');
-      out.push(`Median per-clip ratio: wall ${ratio(p.medianClipRatio)}, CPU ${ratio(p.medianClipCpuRatio)}. ¹ pooled over the separately scored clips (the long file repeats their speech).`);
+      out.push(
+        `Median per-clip ratio: wall ${ratio(p.medianClipRatio)}, CPU ${ratio(p.medianClipCpuRatio)}. ¹ pooled over the separately scored clips (the long file repeats their speech).`,
+      );
       out.push('');
     }
     if (b.corpus.length > 1) {
@@ -164,7 +207,16 @@ export function renderMarkdown(r: BenchResult): string {
       out.push('');
       out.push(
         table(
-          ['Earshot engine (config)', 'Earshot CPU s', 'faster-whisper CPU s', 'CPU-time ratio E/F', 'wall-time ratio E/F', 'Earshot WER', 'faster-whisper WER', 'long file WER E / F'],
+          [
+            'Earshot engine (config)',
+            'Earshot CPU s',
+            'faster-whisper CPU s',
+            'CPU-time ratio E/F',
+            'wall-time ratio E/F',
+            'Earshot WER',
+            'faster-whisper WER',
+            'long file WER E / F',
+          ],
           b.corpus.map((p) => [
             `${engineLabel(p)} (${p.key})`,
             n(p.earshotCpuSeconds, 1),
@@ -182,12 +234,22 @@ export function renderMarkdown(r: BenchResult): string {
       out.push('');
       const short = b.corpus[0]!.clips.filter((c) => c.audioSeconds >= 1 && c.audioSeconds <= 5);
       const head = ['clip', 'audio s', 'faster-whisper int8', ...b.corpus.map((p) => engineLabel(p))];
-      const rows = short.map((c) => [c.id, n(c.audioSeconds, 1), n(c.fwSeconds), ...b.corpus.map((p) => n(p.clips.find((x) => x.id === c.id)?.earshotSeconds))]);
+      const rows = short.map((c) => [
+        c.id,
+        n(c.audioSeconds, 1),
+        n(c.fwSeconds),
+        ...b.corpus.map((p) => n(p.clips.find((x) => x.id === c.id)?.earshotSeconds)),
+      ]);
       const medianOf = (xs: Array<number | null | undefined>) => {
         const v = xs.filter((x): x is number => typeof x === 'number').sort((a, z) => a - z);
         return v.length ? v[Math.floor(v.length / 2)]! : null;
       };
-      rows.push(['**median**', '', n(medianOf(short.map((c) => c.fwSeconds))), ...b.corpus.map((p) => n(medianOf(short.map((c) => p.clips.find((x) => x.id === c.id)?.earshotSeconds))))]);
+      rows.push([
+        '**median**',
+        '',
+        n(medianOf(short.map((c) => c.fwSeconds))),
+        ...b.corpus.map((p) => n(medianOf(short.map((c) => p.clips.find((x) => x.id === c.id)?.earshotSeconds)))),
+      ]);
       out.push(table(head, rows));
       out.push('');
     }
@@ -195,16 +257,43 @@ export function renderMarkdown(r: BenchResult): string {
     out.push('');
     out.push(
       table(
-        ['Earshot ggml / faster-whisper compute, threads, decoding', 'Earshot RTF', 'faster-whisper RTF', 'wall-time ratio E/F', 'CPU-time ratio E/F', 'Earshot WER', 'faster-whisper WER'],
-        b.matrix.map((p) => [`${engineLabel(p)}: ${p.key}`, n(p.earshotRtf, 3), n(p.fwRtf, 3), `**${ratio(p.ratio)}**`, `**${ratio(p.cpuRatio)}**`, pct(p.wer.earshot), pct(p.wer.fasterWhisper)]),
+        [
+          'Earshot ggml / faster-whisper compute, threads, decoding',
+          'Earshot RTF',
+          'faster-whisper RTF',
+          'wall-time ratio E/F',
+          'CPU-time ratio E/F',
+          'Earshot WER',
+          'faster-whisper WER',
+        ],
+        b.matrix.map((p) => [
+          `${engineLabel(p)}: ${p.key}`,
+          n(p.earshotRtf, 3),
+          n(p.fwRtf, 3),
+          `**${ratio(p.ratio)}**`,
+          `**${ratio(p.cpuRatio)}**`,
+          pct(p.wer.earshot),
+          pct(p.wer.fasterWhisper),
+        ]),
       ),
     );
     out.push('');
     out.push('### Model load (process start → ready)');
     out.push('');
-    out.push(table(['engine', 'config', 'seconds'], b.loadTimes.map((l) => [l.engine, l.config, n(l.seconds)])));
+    out.push(
+      table(
+        ['engine', 'config', 'seconds'],
+        b.loadTimes.map((l) => [l.engine, l.config, n(l.seconds)]),
+      ),
+    );
     out.push('');
-    out.push('Decoding settings (both sides): ' + Object.entries(b.settings).map(([k, v]) => `${k}: ${String(v)}`).join('; ') + '.');
+    out.push(
+      'Decoding settings (both sides): ' +
+        Object.entries(b.settings)
+          .map(([k, v]) => `${k}: ${String(v)}`)
+          .join('; ') +
+        '.',
+    );
     out.push('');
   }
 
@@ -214,7 +303,18 @@ export function renderMarkdown(r: BenchResult): string {
     out.push('');
     out.push(
       table(
-        ['streams', 'audio s each', 'final latency p50 / p95 s', 'first text p50 / p95 s', 'first partial p50 / p95 s', 'finals / clips without one', 'dropped audio s', 'errors', 'WER', 'real time'],
+        [
+          'streams',
+          'audio s each',
+          'final latency p50 / p95 s',
+          'first text p50 / p95 s',
+          'first partial p50 / p95 s',
+          'finals / clips without one',
+          'dropped audio s',
+          'errors',
+          'WER',
+          'real time',
+        ],
         s.levels.map((l) => [
           String(l.streams),
           n(l.audioSecondsPerStream, 1),
@@ -236,7 +336,7 @@ export function renderMarkdown(r: BenchResult): string {
     out.push('');
     const scheduled = s.levels.filter((l) => l.schedule);
     if (scheduled.length) {
-      out.push('Schedule, from the sessions\' own `stats` reports (all streams of a level together):');
+      out.push("Schedule, from the sessions' own `stats` reports (all streams of a level together):");
       out.push('');
       out.push(
         table(
@@ -280,7 +380,15 @@ export function renderMarkdown(r: BenchResult): string {
     out.push(
       table(
         ['clients', 'requests', 'ok', 'errors', 'req/s', 'audio s per s', 'latency p50 / p95 / p99 s'],
-        l.levels.map((x) => [String(x.clients), String(x.requests), String(x.ok), x.errors ? `**${x.errors}** (${x.errorSamples.join('; ')})` : '0', n(x.requestsPerSecond, 3), n(x.audioSecondsPerSecond), `${n(x.latency.p50)} / ${n(x.latency.p95)} / ${n(x.latency.p99)}`]),
+        l.levels.map((x) => [
+          String(x.clients),
+          String(x.requests),
+          String(x.ok),
+          x.errors ? `**${x.errors}** (${x.errorSamples.join('; ')})` : '0',
+          n(x.requestsPerSecond, 3),
+          n(x.audioSecondsPerSecond),
+          `${n(x.latency.p50)} / ${n(x.latency.p95)} / ${n(x.latency.p99)}`,
+        ]),
       ),
     );
     out.push('');
@@ -310,7 +418,12 @@ export function renderMarkdown(r: BenchResult): string {
   if (b) {
     out.push('Peak RSS of the batch engine processes after all their work (the corpus configuration transcribed the ~5 min file too):');
     out.push('');
-    out.push(table(['engine', 'config', 'peak MiB'], b.processPeaks.map((x) => [x.engine, x.config, n(x.peakMiB, 0)])));
+    out.push(
+      table(
+        ['engine', 'config', 'peak MiB'],
+        b.processPeaks.map((x) => [x.engine, x.config, n(x.peakMiB, 0)]),
+      ),
+    );
     out.push('');
   }
   return out.join('\n');

@@ -29,10 +29,21 @@ const DEFAULT_BUDGET_SECONDS = 570;
 
 function parse(): { quick: boolean; sections: Section[]; out?: string; budget: number; engines: boolean } {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' }, budget: { type: 'string' }, plan: { type: 'string' } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      budget: { type: 'string' },
+      plan: { type: 'string' },
+    },
     allowPositionals: false,
   });
-  const only = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : [...SECTIONS];
+  const only = values.only
+    ? values.only
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [...SECTIONS];
   for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section "${s}" (use ${SECTIONS.join(',')})`);
   const budget = values.budget === undefined ? DEFAULT_BUDGET_SECONDS : Number(values.budget);
   if (!(budget > 0)) throw new Error('--budget: seconds, a positive number');
@@ -61,14 +72,19 @@ async function main(): Promise<void> {
     started,
     wallSeconds: 0,
     sectionSeconds: {},
-    command: ['npm run bench', args.quick || args.sections.length < SECTIONS.length ? '--' : '', args.quick ? '--quick' : '', args.engines ? '--plan engines' : args.sections.length < SECTIONS.length ? `--only ${args.sections.join(',')}` : '']
+    command: [
+      'npm run bench',
+      args.quick || args.sections.length < SECTIONS.length ? '--' : '',
+      args.quick ? '--quick' : '',
+      args.engines ? '--plan engines' : args.sections.length < SECTIONS.length ? `--only ${args.sections.join(',')}` : '',
+    ]
       .filter(Boolean)
       .join(' '),
     machine: { ...machine, versions: {} },
     notes: [
       'Shared machine: other work ran on these cores, so absolute times are noisy; read the ratios, which come from alternating Earshot and faster-whisper clip by clip (A/B, order flipped each time) and taking medians.',
       'Same weights on both sides: the ggml models were converted from the very CTranslate2 folder faster-whisper loads (f16 ↔ CT2 float32 compute on the float16-stored weights; q8_0 ↔ CT2 int8).',
-      'OMP_WAIT_POLICY=PASSIVE on both sides (Earshot sets it for its worker). With libgomp\'s default spin-waiting, faster-whisper at 2 threads was several times slower on this busy 2-core machine — a load artifact, so it is not measured that way.',
+      "OMP_WAIT_POLICY=PASSIVE on both sides (Earshot sets it for its worker). With libgomp's default spin-waiting, faster-whisper at 2 threads was several times slower on this busy 2-core machine — a load artifact, so it is not measured that way.",
       'CTranslate2 float16 is not benchmarked: it has no fast CPU path.',
     ],
   };
@@ -76,7 +92,9 @@ async function main(): Promise<void> {
     const needsPython = args.sections.includes('batch') || args.sections.includes('memory');
     const python = needsPython ? await ensurePython(log) : '';
     const corpus = await loadCorpus(workDir, args.quick);
-    log(`corpus: ${corpus.clips.length} clips (${corpus.clips.reduce((a, c) => a + c.duration, 0).toFixed(0)} s) + ${corpus.long.id} (${corpus.long.duration.toFixed(0)} s)`);
+    log(
+      `corpus: ${corpus.clips.length} clips (${corpus.clips.reduce((a, c) => a + c.duration, 0).toFixed(0)} s) + ${corpus.long.id} (${corpus.long.duration.toFixed(0)} s)`,
+    );
     // Streams take consecutive clips from this pool: a LibriVox sentence, then a short cards phrase.
     const librivox = corpus.clips.filter((c) => c.set === 'librivox');
     const cards = corpus.clips.filter((c) => c.set === 'cards');
@@ -123,7 +141,9 @@ async function main(): Promise<void> {
     }
     if (args.sections.includes('batch')) {
       const left = args.budget - (performance.now() - began) / 1000;
-      result.batch = await timed('batch', () => runBatch({ corpus, plan: { ...plan.batch, budgetSeconds: Math.min(plan.batch.budgetSeconds, left) }, python, log }));
+      result.batch = await timed('batch', () =>
+        runBatch({ corpus, plan: { ...plan.batch, budgetSeconds: Math.min(plan.batch.budgetSeconds, left) }, python, log }),
+      );
       Object.assign(result.machine.versions, result.batch.versions);
     }
   } finally {

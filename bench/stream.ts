@@ -66,7 +66,15 @@ export interface StreamLevelResult {
   /** to the first partial or final, whichever came first */
   firstText: { p50: number | null; p95: number | null; measured: number };
   /** summed over the streams, from each session's last stats report */
-  schedule: { partialDecodes: number; speculativeDecodes: number; speculativeCancelled: number; finalsReused: number; finalsDecoded: number; meanRtf: number | null; maxLagSeconds: number | null };
+  schedule: {
+    partialDecodes: number;
+    speculativeDecodes: number;
+    speculativeCancelled: number;
+    finalsReused: number;
+    finalsDecoded: number;
+    meanRtf: number | null;
+    maxLagSeconds: number | null;
+  };
   droppedAudioSeconds: number;
   backpressureEvents: number;
   errors: string[];
@@ -96,14 +104,20 @@ function layout(pool: BenchClip[], streamIndex: number, count: number): { placed
   let t = 0.5;
   for (const [k, clip] of chosen.entries()) {
     placed.push({ clip, start: t, end: t + clip.duration });
-    t += clip.duration + (k === chosen.length - 1 ? 2 : 1 + (((streamIndex * 7 + k * 3) % 11) / 10));
+    t += clip.duration + (k === chosen.length - 1 ? 2 : 1 + ((streamIndex * 7 + k * 3) % 11) / 10);
   }
   const samples = new Float32Array(Math.round(t * SAMPLE_RATE));
   for (const p of placed) samples.set(p.clip.samples, Math.round(p.start * SAMPLE_RATE));
   return { placed, samples };
 }
 
-async function runStream(url: string, pool: BenchClip[], index: number, plan: StreamPlan, sessionConfig: Record<string, unknown> = {}): Promise<{ placed: Placed[]; got: Received; audioSeconds: number; stopAt: number }> {
+async function runStream(
+  url: string,
+  pool: BenchClip[],
+  index: number,
+  plan: StreamPlan,
+  sessionConfig: Record<string, unknown> = {},
+): Promise<{ placed: Placed[]; got: Received; audioSeconds: number; stopAt: number }> {
   const { placed, samples } = layout(pool, index, plan.clipsPerStream);
   const pcm = float32ToS16le(samples);
   const frameMs = plan.frameMs[index % plan.frameMs.length]!;
@@ -185,7 +199,13 @@ function overlap(a0: number, a1: number, b0: number, b1: number): number {
   return Math.max(0, Math.min(a1, b1) - Math.max(a0, b0));
 }
 
-async function runLevel(url: string, pool: BenchClip[], streams: number, plan: StreamPlan, sessionConfig: Record<string, unknown> = {}): Promise<StreamLevelResult> {
+async function runLevel(
+  url: string,
+  pool: BenchClip[],
+  streams: number,
+  plan: StreamPlan,
+  sessionConfig: Record<string, unknown> = {},
+): Promise<StreamLevelResult> {
   const runs = await Promise.all(Array.from({ length: streams }, (_, i) => runStream(url, pool, i, plan, sessionConfig)));
   const latencies: number[] = [];
   const partials: number[] = [];
@@ -223,7 +243,10 @@ async function runLevel(url: string, pool: BenchClip[], streams: number, plan: S
     }
     werPairs.push({
       reference: placed.map((p) => p.clip.reference).join(' '),
-      hypothesis: [...got.finals].sort((a, b) => a.utteranceId - b.utteranceId).map((f) => f.text).join(' '),
+      hypothesis: [...got.finals]
+        .sort((a, b) => a.utteranceId - b.utteranceId)
+        .map((f) => f.text)
+        .join(' '),
     });
     if (got.doneAt === undefined) allDone = false;
     else drains.push((got.doneAt - stopAt) / 1000);
@@ -267,13 +290,17 @@ export async function runStreaming(pool: BenchClip[], plan: StreamPlan, log: (li
     for (const n of plan.levels) {
       const r = await runLevel(server.url, pool, n, plan);
       levels.push(r);
-      log(`stream: ${n} stream(s): final p50 ${r.finalLatency.p50} s p95 ${r.finalLatency.p95} s, first text p50 ${r.firstText.p50} s, missing ${r.clipsWithoutFinal}, dropped ${r.droppedAudioSeconds} s, ${r.sustained ? 'real time' : 'NOT real time'}`);
+      log(
+        `stream: ${n} stream(s): final p50 ${r.finalLatency.p50} s p95 ${r.finalLatency.p95} s, first text p50 ${r.firstText.p50} s, missing ${r.clipsWithoutFinal}, dropped ${r.droppedAudioSeconds} s, ${r.sustained ? 'real time' : 'NOT real time'}`,
+      );
     }
     const variants: NonNullable<StreamResult['variants']> = [];
     for (const v of plan.variants ?? []) {
       const r = await runLevel(server.url, pool, 1, plan, v.config);
       variants.push({ label: v.label, config: v.config, result: r });
-      log(`stream variant ${v.label}: final p50 ${r.finalLatency.p50} s p95 ${r.finalLatency.p95} s, first text p50 ${r.firstText.p50} s, finals ${r.finalsReceived}, WER ${r.wer}`);
+      log(
+        `stream variant ${v.label}: final p50 ${r.finalLatency.p50} s p95 ${r.finalLatency.p95} s, first text p50 ${r.firstText.p50} s, finals ${r.finalsReceived}, WER ${r.wer}`,
+      );
     }
     return {
       model: plan.model,

@@ -19,7 +19,14 @@ async function latency(): Promise<void> {
   console.log('## Detection latency after the wake word ends (stream time; chunk = 80 ms)');
   console.log('voice            wpm  score  detected after the end of speech');
   const latencies: number[] = [];
-  for (const [voice, speed] of [['en-gb-x-rp', 150], ['en-us', 175], ['en', 150], ['en-us-nyc', 150], ['en-gb-scotland', 150], ['en', 120]] as const) {
+  for (const [voice, speed] of [
+    ['en-gb-x-rp', 150],
+    ['en-us', 175],
+    ['en', 150],
+    ['en-us-nyc', 150],
+    ['en-gb-scotland', 150],
+    ['en', 120],
+  ] as const) {
     const clip = speak('hey jarvis', voice, speed);
     const lead = 2;
     const end = lead + speechEnd(clip);
@@ -62,7 +69,7 @@ async function cpu(label: string, options: ConstructorParameters<typeof Object>[
   const pct = (p: number) => perChunk[Math.min(perChunk.length - 1, Math.floor(p * perChunk.length))].toFixed(2);
   console.log(
     `${label.padEnd(34)} cpu ${(cpuMsPerMin / 1000).toFixed(2)} s/min of audio (${((cpuMsPerMin / 60000) * 100).toFixed(1)}% of a core), ` +
-      `${(minutes * 60 / (wall / 1000)).toFixed(0)}x real time, per chunk p50 ${pct(0.5)} ms p99 ${pct(0.99)} ms` +
+      `${((minutes * 60) / (wall / 1000)).toFixed(0)}x real time, per chunk p50 ${pct(0.5)} ms p99 ${pct(0.99)} ms` +
       (gated ? `, ${((gated / perChunk.length) * 100).toFixed(0)}% chunks gated` : ''),
   );
   await detector.release();
@@ -70,7 +77,10 @@ async function cpu(label: string, options: ConstructorParameters<typeof Object>[
 
 async function main(): Promise<void> {
   await latency();
-  const speech = readdirSync(LIBRIVOX).filter((f) => f.endsWith('.wav')).sort().map((f) => decodeFile(`${LIBRIVOX}/${f}`));
+  const speech = readdirSync(LIBRIVOX)
+    .filter((f) => f.endsWith('.wav'))
+    .sort()
+    .map((f) => decodeFile(`${LIBRIVOX}/${f}`));
   const noise = decodeFile(NOISE);
   // A "living room" minute: mostly quiet, some talk, some noise; and a minute of continuous speech.
   const quietRoom = concat(silence(20), ...speech.slice(0, 2), silence(15), noise, silence(10), speech[2], silence(4.8));

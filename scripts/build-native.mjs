@@ -38,7 +38,10 @@ for (const tool of ['cmake', 'c++']) {
 const cuda = process.env.EARSHOT_CUDA === '1';
 const portable = process.env.EARSHOT_PORTABLE === '1';
 const flags = [
-  '-S', join(root, 'native'), '-B', buildDir,
+  '-S',
+  join(root, 'native'),
+  '-B',
+  buildDir,
   '-DCMAKE_BUILD_TYPE=Release',
   `-DWHISPER_CPP_DIR=${whisperDir}`,
   `-DGGML_CUDA=${cuda ? 'ON' : 'OFF'}`,

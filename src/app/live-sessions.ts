@@ -271,7 +271,15 @@ export class LiveSessions {
 
     this.sessions.set(id, session);
     const { info } = session;
-    events.emit('session.started', { sessionId: id, interface: info.interface, model: info.model, engine, language: info.language, remote: info.remote, startedAt: info.started });
+    events.emit('session.started', {
+      sessionId: id,
+      interface: info.interface,
+      model: info.model,
+      engine,
+      language: info.language,
+      remote: info.remote,
+      startedAt: info.started,
+    });
     return session;
   }
 

@@ -6,7 +6,15 @@ import type { AppServices } from './services.js';
 import { collectStatus } from './status.js';
 import { CpuUsage, STATUS_INTERVAL_MS } from './system.js';
 import { wireFinal, wireKeywords, wirePartial, wireTranscription } from './wire.js';
-import type { MonitorFinal, MonitorKeywords, MonitorPartial, MonitorSession, MonitorSnapshotSession, MonitorUtterance, WireTranscription } from './wire-types.js';
+import type {
+  MonitorFinal,
+  MonitorKeywords,
+  MonitorPartial,
+  MonitorSession,
+  MonitorSnapshotSession,
+  MonitorUtterance,
+  WireTranscription,
+} from './wire-types.js';
 
 export { STATUS_INTERVAL_MS } from './system.js';
 

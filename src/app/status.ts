@@ -109,7 +109,12 @@ export async function collectStatus(app: AppServices, cpu: CpuUsage): Promise<Re
     history: { enabled: Boolean(app.history), entries: historyCount(app) },
     system: {
       gpu: gpus,
-      cpu: { model: os.cpus()[0]?.model ?? null, cores: os.availableParallelism(), load: os.loadavg().map((l) => Math.round(l * 100) / 100), usage_percent: cpu.percent() },
+      cpu: {
+        model: os.cpus()[0]?.model ?? null,
+        cores: os.availableParallelism(),
+        load: os.loadavg().map((l) => Math.round(l * 100) / 100),
+        usage_percent: cpu.percent(),
+      },
       memory: { total: os.totalmem(), free: os.freemem(), process_rss: mem.rss, process_heap_used: mem.heapUsed },
     },
   };

@@ -31,7 +31,14 @@ export function parseNvidiaSmi(output: string): GpuInfo[] {
       // a GPU name may itself hold commas: the five numeric columns are at the edges
       const name = cols.slice(1, cols.length - 4).join(', ');
       const [used, total, util, temp] = cols.slice(-4);
-      return { index: num(cols[0]) ?? 0, name, memory_used_mib: num(used), memory_total_mib: num(total), utilization_percent: num(util), temperature_c: num(temp) };
+      return {
+        index: num(cols[0]) ?? 0,
+        name,
+        memory_used_mib: num(used),
+        memory_total_mib: num(total),
+        utilization_percent: num(util),
+        temperature_c: num(temp),
+      };
     })
     .filter((g) => g.name);
 }

@@ -67,11 +67,13 @@ async function* limited(stream: AsyncIterable<Buffer>, maxBytes: number, onBytes
   }
 }
 
-
 export async function decodeAudio(input: DecodeInput, limits: DecodeLimits): Promise<DecodedAudio> {
   if (input.mimetype && TEXT_MIME.test(input.mimetype)) {
     input.stream.resume();
-    throw new AudioError('unsupported_media', `unsupported media type ${input.mimetype}: send audio (wav, flac, mp3, ogg/opus, webm, m4a) or raw 16 kHz s16le PCM`);
+    throw new AudioError(
+      'unsupported_media',
+      `unsupported media type ${input.mimetype}: send audio (wav, flac, mp3, ogg/opus, webm, m4a) or raw 16 kHz s16le PCM`,
+    );
   }
   const raw = input.raw ?? (looksRaw(input.filename, input.mimetype) ? { sampleRate: SAMPLE_RATE, encoding: 'pcm_s16le' as const } : undefined);
   if (raw && raw.sampleRate === SAMPLE_RATE) return decodeRawDirect(input.stream, raw.encoding, limits);
@@ -93,7 +95,8 @@ async function decodeRawDirect(stream: Readable, encoding: 'pcm_s16le' | 'pcm_f3
   const all = Buffer.concat(chunks);
   if (all.length < bytesPerSample) throw new AudioError('empty_audio', 'the audio upload is empty');
   const usable = all.subarray(0, all.length - (all.length % bytesPerSample));
-  const samples = encoding === 'pcm_s16le' ? s16leToFloat32(usable) : new Float32Array(usable.buffer.slice(usable.byteOffset, usable.byteOffset + usable.length));
+  const samples =
+    encoding === 'pcm_s16le' ? s16leToFloat32(usable) : new Float32Array(usable.buffer.slice(usable.byteOffset, usable.byteOffset + usable.length));
   return { samples, duration: samples.length / SAMPLE_RATE, via: 'raw', inputBytes: all.length };
 }
 
@@ -134,7 +137,25 @@ function runFfmpeg(inputArgs: string[], stdin: Readable | undefined, limits: Dec
   return new Promise<DecodedAudio>((resolve, reject) => {
     const ff = spawn(
       ffmpegCommand(),
-      ['-hide_banner', '-nostdin', '-loglevel', 'error', '-threads', '1', ...inputArgs, '-vn', '-map', '0:a:0', '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 'f32le', 'pipe:1'],
+      [
+        '-hide_banner',
+        '-nostdin',
+        '-loglevel',
+        'error',
+        '-threads',
+        '1',
+        ...inputArgs,
+        '-vn',
+        '-map',
+        '0:a:0',
+        '-ac',
+        '1',
+        '-ar',
+        String(SAMPLE_RATE),
+        '-f',
+        'f32le',
+        'pipe:1',
+      ],
       { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] },
     );
     const chunks: Buffer[] = [];
@@ -146,7 +167,10 @@ function runFfmpeg(inputArgs: string[], stdin: Readable | undefined, limits: Dec
       ff.kill('SIGKILL');
     };
     ff.on('error', (err: NodeJS.ErrnoException) => {
-      failure ??= new AudioError('decoder_unavailable', err.code === 'ENOENT' ? 'ffmpeg is not installed (Debian: apt-get install ffmpeg)' : `ffmpeg failed to start: ${err.message}`);
+      failure ??= new AudioError(
+        'decoder_unavailable',
+        err.code === 'ENOENT' ? 'ffmpeg is not installed (Debian: apt-get install ffmpeg)' : `ffmpeg failed to start: ${err.message}`,
+      );
     });
     ff.stdout!.on('data', (chunk: Buffer) => {
       outBytes += chunk.length;
@@ -178,7 +202,12 @@ function runFfmpeg(inputArgs: string[], stdin: Readable | undefined, limits: Dec
 }
 
 function classifyFfmpegError(stderr: string, code: number | null, noOutput: boolean): AudioError {
-  const detail = stderr.trim().split('\n').slice(-2).join(' ').replace(/pipe:0|\/tmp\/\S+/g, 'input');
+  const detail = stderr
+    .trim()
+    .split('\n')
+    .slice(-2)
+    .join(' ')
+    .replace(/pipe:0|\/tmp\/\S+/g, 'input');
   if (/matches no streams|does not contain any stream|Output file #0 does not contain/i.test(stderr)) {
     return new AudioError('unsupported_media', 'the upload contains no audio stream');
   }

@@ -25,9 +25,7 @@ const llmSchema = z.object({
   mode: z.enum(['chat', 'completions']).default('chat'),
   timeoutMs: z.number().int().positive().default(10_000),
   maxConcurrency: z.number().int().positive().default(2),
-  structuredOutput: z
-    .enum(['json_schema', 'json_object', 'guided_json', 'structured_outputs', 'none'])
-    .default('json_schema'),
+  structuredOutput: z.enum(['json_schema', 'json_object', 'guided_json', 'structured_outputs', 'none']).default('json_schema'),
   maxTokens: z.number().int().positive().default(256),
   temperature: z.number().min(0).max(2).default(0),
 });
@@ -38,7 +36,10 @@ export const enrichConfigSchema = z.object({
   llm: llmSchema.nullable().default(null),
   /** use the built-in extractor when the LLM is unavailable; false reports `unavailable` instead */
   fallback: z.boolean().default(true),
-  categories: z.array(z.string().min(1)).min(1).default([...DEFAULT_CATEGORIES]),
+  categories: z
+    .array(z.string().min(1))
+    .min(1)
+    .default([...DEFAULT_CATEGORIES]),
   /** JSON file mapping terms to categories (see lexicon.ts) */
   lexiconPath: z.string().min(1).optional(),
   maxKeywords: z.number().int().positive().default(10),
@@ -129,14 +130,14 @@ export function llmInputFromEnv(env: Env = processEnv()): Partial<LlmConfigInput
   const structuredOutput = pick(env, 'EARSHOT_LLM_STRUCTURED_OUTPUT');
   // Settings without a URL still count: a config file may give the URL (file < env).
   const given = defined({
-      baseUrl: pick(env, 'EARSHOT_LLM_URL', 'VLLM_URL', 'VLLM_BASE_URL'),
-      apiKey: pick(env, 'EARSHOT_LLM_API_KEY', 'VLLM_API_KEY'),
-      model: pick(env, 'EARSHOT_LLM_MODEL', 'VLLM_MODEL'),
-      mode: mode as LlmConfigInput['mode'],
-      timeoutMs: int(env, 'EARSHOT_LLM_TIMEOUT_MS'),
-      maxConcurrency: int(env, 'EARSHOT_LLM_MAX_CONCURRENCY'),
-      structuredOutput: structuredOutput as LlmConfigInput['structuredOutput'],
-      maxTokens: int(env, 'EARSHOT_LLM_MAX_TOKENS'),
+    baseUrl: pick(env, 'EARSHOT_LLM_URL', 'VLLM_URL', 'VLLM_BASE_URL'),
+    apiKey: pick(env, 'EARSHOT_LLM_API_KEY', 'VLLM_API_KEY'),
+    model: pick(env, 'EARSHOT_LLM_MODEL', 'VLLM_MODEL'),
+    mode: mode as LlmConfigInput['mode'],
+    timeoutMs: int(env, 'EARSHOT_LLM_TIMEOUT_MS'),
+    maxConcurrency: int(env, 'EARSHOT_LLM_MAX_CONCURRENCY'),
+    structuredOutput: structuredOutput as LlmConfigInput['structuredOutput'],
+    maxTokens: int(env, 'EARSHOT_LLM_MAX_TOKENS'),
   });
   return Object.keys(given).length ? given : null;
 }

@@ -86,7 +86,11 @@ export const configSchema = z.object({
        */
       live: z.string().min(1).default('auto'),
       device: z.enum(['cpu', 'cuda', 'auto']).default('auto'),
-      threads: z.coerce.number().int().min(1).default(Math.max(1, Math.min(8, os.availableParallelism()))),
+      threads: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .default(Math.max(1, Math.min(8, os.availableParallelism()))),
       /** decoding states per worker process (share the weights) */
       parallel: z.coerce.number().int().min(1).default(1),
       processes: z.coerce.number().int().min(1).default(1),
@@ -129,8 +133,15 @@ export const configSchema = z.object({
   languages: z.record(z.string(), languageRoute).default({}),
   limits: z
     .object({
-      maxUploadBytes: z.coerce.number().int().min(1).default(100 * 1024 * 1024),
-      maxAudioSeconds: z.coerce.number().min(1).default(3 * 3600),
+      maxUploadBytes: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .default(100 * 1024 * 1024),
+      maxAudioSeconds: z.coerce
+        .number()
+        .min(1)
+        .default(3 * 3600),
       maxQueue: z.coerce.number().int().min(1).default(64),
     })
     .prefault({}),
@@ -227,7 +238,13 @@ export function deepMerge(base: Dict, over: Dict): Dict {
 
 /** Environment names: the seeds' (SERVER_HOST, SERVER_PORT, MODEL_NAME, WHISPER_DEVICE, VLLM_*) and EARSHOT_*. */
 export function configFromEnv(env: NodeJS.ProcessEnv = processEnv()): Dict {
-  const csv = (v?: string) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+  const csv = (v?: string) =>
+    v
+      ? v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined;
   const num = (v?: string) => (v === undefined || v === '' ? undefined : Number(v));
   return {
     server: {

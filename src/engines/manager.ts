@@ -294,7 +294,8 @@ export class EngineManager extends EventEmitter<EngineManagerEvents> {
     if (this.device !== 'cpu') return undefined;
     // Without a language, a live session is English when the default model only knows English.
     const defaultLanguages = this.defaultState().info?.languages;
-    const english = language === 'en' || (language === undefined && Array.isArray(defaultLanguages) && defaultLanguages.length === 1 && defaultLanguages[0] === 'en');
+    const english =
+      language === 'en' || (language === undefined && Array.isArray(defaultLanguages) && defaultLanguages.length === 1 && defaultLanguages[0] === 'en');
     if (!english) return undefined;
     return LIVE_ENGLISH_MODELS.find((id) => this.opts.store.has(id));
   }
@@ -391,7 +392,18 @@ export class EngineManager extends EventEmitter<EngineManagerEvents> {
     return { state: entry.state, error: entry.error, info: entry.engine?.info };
   }
 
-  list(): Array<{ id: string; source: string; state: ModelState; default: boolean; retiring: boolean; leases: number; loadedAt?: string; error?: string; info?: EngineInfo; stats?: EngineStats }> {
+  list(): Array<{
+    id: string;
+    source: string;
+    state: ModelState;
+    default: boolean;
+    retiring: boolean;
+    leases: number;
+    loadedAt?: string;
+    error?: string;
+    info?: EngineInfo;
+    stats?: EngineStats;
+  }> {
     return [...this.models.values()].map((m) => ({
       id: m.id,
       source: m.source,

@@ -82,7 +82,6 @@ export interface TranscribeOptions {
   onProgress?: (percent: number) => void;
 }
 
-
 export interface EngineInfo {
   /** model id in the store */
   modelId: string;

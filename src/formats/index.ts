@@ -54,7 +54,6 @@ export function verboseJson(t: Transcript, opts: { words?: boolean; segments?: b
   return out;
 }
 
-
 // OpenAI reports the language by name ("english") in verbose_json.
 function languageName(code: string): string {
   return WHISPER_LANGUAGES[code] ?? code;
@@ -65,7 +64,11 @@ export interface Rendered {
   body: string | Record<string, unknown>;
 }
 
-export function render(t: Transcript, format: ResponseFormat, opts: { words?: boolean; segments?: boolean; seed?: boolean; extra?: Record<string, unknown> } = {}): Rendered {
+export function render(
+  t: Transcript,
+  format: ResponseFormat,
+  opts: { words?: boolean; segments?: boolean; seed?: boolean; extra?: Record<string, unknown> } = {},
+): Rendered {
   switch (format) {
     case 'text':
       return { contentType: 'text/plain; charset=utf-8', body: t.text + '\n' };

@@ -127,9 +127,7 @@ export class SqliteHistoryStore implements HistoryStore {
       `INSERT INTO transcripts (created_at, kind, source, text, language, model, session_id, utterance_id, start_s, end_s, duration_s, segments)
        VALUES (@created_at, @kind, @source, @text, @language, @model, @session_id, @utterance_id, @start_s, @end_s, @duration_s, @segments)`,
     );
-    this.insertKeyword = this.db.prepare(
-      'INSERT INTO keywords (transcript_id, position, text, category, norm, category_norm) VALUES (?, ?, ?, ?, ?, ?)',
-    );
+    this.insertKeyword = this.db.prepare('INSERT INTO keywords (transcript_id, position, text, category, norm, category_norm) VALUES (?, ?, ?, ?, ?, ?)');
     this.deleteKeywords = this.db.prepare('DELETE FROM keywords WHERE transcript_id = ?');
   }
 

@@ -9,7 +9,11 @@ export const CT2_SUBDIR = 'ct2';
 
 /** A CTranslate2 Whisper folder, as faster-whisper and the seeds keep them. */
 export function isCt2Folder(dir: string): boolean {
-  return existsSync(join(dir, 'model.bin')) && existsSync(join(dir, 'config.json')) && (existsSync(join(dir, 'vocabulary.json')) || existsSync(join(dir, 'vocabulary.txt')));
+  return (
+    existsSync(join(dir, 'model.bin')) &&
+    existsSync(join(dir, 'config.json')) &&
+    (existsSync(join(dir, 'vocabulary.json')) || existsSync(join(dir, 'vocabulary.txt')))
+  );
 }
 
 /** The CTranslate2 weights kept in a model folder, if any. */

@@ -56,7 +56,11 @@ export function tokenizerSpecFromFiles(files: {
   const config = files.tokenizerConfig ?? {};
   const special = files.specialTokensMap ?? {};
   const str = (v: unknown): string | undefined =>
-    typeof v === 'string' ? v : v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string' ? (v as { content: string }).content : undefined;
+    typeof v === 'string'
+      ? v
+      : v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string'
+        ? (v as { content: string }).content
+        : undefined;
   const pick = (key: string) => str(special[key]) ?? str(config[key]);
   if (!files.vocab || typeof files.vocab !== 'object') throw new Error('vocab.json is not a JSON object');
   let vocab = files.vocab as Record<string, unknown>;

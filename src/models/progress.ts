@@ -21,7 +21,6 @@ export interface PullProgress {
 
 export type PullProgressListener = (event: PullProgress) => void;
 
-
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
   const s = Math.round(seconds);

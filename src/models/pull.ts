@@ -106,7 +106,13 @@ export async function pullModel(spec: string, opts: PullOptions): Promise<PullRe
     const sherpa = await detectSherpa(modelPath, spec);
     if (sherpa) {
       emit({ phase: 'import', id, file: basename(modelPath), done: 0, total: 1 });
-      const model = await installSherpaModel(modelPath, sherpa, { store, id, source: used === source ? spec : used.spec, stage, copy: source.kind === 'local' }).catch((err: unknown) => {
+      const model = await installSherpaModel(modelPath, sherpa, {
+        store,
+        id,
+        source: used === source ? spec : used.spec,
+        stage,
+        copy: source.kind === 'local',
+      }).catch((err: unknown) => {
         throw importError(err, spec);
       });
       await rm(downloadsDir(store, id), { recursive: true, force: true }).catch(() => undefined);
@@ -131,7 +137,11 @@ export async function pullModel(spec: string, opts: PullOptions): Promise<PullRe
     }
     // Partials left by older revisions of this model are of no use any more.
     await rm(downloadsDir(store, id), { recursive: true, force: true }).catch(() => undefined);
-    emit({ phase: 'done', id, message: `installed "${model.id}" from ${used.spec} (${model.format}, ${model.size} bytes, sha256 ${model.sha256.slice(0, 12)}…)` });
+    emit({
+      phase: 'done',
+      id,
+      message: `installed "${model.id}" from ${used.spec} (${model.format}, ${model.size} bytes, sha256 ${model.sha256.slice(0, 12)}…)`,
+    });
     return { ...model, alreadyInstalled: false };
   } finally {
     if (stage) await rm(stage, { recursive: true, force: true }).catch(() => undefined);
@@ -149,7 +159,10 @@ async function installedMatch(store: ModelStore, id: string, spec: string, sourc
   if (!existing || opts.force) return undefined;
   const sameModel = existing.source === spec || (source.kind === 'catalogue' && !opts.id && !opts.quantize);
   if (!sameModel) {
-    throw new ModelSourceError('exists', `a model "${id}" is already installed (from ${existing.source}); pick another name with --id or replace it with --force`);
+    throw new ModelSourceError(
+      'exists',
+      `a model "${id}" is already installed (from ${existing.source}); pick another name with --id or replace it with --force`,
+    );
   }
   opts.onProgress?.({ phase: 'done', id, message: `"${id}" is already installed` });
   return { ...existing, alreadyInstalled: true };
@@ -267,7 +280,8 @@ async function fetchSource(source: ModelSource, id: string, stage: string, opts:
         open: httpOpener({
           url: source.url,
           ...(token ? { token } : {}),
-          authHint: (status) => `${source.url}: the server requires authentication (HTTP ${status}); put a presigned or public URL, or use hf:// / s3:// with credentials`,
+          authHint: (status) =>
+            `${source.url}: the server requires authentication (HTTP ${status}); put a presigned or public URL, or use hf:// / s3:// with credentials`,
           describe: source.url,
         }),
         key: `url:${source.url}`,
@@ -370,7 +384,10 @@ async function detectSherpa(path: string, spec: string): Promise<SherpaDetection
 async function checkSupported(path: string): Promise<void> {
   const detection = await detectModel(path);
   if (detection.kind === 'unknown') {
-    throw new ModelSourceError('unsupported_format', `unsupported model format: ${detection.reason ?? path}; expected a whisper.cpp ggml file, a CTranslate2 or Hugging Face (safetensors) Whisper folder, a Hugging Face CTC (wav2vec2) folder, a sherpa-onnx model folder, or a .tar.gz/.tar.bz2/.zip holding one`);
+    throw new ModelSourceError(
+      'unsupported_format',
+      `unsupported model format: ${detection.reason ?? path}; expected a whisper.cpp ggml file, a CTranslate2 or Hugging Face (safetensors) Whisper folder, a Hugging Face CTC (wav2vec2) folder, a sherpa-onnx model folder, or a .tar.gz/.tar.bz2/.zip holding one`,
+    );
   }
 }
 

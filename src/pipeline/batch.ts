@@ -31,8 +31,12 @@ export interface BatchPost {
 
 export async function transcribeBatch(engines: EngineManager, req: BatchRequest, post: BatchPost = {}): Promise<BatchResult> {
   const speech = post.vad && (post.skipSilence ?? false) ? await SpeechMap.compute(req.audio, post.vad.create()) : undefined;
-  const { transcript, decodedSeconds } = await engines.withEngine({ model: req.model, language: req.options.language, use: 'batch', allowLoad: req.allowLoad }, (engine) =>
-    speech ? transcribeSpeechOnly(engine, req.audio, speech, req.options) : engine.transcribe(req.audio, req.options).then((t) => ({ transcript: t, decodedSeconds: t.duration })),
+  const { transcript, decodedSeconds } = await engines.withEngine(
+    { model: req.model, language: req.options.language, use: 'batch', allowLoad: req.allowLoad },
+    (engine) =>
+      speech
+        ? transcribeSpeechOnly(engine, req.audio, speech, req.options)
+        : engine.transcribe(req.audio, req.options).then((t) => ({ transcript: t, decodedSeconds: t.duration })),
   );
   if (!post.filter) return { transcript, dropped: [], decodedSeconds };
   const result = await post.filter.filter(transcript, { audio: req.audio, vad: post.vad?.create(), language: outputLanguage(req.options) });
@@ -43,7 +47,12 @@ export async function transcribeBatch(engines: EngineManager, req: BatchRequest,
  * Decodes only what the VAD heard as speech: as separate windows of up to 30 s where the engine
  * decodes windows (batched, CTranslate2), else the speech regions joined into one shorter audio.
  */
-export function transcribeSpeechOnly(engine: Engine, audio: Float32Array, speech: SpeechMap, options: TranscribeOptions): Promise<{ transcript: Transcript; decodedSeconds: number }> {
+export function transcribeSpeechOnly(
+  engine: Engine,
+  audio: Float32Array,
+  speech: SpeechMap,
+  options: TranscribeOptions,
+): Promise<{ transcript: Transcript; decodedSeconds: number }> {
   if (engine.info.windows) return transcribeWindows(engine, audio, speechWindows(speech, audio.length), options);
   return transcribeWindowByWindow(engine, audio, speechWindows(speech, audio.length), options);
 }
@@ -80,7 +89,12 @@ export async function transcribeWindowByWindow(
     processing += t.processingTime;
     for (const s of t.segments) segments.push(shift(s));
   }
-  const text = segments.map((s) => s.text).filter(Boolean).join(' ').replace(/\s+/g, ' ').trim();
+  const text = segments
+    .map((s) => s.text)
+    .filter(Boolean)
+    .join(' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   const transcript: Transcript = { ...first!, text, segments, duration: audio.length / SAMPLE_RATE, processingTime: processing };
   return { transcript, decodedSeconds: windows.reduce((sum, w) => sum + (w.end - w.start), 0) };
 }
@@ -100,7 +114,16 @@ export async function transcribeWindows(
 function emptyTranscript(engine: Engine, audio: Float32Array, options: TranscribeOptions): Transcript {
   // With no speech to detect a language from, report the requested one, else English.
   const language = options.language && options.language !== 'auto' ? options.language : 'en';
-  return { text: '', language, duration: audio.length / SAMPLE_RATE, segments: [], task: options.task ?? 'transcribe', model: engine.info.modelId, engine: engine.info.kind, processingTime: 0 };
+  return {
+    text: '',
+    language,
+    duration: audio.length / SAMPLE_RATE,
+    segments: [],
+    task: options.task ?? 'transcribe',
+    model: engine.info.modelId,
+    engine: engine.info.kind,
+    processingTime: 0,
+  };
 }
 
 /** Decodes the speech regions joined together, then puts every time back on the original timeline. */

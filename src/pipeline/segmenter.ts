@@ -52,7 +52,6 @@ export type SegmenterEvent =
       speech: SpeechMap;
     };
 
-
 export class Segmenter {
   readonly sampleRate: number;
   readonly frameSize: number;
@@ -148,7 +147,12 @@ export class Segmenter {
       } else if (ev?.type === 'end' && this.current) {
         events.push(this.finish(this.frameOrigin + ev.sample, 'silence', this.frameOrigin + ev.lastSpeech));
       } else if (ev?.type === 'pause' && this.current) {
-        events.push({ type: 'pause', utterance: this.current.utterance, endSample: this.frameOrigin + ev.sample, lastSpeechSample: this.frameOrigin + ev.lastSpeech });
+        events.push({
+          type: 'pause',
+          utterance: this.current.utterance,
+          endSample: this.frameOrigin + ev.sample,
+          lastSpeechSample: this.frameOrigin + ev.lastSpeech,
+        });
       } else if (ev?.type === 'resume' && this.current) {
         events.push({ type: 'resume', utterance: this.current.utterance });
       }

@@ -51,7 +51,15 @@ import { EventEmitter } from 'node:events';
 import { EngineError, SAMPLE_RATE, type Engine, type Segment, type Transcript, type TranscribeOptions, type Word } from '../engines/types.js';
 import { outputLanguage } from './batch.js';
 import { HallucinationFilter, type DroppedSegment } from './filter/index.js';
-import { LocalAgreement, loadLevel, OVERLOAD_DEFAULTS, REDUCED_CADENCE_FACTOR, wordsFromSegments, type LoadLevel, type OverloadThresholds } from './policy/index.js';
+import {
+  LocalAgreement,
+  loadLevel,
+  OVERLOAD_DEFAULTS,
+  REDUCED_CADENCE_FACTOR,
+  wordsFromSegments,
+  type LoadLevel,
+  type OverloadThresholds,
+} from './policy/index.js';
 import { Segmenter, type EndReason, type SegmenterEvent } from './segmenter.js';
 import type { SpeechMap } from './vad/speech-map.js';
 import type { SpeechStateOptions } from './vad/speech-state.js';
@@ -532,9 +540,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
 
   /** The options of every decode of an utterance of `samples` (partials, speculations and finals alike). */
   private decodeOptions(samples: number, language: string | undefined): TranscribeOptions {
-    const prompt = [this.config.finalOptions?.initialPrompt, this.contextEnabled ? this.context : '']
-      .filter((p): p is string => Boolean(p?.trim()))
-      .join(' ');
+    const prompt = [this.config.finalOptions?.initialPrompt, this.contextEnabled ? this.context : ''].filter((p): p is string => Boolean(p?.trim())).join(' ');
     const oneWindow = samples <= ONE_WINDOW_SAMPLES;
     return {
       ...this.config.finalOptions,
@@ -556,7 +562,11 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
    */
   private keyOf(engine: Engine, options: TranscribeOptions): string {
     const { initialPrompt: _prompt, noContext: _noContext, ...rest } = options;
-    const ordered = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)));
+    const ordered = Object.fromEntries(
+      Object.entries(rest)
+        .filter(([, v]) => v !== undefined)
+        .sort(([a], [b]) => a.localeCompare(b)),
+    );
     return `${engine.info.modelId}|${JSON.stringify(ordered)}`;
   }
 
@@ -584,24 +594,22 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       controller,
       promise: Promise.resolve(null),
     };
-    decode.promise = engine
-      .transcribe(audio, { ...options, priority: kind === 'partial' ? 'low' : 'normal', signal: controller.signal })
-      .then(
-        (transcript) => {
-          decode.transcript = transcript;
-          this.counters.engineSeconds += transcript.processingTime;
-          return transcript;
-        },
-        (err: unknown) => {
-          const quiet = controller.signal.aborted || this.closed || (err instanceof EngineError && err.code === 'aborted');
-          // partials are a nicety: report once, stop trying for this utterance, the final still comes
-          if (!quiet && decode.kind === 'partial' && !utterance.ended) {
-            utterance.partialsFailed = true;
-            this.emitError('partial', err as Error, utterance.id, false);
-          }
-          return null;
-        },
-      );
+    decode.promise = engine.transcribe(audio, { ...options, priority: kind === 'partial' ? 'low' : 'normal', signal: controller.signal }).then(
+      (transcript) => {
+        decode.transcript = transcript;
+        this.counters.engineSeconds += transcript.processingTime;
+        return transcript;
+      },
+      (err: unknown) => {
+        const quiet = controller.signal.aborted || this.closed || (err instanceof EngineError && err.code === 'aborted');
+        // partials are a nicety: report once, stop trying for this utterance, the final still comes
+        if (!quiet && decode.kind === 'partial' && !utterance.ended) {
+          utterance.partialsFailed = true;
+          this.emitError('partial', err as Error, utterance.id, false);
+        }
+        return null;
+      },
+    );
     this.running.add(decode);
     void decode.promise.then(async (transcript) => {
       if (transcript && !utterance.ended && !this.closed && !controller.signal.aborted) {
@@ -932,10 +940,7 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
   }
 
   private isIdle(): boolean {
-    return (
-      this.closed ||
-      (!this.processing && this.input.length === 0 && this.finalQueue.length === 0 && !this.finalRunning && this.running.size === 0)
-    );
+    return this.closed || (!this.processing && this.input.length === 0 && this.finalQueue.length === 0 && !this.finalRunning && this.running.size === 0);
   }
 
   private whenIdle(): Promise<void> {

@@ -96,7 +96,14 @@ export function redactUrl(url: string): string {
 }
 
 /** Fastify's request log serializer with the api_key query parameter masked (headers are never logged). */
-export function logRequest(req: { method?: string; url?: string; host?: string; ip?: string; headers?: Record<string, unknown>; socket?: { remotePort?: number } }): Record<string, unknown> {
+export function logRequest(req: {
+  method?: string;
+  url?: string;
+  host?: string;
+  ip?: string;
+  headers?: Record<string, unknown>;
+  socket?: { remotePort?: number };
+}): Record<string, unknown> {
   return {
     method: req.method,
     url: redactUrl(req.url ?? ''),

@@ -111,13 +111,23 @@ export class Limits {
     const rate = await this.takeRequest(identity);
     if (!rate.ok) {
       this.metrics?.rateLimited.inc({ limit: 'requests' });
-      return { ok: false, code: 'rate_limited', message: `rate limit of ${rate.max} requests per minute exceeded; retry in ${rate.retryAfter} s`, retryAfter: rate.retryAfter };
+      return {
+        ok: false,
+        code: 'rate_limited',
+        message: `rate limit of ${rate.max} requests per minute exceeded; retry in ${rate.retryAfter} s`,
+        retryAfter: rate.retryAfter,
+      };
     }
     const release = await this.sessions.acquire(identity.id, identity.maxLiveSessions);
     if (!release) {
       this.metrics?.rateLimited.inc({ limit: 'live_sessions' });
       const max = identity.maxLiveSessions;
-      return { ok: false, code: 'too_many_sessions', message: `at most ${max} concurrent live session${max === 1 ? '' : 's'} per key; close one and retry`, retryAfter: 1 };
+      return {
+        ok: false,
+        code: 'too_many_sessions',
+        message: `at most ${max} concurrent live session${max === 1 ? '' : 's'} per key; close one and retry`,
+        retryAfter: 1,
+      };
     }
     return { ok: true, release };
   }
@@ -152,13 +162,21 @@ export async function registerRateLimit(app: FastifyInstance, limits: Limits, id
     } as unknown as new () => RateStore,
     keyGenerator: (request) => identityOf(request).id,
     max: (request) => identityOf(request).rateLimitPerMinute,
-    allowList: (request) => identityOf(request).rateLimitPerMinute === 0 || UNLIMITED_PATHS.has(request.routeOptions.url ?? '') || request.url.startsWith('/docs'),
+    allowList: (request) =>
+      identityOf(request).rateLimitPerMinute === 0 || UNLIMITED_PATHS.has(request.routeOptions.url ?? '') || request.url.startsWith('/docs'),
     addHeadersOnExceeding: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true },
     addHeaders: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true, 'retry-after': true },
     onExceeded: () => limits.metrics?.rateLimited.inc({ limit: 'requests' }),
     errorResponseBuilder: (_request, context) =>
-      Object.assign(new ApiError(429, 'rate_limit_exceeded', `rate limit of ${context.max} requests per minute exceeded; retry in ${Math.max(1, Math.ceil(context.ttl / 1000))} s`), {
-        statusCode: 429,
-      }),
+      Object.assign(
+        new ApiError(
+          429,
+          'rate_limit_exceeded',
+          `rate limit of ${context.max} requests per minute exceeded; retry in ${Math.max(1, Math.ceil(context.ttl / 1000))} s`,
+        ),
+        {
+          statusCode: 429,
+        },
+      ),
   });
 }

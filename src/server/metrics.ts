@@ -27,7 +27,11 @@ function authorised(request: FastifyRequest, key: string | undefined): boolean {
 
 async function serveMetrics(metrics: Metrics, config: Config['metrics'], request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   if (!authorised(request, config.apiKey)) {
-    return reply.status(401).header('www-authenticate', 'Bearer realm="metrics"').type('text/plain').send('metrics need "Authorization: Bearer <metrics.apiKey>"\n');
+    return reply
+      .status(401)
+      .header('www-authenticate', 'Bearer realm="metrics"')
+      .type('text/plain')
+      .send('metrics need "Authorization: Bearer <metrics.apiKey>"\n');
   }
   const { contentType, body } = await metrics.text();
   return reply.type(contentType).send(body);

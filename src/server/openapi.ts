@@ -52,7 +52,11 @@ const rateHeaders = {
 
 /** The error responses every endpoint can give, in its family's shape. */
 function errors(shape: Schema, extra: Record<string, string> = {}): Record<string, Schema> {
-  const json = (description: string, headers?: Schema) => ({ description, ...(headers ? { headers } : {}), content: { 'application/json': { schema: shape } } });
+  const json = (description: string, headers?: Schema) => ({
+    description,
+    ...(headers ? { headers } : {}),
+    content: { 'application/json': { schema: shape } },
+  });
   const out: Record<string, Schema> = {
     '401': json('missing or invalid API key (when keys are configured)'),
     '429': json('rate limit or live-session limit of the key (or client IP) exceeded', rateHeaders),
@@ -142,7 +146,10 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     tags: ['seed'],
     security: [],
     response: {
-      '200': { description: 'status, or the dashboard for Accept: text/html', content: { 'application/json': { schema: anyObject }, 'text/html': textOut('dashboard') } },
+      '200': {
+        description: 'status, or the dashboard for Accept: text/html',
+        content: { 'application/json': { schema: anyObject }, 'text/html': textOut('dashboard') },
+      },
       '503': { description: 'dashboard not built', content: { 'text/html': textOut('explanation') } },
       ...errors(seedError),
     },
@@ -152,8 +159,16 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     tags: ['seed'],
     security: [],
     response: {
-      '200': json({ type: 'object', required: ['status', 'model_loaded'], properties: { status: { const: 'ok' }, model_loaded: { type: 'boolean' } }, additionalProperties: true }),
-      '503': json({ type: 'object', required: ['status'], properties: { status: { enum: ['loading', 'error'] } }, additionalProperties: true }, 'model loading or failed'),
+      '200': json({
+        type: 'object',
+        required: ['status', 'model_loaded'],
+        properties: { status: { const: 'ok' }, model_loaded: { type: 'boolean' } },
+        additionalProperties: true,
+      }),
+      '503': json(
+        { type: 'object', required: ['status'], properties: { status: { enum: ['loading', 'error'] } }, additionalProperties: true },
+        'model loading or failed',
+      ),
       ...errors(seedError),
     },
   },
@@ -169,7 +184,12 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     response: {
       '200': {
         description: 'the transcript (json: {success, text, language, segments}; text, srt, vtt, verbose_json as asked)',
-        content: { 'application/json': { schema: transcriptionJson }, 'text/plain': textOut('text'), 'text/vtt': textOut('WebVTT'), 'application/x-subrip': textOut('SRT') },
+        content: {
+          'application/json': { schema: transcriptionJson },
+          'text/plain': textOut('text'),
+          'text/vtt': textOut('WebVTT'),
+          'application/x-subrip': textOut('SRT'),
+        },
       },
       ...errors(seedError, { '413': 'upload or audio duration over the limits', '415': 'not multipart and not audio/*' }),
     },
@@ -186,7 +206,15 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'One model (OpenAI)',
     tags: ['openai'],
     params: idParam('model id'),
-    response: { '200': json({ type: 'object', required: ['id', 'object'], properties: { id: { type: 'string' }, object: { const: 'model' } }, additionalProperties: true }), ...errors(openAiError) },
+    response: {
+      '200': json({
+        type: 'object',
+        required: ['id', 'object'],
+        properties: { id: { type: 'string' }, object: { const: 'model' } },
+        additionalProperties: true,
+      }),
+      ...errors(openAiError),
+    },
   },
   'POST /v1/audio/transcriptions': {
     summary: 'Transcribe (OpenAI audio API)',
@@ -195,7 +223,13 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     response: {
       '200': {
         description: 'json, verbose_json, text, srt, vtt, or server-sent events with stream=true',
-        content: { 'application/json': { schema: transcriptionJson }, 'text/plain': textOut('text'), 'text/vtt': textOut('WebVTT'), 'application/x-subrip': textOut('SRT'), 'text/event-stream': textOut('transcript.text.delta / done events') },
+        content: {
+          'application/json': { schema: transcriptionJson },
+          'text/plain': textOut('text'),
+          'text/vtt': textOut('WebVTT'),
+          'application/x-subrip': textOut('SRT'),
+          'text/event-stream': textOut('transcript.text.delta / done events'),
+        },
       },
       ...errors(openAiError),
     },
@@ -205,7 +239,15 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     tags: ['openai'],
     body: { content: { 'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: openAiFields } } } },
     response: {
-      '200': { description: 'the English transcript', content: { 'application/json': { schema: transcriptionJson }, 'text/plain': textOut('text'), 'text/vtt': textOut('WebVTT'), 'application/x-subrip': textOut('SRT') } },
+      '200': {
+        description: 'the English transcript',
+        content: {
+          'application/json': { schema: transcriptionJson },
+          'text/plain': textOut('text'),
+          'text/vtt': textOut('WebVTT'),
+          'application/x-subrip': textOut('SRT'),
+        },
+      },
       ...errors(openAiError),
     },
   },
@@ -221,7 +263,11 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     response: { '101': { description: 'switching protocols to WebSocket' }, ...errors(openAiError) },
   },
   'GET /api/monitor': websocketDoc('Monitor feed (WebSocket): live sessions, utterances, status', 'Read-only; the dashboard uses it.'),
-  'GET /api/stats': { summary: 'Server status: models, queues, sessions, filter, machine', tags: ['api'], response: { '200': json(anyObject), ...errors(seedError) } },
+  'GET /api/stats': {
+    summary: 'Server status: models, queues, sessions, filter, machine',
+    tags: ['api'],
+    response: { '200': json(anyObject), ...errors(seedError) },
+  },
   'GET /api/config': { summary: 'Effective configuration (secrets masked)', tags: ['api'], response: { '200': json(anyObject), ...errors(seedError) } },
   'GET /api/models': { summary: 'Loaded and installed models', tags: ['models'], response: { '200': json(anyObject), ...errors(seedError) } },
   'POST /api/models/load': {
@@ -240,10 +286,28 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'Search transcript history',
     tags: ['history'],
     querystring: fromZod(listQuery),
-    response: { '200': json({ type: 'object', required: ['items', 'total'], properties: { items: { type: 'array', items: anyObject }, total: { type: 'integer' } }, additionalProperties: true }), ...errors(seedError) },
+    response: {
+      '200': json({
+        type: 'object',
+        required: ['items', 'total'],
+        properties: { items: { type: 'array', items: anyObject }, total: { type: 'integer' } },
+        additionalProperties: true,
+      }),
+      ...errors(seedError),
+    },
   },
-  'GET /api/history/:id': { summary: 'One history entry', tags: ['history'], params: idParam('entry id'), response: { '200': json(anyObject), ...errors(seedError) } },
-  'DELETE /api/history/:id': { summary: 'Delete a history entry', tags: ['history'], params: idParam('entry id'), response: { '200': json(anyObject), ...errors(seedError) } },
+  'GET /api/history/:id': {
+    summary: 'One history entry',
+    tags: ['history'],
+    params: idParam('entry id'),
+    response: { '200': json(anyObject), ...errors(seedError) },
+  },
+  'DELETE /api/history/:id': {
+    summary: 'Delete a history entry',
+    tags: ['history'],
+    params: idParam('entry id'),
+    response: { '200': json(anyObject), ...errors(seedError) },
+  },
   'GET /api/history/:id/subtitles': {
     summary: 'Subtitles of a history entry',
     tags: ['history'],
@@ -263,13 +327,20 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     body: { content: { 'application/json': { schema: fromZod(enrichBody) } } },
     response: { '200': json(anyObject), ...errors(seedError) },
   },
-  'GET /api/enrich/state': { summary: 'Enrichment state: LLM reachability, breaker, queue', tags: ['api'], response: { '200': json(anyObject), ...errors(seedError) } },
+  'GET /api/enrich/state': {
+    summary: 'Enrichment state: LLM reachability, breaker, queue',
+    tags: ['api'],
+    response: { '200': json(anyObject), ...errors(seedError) },
+  },
   'GET /metrics': {
     summary: 'Prometheus metrics',
     description: 'Prometheus text format. Requires "Authorization: Bearer <metrics.apiKey>" when that is configured; API keys do not apply.',
     tags: ['operations'],
     security: [],
-    response: { '200': { description: 'metrics', content: { 'text/plain': textOut('Prometheus text format') } }, '401': { description: 'metrics key missing or wrong', content: { 'text/plain': textOut('explanation') } } },
+    response: {
+      '200': { description: 'metrics', content: { 'text/plain': textOut('Prometheus text format') } },
+      '401': { description: 'metrics key missing or wrong', content: { 'text/plain': textOut('explanation') } },
+    },
   },
   'GET /openapi.json': {
     summary: 'This document',

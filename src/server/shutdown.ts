@@ -31,7 +31,13 @@ export async function raceDeadline(work: Promise<unknown>, deadline: number): Pr
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now()))));
   try {
-    return await Promise.race([work.then(() => false, () => false), late]);
+    return await Promise.race([
+      work.then(
+        () => false,
+        () => false,
+      ),
+      late,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -36,7 +36,10 @@ export interface RunningServer {
   reloadTls(): { ok: true } | { ok: false; error: string };
 }
 
-export async function startServer(config: Config, opts: { store?: ModelStore; resolver?: ModelResolver; /** false: no HTTP listener (`earshot wyoming`) */ http?: boolean } = {}): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  opts: { store?: ModelStore; resolver?: ModelResolver /** false: no HTTP listener (`earshot wyoming`) */; http?: boolean } = {},
+): Promise<RunningServer> {
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
   // A person at the terminal sees a live bar while the first model downloads; logs get percentages.
   const watched = process.stderr.isTTY && process.stdout.isTTY && config.logFormat !== 'json';

@@ -35,7 +35,11 @@ export async function readUpload(request: FastifyRequest, opts: { fileFields: st
     // A bare body: curl --data-binary @clip.wav -H 'Content-Type: audio/wav'
     const body = request.body as Readable | undefined;
     if (!body || typeof (body as Readable).pipe !== 'function') {
-      throw new ApiError(415, 'unsupported_media', 'send multipart/form-data with the audio in field "file" or "audio", or the audio itself with an audio/* content type');
+      throw new ApiError(
+        415,
+        'unsupported_media',
+        'send multipart/form-data with the audio in field "file" or "audio", or the audio itself with an audio/* content type',
+      );
     }
     const audio = await decodeAudio({ stream: body, mimetype: request.headers['content-type'], raw: rawFrom(fields) }, opts.limits);
     return { audio, fields };
@@ -72,7 +76,8 @@ function rawFrom(fields: Fields): { sampleRate: number; encoding: 'pcm_s16le' | 
   const format = typeof fields.format === 'string' ? fields.format : undefined;
   if (format !== 'pcm_s16le' && format !== 'pcm_f32le') return undefined;
   const rate = Number(typeof fields.sample_rate === 'string' ? fields.sample_rate : 16000);
-  if (!Number.isInteger(rate) || rate < 4000 || rate > 192000) throw new ApiError(422, 'invalid_parameter', 'sample_rate must be an integer between 4000 and 192000', 'sample_rate');
+  if (!Number.isInteger(rate) || rate < 4000 || rate > 192000)
+    throw new ApiError(422, 'invalid_parameter', 'sample_rate must be an integer between 4000 and 192000', 'sample_rate');
   return { sampleRate: rate, encoding: format };
 }
 

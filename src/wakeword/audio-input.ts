@@ -54,11 +54,28 @@ export function microphoneCommand(device?: string, platform = process.platform, 
   });
   const sox = (): RecorderCommand => ({
     command: 'sox',
-    args: ['-q', ...(device ? ['-t', platform === 'darwin' ? 'coreaudio' : 'alsa', device] : ['-d']), '-t', 'raw', '-e', 'signed-integer', '-b', '16', '-c', '1', '-r', String(SAMPLE_RATE), '-L', '-'],
+    args: [
+      '-q',
+      ...(device ? ['-t', platform === 'darwin' ? 'coreaudio' : 'alsa', device] : ['-d']),
+      '-t',
+      'raw',
+      '-e',
+      'signed-integer',
+      '-b',
+      '16',
+      '-c',
+      '1',
+      '-r',
+      String(SAMPLE_RATE),
+      '-L',
+      '-',
+    ],
   });
   if (platform === 'linux') {
-    if (has('arecord')) return { command: 'arecord', args: ['-q', '-t', 'raw', '-f', 'S16_LE', '-c', '1', '-r', String(SAMPLE_RATE), ...(device ? ['-D', device] : [])] };
-    if (has('ffmpeg')) return has('pactl') || has('pulseaudio') || has('pipewire-pulse') ? ffmpeg('pulse', device ?? 'default') : ffmpeg('alsa', device ?? 'default');
+    if (has('arecord'))
+      return { command: 'arecord', args: ['-q', '-t', 'raw', '-f', 'S16_LE', '-c', '1', '-r', String(SAMPLE_RATE), ...(device ? ['-D', device] : [])] };
+    if (has('ffmpeg'))
+      return has('pactl') || has('pulseaudio') || has('pipewire-pulse') ? ffmpeg('pulse', device ?? 'default') : ffmpeg('alsa', device ?? 'default');
     if (has('sox')) return sox();
   } else if (platform === 'darwin') {
     if (has('ffmpeg')) return ffmpeg('avfoundation', `:${device ?? '0'}`);
@@ -86,9 +103,19 @@ export async function listDevices(platform = process.platform): Promise<string> 
     await run('ALSA PCM names (arecord -L)', 'arecord', ['-L']);
     await run('PulseAudio/PipeWire sources (pactl list short sources)', 'pactl', ['list', 'short', 'sources']);
   } else if (platform === 'darwin') {
-    await run('avfoundation devices (pass the audio index as --device)', 'ffmpeg', ['-hide_banner', '-f', 'avfoundation', '-list_devices', 'true', '-i', ''], 'stderr');
+    await run(
+      'avfoundation devices (pass the audio index as --device)',
+      'ffmpeg',
+      ['-hide_banner', '-f', 'avfoundation', '-list_devices', 'true', '-i', ''],
+      'stderr',
+    );
   } else if (platform === 'win32') {
-    await run('DirectShow devices (pass the quoted audio name as --device)', 'ffmpeg', ['-hide_banner', '-list_devices', 'true', '-f', 'dshow', '-i', 'dummy'], 'stderr');
+    await run(
+      'DirectShow devices (pass the quoted audio name as --device)',
+      'ffmpeg',
+      ['-hide_banner', '-list_devices', 'true', '-f', 'dshow', '-i', 'dummy'],
+      'stderr',
+    );
   }
   return sections.length ? sections.join('\n\n') : 'no capture devices found (is arecord, pactl or ffmpeg installed?)';
 }
@@ -126,8 +153,10 @@ async function* fileBytes(options: AudioInputOptions): AsyncGenerator<Buffer> {
     yield* readable(child.stdout!, options.signal);
   } finally {
     const code = await exited(child);
-    // biome-ignore lint/correctness/noUnsafeFinally: ffmpeg's own failure says more than the stream's end it caused
-    if (code !== 0 && code !== null && !options.signal?.aborted) throw new Error(`ffmpeg could not decode ${options.input}: ${stderr().trim() || `exit ${code}`}`);
+    if (code !== 0 && code !== null && !options.signal?.aborted) {
+      // biome-ignore lint/correctness/noUnsafeFinally: ffmpeg's own failure says more than the stream's end it caused
+      throw new Error(`ffmpeg could not decode ${options.input}: ${stderr().trim() || `exit ${code}`}`);
+    }
   }
 }
 
@@ -151,7 +180,9 @@ async function* microphoneBytes(options: AudioInputOptions): AsyncGenerator<Buff
     }
     const code = await exited(child);
     if (options.signal?.aborted) return;
-    options.onNotice?.(`microphone (${recorder.command}) stopped${code !== null ? ` with exit ${code}` : ''}${stderr().trim() ? `: ${stderr().trim().split('\n').pop()}` : ''}; reopening in ${(backoffMs / 1000).toFixed(1)} s`);
+    options.onNotice?.(
+      `microphone (${recorder.command}) stopped${code !== null ? ` with exit ${code}` : ''}${stderr().trim() ? `: ${stderr().trim().split('\n').pop()}` : ''}; reopening in ${(backoffMs / 1000).toFixed(1)} s`,
+    );
     await sleep(backoffMs, undefined, { signal: options.signal }).catch(() => undefined);
     backoffMs = Math.min(backoffMs * 2, 30_000);
   }

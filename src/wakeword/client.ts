@@ -74,7 +74,13 @@ export async function runListenClient(
         if (!verdict.text) {
           summary.filtered++;
           notice(`dropped "${result.text.trim()}": the hallucination filter judged it invented (${verdict.dropped.map((d) => d.rule).join(', ')})`);
-          if (config.json) emit({ type: 'filtered', text: result.text, reasons: verdict.dropped.map((d) => ({ rule: d.rule, pattern: d.pattern ?? null })), streamTime: round(job.detection.streamTime, 2) });
+          if (config.json)
+            emit({
+              type: 'filtered',
+              text: result.text,
+              reasons: verdict.dropped.map((d) => ({ rule: d.rule, pattern: d.pattern ?? null })),
+              streamTime: round(job.detection.streamTime, 2),
+            });
           return;
         }
       }
@@ -98,7 +104,11 @@ export async function runListenClient(
       }
       if (config.exec && result.text) {
         try {
-          const code = await runExec(config.exec, { text: result.text, wakeword: job.detection.wakeword, language: result.language }, { stdoutToStderr: config.json });
+          const code = await runExec(
+            config.exec,
+            { text: result.text, wakeword: job.detection.wakeword, language: result.language },
+            { stdoutToStderr: config.json },
+          );
           if (code !== 0) notice(`--exec exited with ${code}`);
         } catch (err) {
           notice((err as Error).message);
@@ -120,7 +130,8 @@ export async function runListenClient(
         summary.detections++;
         const d = event.detection;
         notice(`wake word ${d.wakeword} (score ${d.score.toFixed(3)}) at ${d.streamTime.toFixed(2)} s; recording`);
-        if (config.json) emit({ type: 'detection', wakeword: d.wakeword, score: round(d.score, 4), detectedAt: d.at.toISOString(), streamTime: round(d.streamTime, 2) });
+        if (config.json)
+          emit({ type: 'detection', wakeword: d.wakeword, score: round(d.score, 4), detectedAt: d.at.toISOString(), streamTime: round(d.streamTime, 2) });
       } else if (event.type === 'no-speech') {
         // people change their minds: no error, nothing sent
         summary.noSpeech++;

@@ -119,7 +119,10 @@ class VadGate {
   private open = false;
   private quietChunks = 0;
 
-  constructor(private readonly vad: SileroVad, options: VadGateOptions) {
+  constructor(
+    private readonly vad: SileroVad,
+    options: VadGateOptions,
+  ) {
     const chunksPerSecond = 16000 / CHUNK_SAMPLES;
     this.threshold = options.threshold ?? 0.5;
     this.replayChunks = Math.round((options.replaySeconds ?? 2) * chunksPerSecond);

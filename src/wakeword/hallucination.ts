@@ -13,7 +13,13 @@ export interface ClientVerdict {
 }
 
 /** Judges a server's answer against the audio it came from (int16 16 kHz mono). */
-export async function judgeTranscript(filter: HallucinationFilter, result: TranscribeResult, audio: Int16Array, detector: VadDetector, language?: string): Promise<ClientVerdict> {
+export async function judgeTranscript(
+  filter: HallucinationFilter,
+  result: TranscribeResult,
+  audio: Int16Array,
+  detector: VadDetector,
+  language?: string,
+): Promise<ClientVerdict> {
   const samples = Float32Array.from(audio, (v) => v / 32768);
   const duration = samples.length / SAMPLE_RATE;
   const spans = result.segments.length > 0 ? result.segments : [{ start: 0, end: duration, text: result.text }];
@@ -22,7 +28,18 @@ export async function judgeTranscript(filter: HallucinationFilter, result: Trans
     text: result.text,
     language: result.language ?? language ?? 'en',
     duration,
-    segments: spans.map((s, id) => ({ id, seek: 0, start: s.start, end: s.end, text: s.text, tokens: [], temperature: 0, avgLogprob: 0, compressionRatio: 1, noSpeechProb: 0 })),
+    segments: spans.map((s, id) => ({
+      id,
+      seek: 0,
+      start: s.start,
+      end: s.end,
+      text: s.text,
+      tokens: [],
+      temperature: 0,
+      avgLogprob: 0,
+      compressionRatio: 1,
+      noSpeechProb: 0,
+    })),
     task: 'transcribe',
     model: 'server',
     engine: 'whisper',

@@ -46,7 +46,11 @@ export function resolveWakewordModel(spec: string, dir = pretrainedModelDir()): 
     if (!existsSync(path)) throw new Error(`wake-word model not found: ${path}`);
     return { name: basename(path, extname(path)), path };
   }
-  const key = spec.trim().toLowerCase().replace(/[\s-]+/g, '_').replace(/_v\d+(\.\d+)*$/, '');
+  const key = spec
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_')
+    .replace(/_v\d+(\.\d+)*$/, '');
   if (!(BUILTIN_WAKEWORDS as readonly string[]).includes(key)) {
     throw new Error(`unknown wake word "${spec}"; built-in: ${BUILTIN_WAKEWORDS.join(', ')}, or pass a path to an .onnx model`);
   }

@@ -97,7 +97,10 @@ describe('enrichment on: once per result, one shape everywhere', () => {
     assert.equal(res.status, 200, JSON.stringify(body));
     assert.deepEqual(Object.keys(body.keywords).sort(), KEYWORD_KEYS);
     assert.equal(body.keywords.source, 'llm');
-    assert.deepEqual(body.keywords.keywords.map((k: Json) => k.text), ['John Dashwood']);
+    assert.deepEqual(
+      body.keywords.keywords.map((k: Json) => k.text),
+      ['John Dashwood'],
+    );
     // the history entry gets the same keywords without a second call
     const entry = await until(async () => (await history(server)).find((e) => e.kind === 'batch' && e.keywords.length > 0), 'history keywords');
     assert.deepEqual(entry.keywords, [{ text: 'John Dashwood', category: 'person' }]);

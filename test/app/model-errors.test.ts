@@ -32,7 +32,11 @@ describe('ModelSourceError maps the same on every load path', () => {
   });
 
   const load = (body: Record<string, unknown>) =>
-    fetch(`${server.url}/api/models/load`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ source: PRIVATE, wait: true, ...body }) });
+    fetch(`${server.url}/api/models/load`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ source: PRIVATE, wait: true, ...body }),
+    });
 
   it('hot swap (default: true) and plain load (default: false) answer alike', async () => {
     for (const asDefault of [true, false]) {

@@ -21,7 +21,11 @@ test("the seeds' environment names, a file, and flags layer in that order", () =
   const dir = mkdtempSync(join(tmpdir(), 'earshot-config-'));
   const file = join(dir, 'c.json');
   writeFileSync(file, JSON.stringify({ server: { port: 9000 }, model: { name: 'small', threads: 3 }, languages: { ko: { model: 'ko-ctc' } } }));
-  const c = loadConfig({ file, env: { SERVER_PORT: '8003', MODEL_NAME: 'large-v3-turbo', WHISPER_DEVICE: 'cpu', SERVER_HOST: '127.0.0.1' }, flags: { model: { threads: '4' } } });
+  const c = loadConfig({
+    file,
+    env: { SERVER_PORT: '8003', MODEL_NAME: 'large-v3-turbo', WHISPER_DEVICE: 'cpu', SERVER_HOST: '127.0.0.1' },
+    flags: { model: { threads: '4' } },
+  });
   assert.equal(c.server.port, 8003);
   assert.equal(c.server.host, '127.0.0.1');
   assert.equal(c.model.name, 'large-v3-turbo');

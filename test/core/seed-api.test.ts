@@ -55,7 +55,10 @@ describe('seed REST API', () => {
     assert.equal(root.model, 'base');
     // the default model, plus any route model loaded at startup (English live sessions on an installed Moonshine)
     const engines = root.engines as Array<{ id: string; state: string; kind: string; default: boolean }>;
-    assert.deepEqual(engines.filter((e) => e.default).map((e) => [e.id, e.state, e.kind]), [['base', 'ready', 'whisper']]);
+    assert.deepEqual(
+      engines.filter((e) => e.default).map((e) => [e.id, e.state, e.kind]),
+      [['base', 'ready', 'whisper']],
+    );
   });
 
   it('transcribes the pocketsphinx librivox and cards clips with pooled WER <= 10 %', async () => {
@@ -89,14 +92,23 @@ describe('seed REST API', () => {
 
   it('accepts raw s16le 16 kHz PCM posted as audio.raw (seed 000)', async () => {
     const raw = readFileSync('/usr/share/pocketsphinx/test/data/goforward.raw');
-    const { status, body } = await transcribe({ fileField: 'audio', file: new Blob([raw], { type: 'application/octet-stream' }), filename: 'audio.raw', fields: { language: 'en' } });
+    const { status, body } = await transcribe({
+      fileField: 'audio',
+      file: new Blob([raw], { type: 'application/octet-stream' }),
+      filename: 'audio.raw',
+      fields: { language: 'en' },
+    });
     assert.equal(status, 200, JSON.stringify(body));
     assert.ok(body.success);
     assert.match(normalizeText(body.text), /go forward ten meters/);
   });
 
   it('accepts a bare audio body (Content-Type: audio/wav)', async () => {
-    const res = await fetch(`${server.url}/transcribe?language=en`, { method: 'POST', body: readFileSync(librivox0.path), headers: { 'content-type': 'audio/wav' } });
+    const res = await fetch(`${server.url}/transcribe?language=en`, {
+      method: 'POST',
+      body: readFileSync(librivox0.path),
+      headers: { 'content-type': 'audio/wav' },
+    });
     const body = (await res.json()) as SeedOk;
     assert.equal(res.status, 200, JSON.stringify(body));
     assert.ok(werCount(librivox0.reference, body.text).errors <= 3);
@@ -108,7 +120,12 @@ describe('seed REST API', () => {
       { name: 'empty file', parts: { file: new Blob([]), filename: 'empty.wav' }, status: 400, code: 'empty_audio' },
       { name: 'truncated wav header', parts: { file: new Blob([wav.subarray(0, 30)]), filename: 'cut.wav' }, status: 400, code: 'undecodable_audio' },
       { name: 'random bytes', parts: { file: new Blob([randomBytes(64 * 1024)]), filename: 'noise.bin' }, status: 400, code: 'undecodable_audio' },
-      { name: 'a text file', parts: { file: new Blob(['hello, this is not audio\n'.repeat(50)], { type: 'text/plain' }), filename: 'notes.txt' }, status: 415, code: 'unsupported_media' },
+      {
+        name: 'a text file',
+        parts: { file: new Blob(['hello, this is not audio\n'.repeat(50)], { type: 'text/plain' }), filename: 'notes.txt' },
+        status: 415,
+        code: 'unsupported_media',
+      },
       { name: 'wrong field name', parts: { fileField: 'upload', file: fileBlob(librivox0.path) }, status: 400, code: 'missing_file' },
       { name: 'no file at all', parts: { fields: { language: 'en' } }, status: 400, code: 'missing_file' },
       { name: 'unknown language', parts: { file: fileBlob(librivox0.path), fields: { language: 'klingon' } }, status: 422, code: 'invalid_language' },

@@ -68,7 +68,15 @@ describe('CTC engine (wav2vec2, onnxruntime) vs transformers', () => {
   const engines: CtcEngine[] = [];
 
   const engine = (chunkSeconds: number) => {
-    const e = new CtcEngine({ modelId: model.id, modelDir: model.dir, threads: 1, processes: 1, device: 'cpu', languages: model.languages as string[], chunkSeconds });
+    const e = new CtcEngine({
+      modelId: model.id,
+      modelDir: model.dir,
+      threads: 1,
+      processes: 1,
+      device: 'cpu',
+      languages: model.languages as string[],
+      chunkSeconds,
+    });
     engines.push(e);
     return e;
   };
@@ -97,7 +105,7 @@ describe('CTC engine (wav2vec2, onnxruntime) vs transformers', () => {
   const variants = {
     'wav2vec2, large-style layout (pre-norm, layer-norm convs)': () => tinyModel('large'),
     'wav2vec2, base-style layout (post-norm, group-norm conv)': () => tinyModel('base'),
-    'HubertForCTC': () => tinyModel('large', false, 'hubert'),
+    HubertForCTC: () => tinyModel('large', false, 'hubert'),
   };
   for (const [name, build] of Object.entries(variants)) {
     it(`gives PyTorch's logits within 1e-3 (${name})`, async () => {
@@ -128,7 +136,10 @@ describe('CTC engine (wav2vec2, onnxruntime) vs transformers', () => {
     const t = await engine(0).transcribe(clip);
     assert.equal(t.text, ref.pipeline.text);
     const words = t.segments.flatMap((s) => s.words ?? []);
-    assert.deepEqual(words.map((w) => [w.word, round2(w.start), round2(w.end)]), ref.pipeline.words.map(([w, a, b]) => [w, round2(a), round2(b)]));
+    assert.deepEqual(
+      words.map((w) => [w.word, round2(w.start), round2(w.end)]),
+      ref.pipeline.words.map(([w, a, b]) => [w, round2(a), round2(b)]),
+    );
     let last = 0;
     for (const w of words) {
       assert.ok(w.start >= last && w.end >= w.start && w.end <= t.duration + 1e-9, `word ${w.word} ${w.start}-${w.end}`);
@@ -149,7 +160,10 @@ describe('CTC engine (wav2vec2, onnxruntime) vs transformers', () => {
     const chunked = await engine(10).transcribe(long);
     assert.equal(chunked.text, ref.chunked!.text);
     const words = chunked.segments.flatMap((s) => s.words ?? []);
-    assert.deepEqual(words.map((w) => w.word), ref.chunked!.words.map(([w]) => w));
+    assert.deepEqual(
+      words.map((w) => w.word),
+      ref.chunked!.words.map(([w]) => w),
+    );
     for (let i = 0; i < words.length; i++) {
       assert.ok(Math.abs(words[i]!.start - ref.chunked!.words[i]![1]) < 0.011, `word ${i} start`);
       if (i > 0) assert.ok(words[i]!.start >= words[i - 1]!.start);
@@ -165,7 +179,10 @@ describe('CTC engine (wav2vec2, onnxruntime) vs transformers', () => {
   });
 
   it('refuses translation with a clear unsupported error', async () => {
-    await assert.rejects(engine(0).transcribe(clip, { task: 'translate' }), (err: unknown) => err instanceof EngineError && err.code === 'unsupported' && /cannot translate/.test(err.message));
+    await assert.rejects(
+      engine(0).transcribe(clip, { task: 'translate' }),
+      (err: unknown) => err instanceof EngineError && err.code === 'unsupported' && /cannot translate/.test(err.message),
+    );
   });
 
   describe('bad folders at import: a clear error, nothing installed, no staging left', () => {

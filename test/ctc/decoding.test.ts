@@ -29,7 +29,9 @@ describe('CTC greedy decoding (Wav2Vec2CTCTokenizer rules)', () => {
   });
 
   it('applies do_lower_case and clean_up_tokenization_spaces only when the tokenizer config says so', () => {
-    const cased = new CtcTokenizer(tokenizerSpecFromFiles({ vocab: { '<pad>': 0, '|': 1, A: 2, '.': 3 }, tokenizerConfig: { do_lower_case: true, clean_up_tokenization_spaces: true } }));
+    const cased = new CtcTokenizer(
+      tokenizerSpecFromFiles({ vocab: { '<pad>': 0, '|': 1, A: 2, '.': 3 }, tokenizerConfig: { do_lower_case: true, clean_up_tokenization_spaces: true } }),
+    );
     assert.equal(cased.decode([2, 1, 3]).text, 'a.');
     const plain = new CtcTokenizer(tokenizerSpecFromFiles({ vocab: { '<pad>': 0, '|': 1, A: 2, '.': 3 } }));
     assert.equal(plain.decode([2, 1, 3]).text, 'A .');
@@ -84,7 +86,10 @@ describe('model facts', () => {
   it('folds weight norm over the kernel dimension like torch (dim=2)', () => {
     // v [2 out, 1 in, 2 kernel]: column norms over the kernel index
     const w = foldWeightNorm(Float32Array.of(2, 10), Float32Array.of(3, 1, 4, 0), 2);
-    assert.deepEqual([...w].map((x) => Math.round(x * 1000) / 1000), [1.2, 10, 1.6, 0]);
+    assert.deepEqual(
+      [...w].map((x) => Math.round(x * 1000) / 1000),
+      [1.2, 10, 1.6, 0],
+    );
   });
 
   it('guesses the language from the vocabulary script', () => {
@@ -99,8 +104,24 @@ describe('model facts', () => {
       { word: 'b', start: 0.3, end: 0.5, probability: 0.8 },
       { word: 'c', start: 2.0, end: 2.2, probability: 0.7 },
     ];
-    const segs = splitSegments(words, 0.8, [5, 0, 0, 0, 0, 0], [{ start: 0, end: 1 }, { start: 0, end: 1 }, { start: 0, end: 1 }], 0);
-    assert.deepEqual(segs.map((x) => [x.text, x.start, x.end]), [['a b', 0, 0.5], ['c', 2.0, 2.2]]);
+    const segs = splitSegments(
+      words,
+      0.8,
+      [5, 0, 0, 0, 0, 0],
+      [
+        { start: 0, end: 1 },
+        { start: 0, end: 1 },
+        { start: 0, end: 1 },
+      ],
+      0,
+    );
+    assert.deepEqual(
+      segs.map((x) => [x.text, x.start, x.end]),
+      [
+        ['a b', 0, 0.5],
+        ['c', 2.0, 2.2],
+      ],
+    );
     assert.equal(segs[0]!.avgLogprob, undefined);
   });
 });

@@ -56,11 +56,15 @@ export interface Reference {
 
 /** What transformers answers for `audio` (16 kHz) on the model folder. */
 export async function reference(modelDir: string, audio: Float32Array, chunkSeconds = 0): Promise<Reference> {
-  const audioHash = createHash('sha256').update(Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength)).digest('hex');
+  const audioHash = createHash('sha256')
+    .update(Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength))
+    .digest('hex');
   const dir = await cached(`ref ${script('reference.py')} ${modelDir} ${audioHash} ${chunkSeconds}`, (out) => {
     const input = join(out, 'audio.f32');
     writeFileSync(input, Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength));
-    execFileSync(ctcPython(), [join(FIXTURES, 'reference.py'), '--model', modelDir, '--audio', input, '--out', out, '--chunk', String(chunkSeconds)], { stdio: 'pipe' });
+    execFileSync(ctcPython(), [join(FIXTURES, 'reference.py'), '--model', modelDir, '--audio', input, '--out', out, '--chunk', String(chunkSeconds)], {
+      stdio: 'pipe',
+    });
   });
   const json = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8')) as Omit<Reference, 'logits'>;
   const raw = readFileSync(join(dir, 'logits.f32'));

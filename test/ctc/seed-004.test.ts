@@ -75,7 +75,9 @@ describe('seed 004 drop-in: CTC model routed by language beside Whisper', () => 
     assert.equal(eb.model, 'base');
     assert.match((eb.text as string).toLowerCase(), /sense|marianne|elinor|\b(the|and)\b/);
 
-    const health = (await (await fetch(`${server.url}/health`)).json()) as { languages: Record<string, { model_id: string; engine: string; model_loaded: boolean }> };
+    const health = (await (await fetch(`${server.url}/health`)).json()) as {
+      languages: Record<string, { model_id: string; engine: string; model_loaded: boolean }>;
+    };
     assert.deepEqual(health.languages.ko, { model_id: 'w2v-ko', engine: 'ctc', model_loaded: true, device: 'cpu' });
     assert.equal(health.languages.en!.engine, 'whisper');
     assert.equal(health.languages.en!.model_loaded, true);

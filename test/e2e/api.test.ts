@@ -75,7 +75,13 @@ describe('monitor feed and history API (real server)', { timeout: 600_000 }, () 
         start: i % 2 ? 0 : 10 + i,
         end: i % 2 ? 4 : 14 + i,
         segments: [{ start: i % 2 ? 0.5 : 10.5 + i, end: i % 2 ? 3.5 : 13.5 + i, text: `segment ${i}` }],
-        keywords: i === 7 ? [{ text: 'Seoul', category: 'place' }, { text: 'Friday', category: 'date' }] : [],
+        keywords:
+          i === 7
+            ? [
+                { text: 'Seoul', category: 'place' },
+                { text: 'Friday', category: 'date' },
+              ]
+            : [],
         createdAt: now - (25 - i) * 60_000,
       });
     }
@@ -95,7 +101,8 @@ describe('monitor feed and history API (real server)', { timeout: 600_000 }, () 
     return { status: res.status, body: (await res.json()) as Json };
   };
   /** the seeded entry with exactly this text ("number 1" also finds "number 12" as a prefix) */
-  const seeded = async (text: string): Promise<Json> => (await get(`/api/history?page_size=100&q=${encodeURIComponent(text)}`)).body.items.find((e: Json) => e.text === text);
+  const seeded = async (text: string): Promise<Json> =>
+    (await get(`/api/history?page_size=100&q=${encodeURIComponent(text)}`)).body.items.find((e: Json) => e.text === text);
 
   it('pages and searches the history; retention removed the old entry at start', async () => {
     const all = await get('/api/history?page_size=10');
@@ -111,7 +118,10 @@ describe('monitor feed and history API (real server)', { timeout: 600_000 }, () 
     assert.equal(seoul.body.total, 1);
     const entry = seoul.body.items[0];
     assert.equal(entry.text, 'the meeting moved to Seoul on Friday');
-    assert.deepEqual(entry.keywords, [{ text: 'Seoul', category: 'place' }, { text: 'Friday', category: 'date' }]);
+    assert.deepEqual(entry.keywords, [
+      { text: 'Seoul', category: 'place' },
+      { text: 'Friday', category: 'date' },
+    ]);
     assert.match(entry.created_at, /^\d{4}-\d\d-\d\dT/);
     assert.equal((await get('/api/history?keyword=friday')).body.total, 1);
     assert.equal((await get('/api/history?category=place')).body.total, 1);
@@ -154,12 +164,22 @@ describe('monitor feed and history API (real server)', { timeout: 600_000 }, () 
     const posted = await fetch(`${server.url}/api/subtitles`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ format: 'srt', segments: [{ start: 0, end: 2.25, text: ' Hello there.' }, { start: 2.5, end: 4, text: 'General Kenobi.' }] }),
+      body: JSON.stringify({
+        format: 'srt',
+        segments: [
+          { start: 0, end: 2.25, text: ' Hello there.' },
+          { start: 2.5, end: 4, text: 'General Kenobi.' },
+        ],
+      }),
     });
     assert.equal(posted.status, 200);
     assert.match(posted.headers.get('content-type')!, /subrip/);
     assert.equal(await posted.text(), '1\n00:00:00,000 --> 00:00:02,250\nHello there.\n\n2\n00:00:02,500 --> 00:00:04,000\nGeneral Kenobi.\n');
-    const bad = await fetch(`${server.url}/api/subtitles`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ format: 'docx', segments: [] }) });
+    const bad = await fetch(`${server.url}/api/subtitles`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ format: 'docx', segments: [] }),
+    });
     assert.equal(bad.status, 422);
   });
 

@@ -123,7 +123,8 @@ describe('web dashboard (real Chromium)', { timeout: 900_000 }, () => {
       const w = window as unknown as { seenPartials: number };
       w.seenPartials = 0;
       new MutationObserver((records: Array<{ addedNodes: any[] }>) => {
-        for (const r of records) for (const n of r.addedNodes) if (n instanceof HTMLElement && n.classList.contains('tentative') && n.textContent) w.seenPartials++;
+        for (const r of records)
+          for (const n of r.addedNodes) if (n instanceof HTMLElement && n.classList.contains('tentative') && n.textContent) w.seenPartials++;
       }).observe(document.querySelector('.transcript-list')!, { childList: true, subtree: true });
     });
 
@@ -252,7 +253,10 @@ describe('web dashboard (real Chromium)', { timeout: 900_000 }, () => {
 
     await page.getByLabel('Text').fill('selfish');
     await page.getByRole('button', { name: 'Search' }).click();
-    await entries.first().locator('.utt-text', { hasText: /selfish/i }).waitFor();
+    await entries
+      .first()
+      .locator('.utt-text', { hasText: /selfish/i })
+      .waitFor();
     assert.equal(await entries.first().locator('.badge').textContent(), 'Live');
 
     // a keyword chip filters by that keyword
@@ -263,7 +267,10 @@ describe('web dashboard (real Chromium)', { timeout: 900_000 }, () => {
     assert.equal(await page.getByLabel('Keyword', { exact: true }).inputValue(), keyword);
     for (const entry of await entries.all()) {
       const chips = await entry.locator('.chip-text').allTextContents();
-      assert.ok(chips.some((c) => c.toLowerCase() === keyword.toLowerCase()), `${chips} has ${keyword}`);
+      assert.ok(
+        chips.some((c) => c.toLowerCase() === keyword.toLowerCase()),
+        `${chips} has ${keyword}`,
+      );
     }
 
     // delete takes two clicks and is gone from the server too
@@ -299,7 +306,7 @@ describe('web dashboard (real Chromium)', { timeout: 900_000 }, () => {
     const outline = await focused.evaluate((el) => getComputedStyle(el).outlineStyle);
     assert.equal(outline, 'solid', 'focus is visible');
     await screenshot(page, 'keyboard-focus');
-    assert.equal(await page.locator('[aria-live="polite"]').count() >= 2, true, 'transcripts announce finals');
+    assert.equal((await page.locator('[aria-live="polite"]').count()) >= 2, true, 'transcripts announce finals');
     await keyed.close();
     assert.deepEqual(phoneErrors, []);
   });

@@ -30,7 +30,16 @@ describe('CTranslate2 engine', () => {
     assert.ok(model, `model ${TEST_MODEL} missing: run npm run fetch:test-models`);
     assert.ok(ct2WeightsOf(model.dir), `${TEST_MODEL} keeps no CTranslate2 weights: run npm run fetch:test-models`);
     python = await ensureCt2Runtime({ home: store.home, install: true });
-    engine = createCt2Engine({ modelId: model.id, modelDir: ct2WeightsOf(model.dir)!, python, threads: 2, parallel: 1, processes: 1, device: 'cpu', abortGraceMs: 30_000 });
+    engine = createCt2Engine({
+      modelId: model.id,
+      modelDir: ct2WeightsOf(model.dir)!,
+      python,
+      threads: 2,
+      parallel: 1,
+      processes: 1,
+      device: 'cpu',
+      abortGraceMs: 30_000,
+    });
     await engine.ready();
     const clip = pocketsphinxClips().find((c) => c.set === 'librivox')!;
     audio = (await decodeFile(clip.path)).samples;
@@ -98,7 +107,13 @@ describe('CTranslate2 engine', () => {
     audio2.set(audio, audio.length + gap);
     const d = audio.length / 16000;
     const secondAt = (audio.length + gap) / 16000;
-    const t = await engine.transcribe(audio2, { language: 'en', windows: [{ start: 0, end: d }, { start: secondAt, end: secondAt + d }] });
+    const t = await engine.transcribe(audio2, {
+      language: 'en',
+      windows: [
+        { start: 0, end: d },
+        { start: secondAt, end: secondAt + d },
+      ],
+    });
     const { errors, words } = werCount(`${reference} ${reference}`, t.text);
     assert.ok(errors / words < 0.15, t.text);
     for (const s of t.segments) assert.ok(s.end <= d + 0.5 || s.start >= secondAt - 0.5, `segment ${s.start}–${s.end} lies in the gap`);

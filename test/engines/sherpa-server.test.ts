@@ -27,7 +27,10 @@ function wer(reference: string, hypothesis: string): number {
 /** pids of the sherpa worker processes under the server */
 function sherpaWorkers(serverPid: number): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(serverPid), '-f', 'sherpa/worker-main'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(serverPid), '-f', 'sherpa/worker-main'], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -72,10 +75,13 @@ describe('Moonshine through the server', { timeout: 600_000 }, () => {
       assert.match(e.message, /translate/);
       return true;
     });
-    await assert.rejects(client.audio.transcriptions.create({ file: createReadStream(clip.path), model: MODEL, language: 'ko' }), (e: InstanceType<typeof OpenAI.APIError>) => {
-      assert.equal(e.status, 422, e.message);
-      return true;
-    });
+    await assert.rejects(
+      client.audio.transcriptions.create({ file: createReadStream(clip.path), model: MODEL, language: 'ko' }),
+      (e: InstanceType<typeof OpenAI.APIError>) => {
+        assert.equal(e.status, 422, e.message);
+        return true;
+      },
+    );
   });
 
   it('/ws streams real speech to Moonshine finals', async () => {

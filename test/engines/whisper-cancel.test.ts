@@ -52,7 +52,10 @@ describe('whisper worker cancellation', () => {
     const clip = pocketsphinxClips().find((c) => c.set === 'librivox')!;
     const audio = (await decodeFile(clip.path)).samples;
     const plain = await engine.transcribe(audio, { language: 'en' });
-    assert.equal(plain.segments.some((s) => s.words), false);
+    assert.equal(
+      plain.segments.some((s) => s.words),
+      false,
+    );
     const timed = await engine.transcribe(audio, { language: 'en', wordTimestamps: true });
     const words = timed.segments.flatMap((s) => s.words ?? []);
     assert.ok(words.length > 5);

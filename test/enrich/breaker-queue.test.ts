@@ -59,11 +59,13 @@ test('queue: runs up to `concurrency` at once and the rest in arrival order', as
   const q = new DropOldestQueue(2, 10);
   const gates = [deferred<void>(), deferred<void>(), deferred<void>()];
   const started: number[] = [];
-  const runs = gates.map((g, i) => q.run(async () => {
-    started.push(i);
-    await g.promise;
-    return i;
-  }));
+  const runs = gates.map((g, i) =>
+    q.run(async () => {
+      started.push(i);
+      await g.promise;
+      return i;
+    }),
+  );
   assert.deepEqual(started, [0, 1]);
   assert.equal(q.size, 1);
   assert.equal(q.active, 2);
@@ -103,7 +105,10 @@ test('queue: maxPending 0 drops any task that cannot start at once; aborted wait
   const q = new DropOldestQueue(1, 0);
   const gate = deferred<void>();
   const a = q.run(() => gate.promise.then(() => 'a'));
-  await assert.rejects(q.run(async () => 'b'), DroppedError);
+  await assert.rejects(
+    q.run(async () => 'b'),
+    DroppedError,
+  );
 
   const q2 = new DropOldestQueue(1, 5);
   const g2 = deferred<void>();
@@ -121,8 +126,11 @@ test('queue: maxPending 0 drops any task that cannot start at once; aborted wait
 
 test('queue: a task that throws synchronously rejects its own promise and frees the slot', async () => {
   const q = new DropOldestQueue(1, 1);
-  await assert.rejects(q.run(() => {
-    throw new Error('sync');
-  }), /sync/);
+  await assert.rejects(
+    q.run(() => {
+      throw new Error('sync');
+    }),
+    /sync/,
+  );
   assert.equal(await q.run(async () => 'next'), 'next');
 });

@@ -37,7 +37,7 @@ test('across a session, a topic that keeps coming back ranks higher', () => {
 });
 
 test('the lexicon forces its terms in, with its categories, hiding guesses inside them', () => {
-  const lexicon = Lexicon.fromObject({ terms: { Earshot: 'product', '김민수': 'person', 'Seoul National University': 'organization' } });
+  const lexicon = Lexicon.fromObject({ terms: { Earshot: 'product', 김민수: 'person', 'Seoul National University': 'organization' } });
   const en = extractor(lexicon).extract('We demoed earshot at Seoul National University.', 'en');
   assert.deepEqual(
     en.map((k) => [k.text, k.category]),

@@ -37,12 +37,25 @@ test('enrich with an LLM URL: keywords from the model, human-readable', async ()
 
 test('enrich --json in completions mode with a named model', async () => {
   fake.requests.length = 0;
-  const { stdout } = await run('enrich', 'Samsung opened an office in Seoul.', '--llm-url', fake.url, '--llm-model', 'Qwen/Qwen2.5-7B-Instruct', '--mode', 'completions', '--json');
+  const { stdout } = await run(
+    'enrich',
+    'Samsung opened an office in Seoul.',
+    '--llm-url',
+    fake.url,
+    '--llm-model',
+    'Qwen/Qwen2.5-7B-Instruct',
+    '--mode',
+    'completions',
+    '--json',
+  );
   const result = JSON.parse(stdout);
   assert.equal(result.source, 'llm');
   assert.equal(result.language, 'en');
   assert.deepEqual(result.keywords.map((k: { text: string }) => k.text).sort(), ['Samsung', 'Seoul']);
-  assert.deepEqual(fake.requests.map((r) => r.path), ['/v1/completions']);
+  assert.deepEqual(
+    fake.requests.map((r) => r.path),
+    ['/v1/completions'],
+  );
 });
 
 test('enrich without an LLM, or with --builtin, uses the built-in extractor', async () => {

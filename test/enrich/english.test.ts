@@ -17,7 +17,7 @@ test('a board meeting: person, adjective+noun phrase, multi-word place, relative
   ]);
 });
 
-test("organisations, products with numbers, possessives and plurals", () => {
+test('organisations, products with numbers, possessives and plurals', () => {
   assert.deepEqual(pairs("Google's new Pixel 9 phones were announced at the developer conference in San Francisco."), [
     ['Google', 'organization'],
     ['Pixel 9', 'product'],
@@ -61,9 +61,22 @@ test('"May" is a month only where it reads like one', () => {
 
 test('singularize: regular, -ies, -es, irregular and uncountable words', () => {
   const cases: Array<[string, string]> = [
-    ['meetings', 'meeting'], ['cities', 'city'], ['boxes', 'box'], ['churches', 'church'], ['buses', 'bus'],
-    ['potatoes', 'potato'], ['movies', 'movie'], ['people', 'person'], ['children', 'child'], ['analyses', 'analysis'],
-    ['news', 'news'], ['status', 'status'], ['analysis', 'analysis'], ['class', 'class'], ['courses', 'course'], ['gas', 'gas'],
+    ['meetings', 'meeting'],
+    ['cities', 'city'],
+    ['boxes', 'box'],
+    ['churches', 'church'],
+    ['buses', 'bus'],
+    ['potatoes', 'potato'],
+    ['movies', 'movie'],
+    ['people', 'person'],
+    ['children', 'child'],
+    ['analyses', 'analysis'],
+    ['news', 'news'],
+    ['status', 'status'],
+    ['analysis', 'analysis'],
+    ['class', 'class'],
+    ['courses', 'course'],
+    ['gas', 'gas'],
   ];
   for (const [plural, singular] of cases) assert.equal(singularize(plural), singular, plural);
 });

@@ -71,7 +71,10 @@ test('every LLM failure falls back to the built-in extractor, tagged with the re
     assert.equal(r.source, 'builtin', reason);
     assert.equal(r.fallbackReason, reason);
     assert.ok(r.error && r.error.length > 0);
-    assert.ok(r.keywords.some((k) => k.text === '서울'), `${reason}: built-in keywords present`);
+    assert.ok(
+      r.keywords.some((k) => k.text === '서울'),
+      `${reason}: built-in keywords present`,
+    );
   }
 });
 
@@ -176,7 +179,10 @@ test('overload: the oldest waiting request is dropped (and counted), the newest 
 
 test('overload: work that waited longer than maxWaitMs for a slot skips the LLM', async () => {
   let now = 0;
-  const e = enricher({ llm: { baseUrl: fake.url, maxConcurrency: 1, model: 'Qwen/Qwen2.5-7B-Instruct' }, queue: { maxPending: 4, maxWaitMs: 1000 } }, { now: () => now });
+  const e = enricher(
+    { llm: { baseUrl: fake.url, maxConcurrency: 1, model: 'Qwen/Qwen2.5-7B-Instruct' }, queue: { maxPending: 4, maxWaitMs: 1000 } },
+    { now: () => now },
+  );
   fake.requests.length = 0;
   fake.script({ kind: 'answer', content: GOOD, delayMs: 100 });
   const first = e.enrich({ text: KO, utteranceId: 'slow' });
@@ -231,7 +237,10 @@ test('English utterances get the English prompt; language hints like "en-US" are
     assert.equal(r.language, 'en');
     const system = (fake.generations[0].body!.messages as Array<{ content: string }>)[0].content;
     assert.match(system, /^Extract the key nouns/);
-    assert.deepEqual(r.keywords.map((k) => k.text), ['Seoul']);
+    assert.deepEqual(
+      r.keywords.map((k) => k.text),
+      ['Seoul'],
+    );
   } finally {
     fake.respondWith(() => ({ kind: 'answer', content: '{"keywords":[],"categories":[]}' }));
   }

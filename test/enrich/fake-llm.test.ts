@@ -15,7 +15,10 @@ after(() => fake.close());
 
 test('models.list', async () => {
   const page = await sdk.models.list();
-  assert.deepEqual(page.data.map((m) => [m.id, m.object, m.owned_by]), [['Qwen/Qwen2.5-7B-Instruct', 'model', 'vllm']]);
+  assert.deepEqual(
+    page.data.map((m) => [m.id, m.object, m.owned_by]),
+    [['Qwen/Qwen2.5-7B-Instruct', 'model', 'vllm']],
+  );
 });
 
 test('chat.completions.create', async () => {
@@ -57,5 +60,8 @@ test('error bodies become the SDK errors with status, message, type and code', a
 
 test('a dropped connection is an APIConnectionError in the SDK too', async () => {
   fake.script({ kind: 'drop', when: 'before-response' });
-  await assert.rejects(sdk.chat.completions.create({ model: 'Qwen/Qwen2.5-7B-Instruct', messages: [{ role: 'user', content: 'hi' }] }), OpenAI.APIConnectionError);
+  await assert.rejects(
+    sdk.chat.completions.create({ model: 'Qwen/Qwen2.5-7B-Instruct', messages: [{ role: 'user', content: 'hi' }] }),
+    OpenAI.APIConnectionError,
+  );
 });

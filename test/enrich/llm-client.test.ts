@@ -46,7 +46,10 @@ test('chat mode: picks the first listed model, sends messages + json_schema, rea
   assert.equal(r.mode, 'chat');
   assert.equal(r.finishReason, 'stop');
 
-  assert.deepEqual(fake.requests.map((q) => `${q.method} ${q.path}`), ['GET /v1/models', 'POST /v1/chat/completions']);
+  assert.deepEqual(
+    fake.requests.map((q) => `${q.method} ${q.path}`),
+    ['GET /v1/models', 'POST /v1/chat/completions'],
+  );
   const body = fake.requests[1].body!;
   assert.equal(body.model, 'Qwen/Qwen2.5-7B-Instruct');
   assert.equal(body.temperature, 0);
@@ -55,7 +58,10 @@ test('chat mode: picks the first listed model, sends messages + json_schema, rea
   assert.equal(messages[0].role, 'system');
   assert.match(messages[0].content, /핵심 명사/, 'a Korean utterance gets the Korean prompt');
   assert.deepEqual(messages[1], { role: 'user', content: KO });
-  const format = body.response_format as { type: string; json_schema: { name: string; strict: boolean; schema: { properties: { keywords: { items: { properties: { category: { enum: string[] } } } } } } } };
+  const format = body.response_format as {
+    type: string;
+    json_schema: { name: string; strict: boolean; schema: { properties: { keywords: { items: { properties: { category: { enum: string[] } } } } } } };
+  };
   assert.equal(format.type, 'json_schema');
   assert.deepEqual(format.json_schema.schema.properties.keywords.items.properties.category.enum, [...DEFAULT_CATEGORIES]);
   assert.equal(fake.requests[1].headers['content-type'], 'application/json');
@@ -72,7 +78,11 @@ test('completions mode (seed 001): one prompt ending in "JSON:", stop sequences,
   const r = await client({ mode: 'completions', model: 'other-model', structuredOutput: 'none' }).extract('Meet me in Seoul.', { ...opts, language: 'en' });
   assert.deepEqual(r.keywords, [{ text: 'Seoul', category: 'place' }]);
   assert.equal(r.model, 'other-model');
-  assert.deepEqual(fake.requests.map((q) => `${q.method} ${q.path}`), ['POST /v1/completions'], 'a configured model skips /v1/models');
+  assert.deepEqual(
+    fake.requests.map((q) => `${q.method} ${q.path}`),
+    ['POST /v1/completions'],
+    'a configured model skips /v1/models',
+  );
   const body = fake.requests[0].body!;
   assert.match(body.prompt as string, /^Extract the key nouns[\s\S]*\n\nSentence: Meet me in Seoul\.\nJSON:$/);
   assert.ok(Array.isArray(body.stop));
@@ -184,7 +194,8 @@ test('a base model without a chat template: switches to /v1/completions and stay
       kind: 'error',
       status: 400,
       type: 'BadRequestError',
-      message: 'As of transformers v4.44, default chat template is no longer allowed, so you must provide a chat template if the tokenizer does not define one.',
+      message:
+        'As of transformers v4.44, default chat template is no longer allowed, so you must provide a chat template if the tokenizer does not define one.',
     },
     { kind: 'answer', content: GOOD },
     { kind: 'answer', content: GOOD },
@@ -194,13 +205,16 @@ test('a base model without a chat template: switches to /v1/completions and stay
   assert.equal(r.mode, 'completions');
   assert.equal(c.mode, 'completions');
   await c.extract(KO, opts);
-  assert.deepEqual(fake.requests.map((q) => q.path), ['/v1/chat/completions', '/v1/completions', '/v1/completions']);
+  assert.deepEqual(
+    fake.requests.map((q) => q.path),
+    ['/v1/chat/completions', '/v1/completions', '/v1/completions'],
+  );
 });
 
 test('a server that rejects the structured-output fields: retried once without them, then not sent again', async () => {
   fake.requests.length = 0;
   fake.script(
-    { kind: 'error', status: 400, message: "Unrecognized request argument supplied: response_format", type: 'invalid_request_error' },
+    { kind: 'error', status: 400, message: 'Unrecognized request argument supplied: response_format', type: 'invalid_request_error' },
     { kind: 'answer', content: GOOD },
     { kind: 'answer', content: GOOD },
   );

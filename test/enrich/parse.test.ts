@@ -17,7 +17,8 @@ test('clean JSON as asked', () => {
 });
 
 test('a ```json fence with prose around it', () => {
-  const out = 'Here are the keywords:\n```json\n{\n  "keywords": [{"text": "Samsung", "category": "organization"}],\n  "categories": ["organization"]\n}\n```\nLet me know if you need more.';
+  const out =
+    'Here are the keywords:\n```json\n{\n  "keywords": [{"text": "Samsung", "category": "organization"}],\n  "categories": ["organization"]\n}\n```\nLet me know if you need more.';
   assert.deepEqual(parse(out), [{ text: 'Samsung', category: 'organization' }]);
 });
 
@@ -32,7 +33,8 @@ test('a <think> block before the answer is ignored', () => {
 });
 
 test('single quotes, Python literals, bare keys, trailing commas and comments', () => {
-  const out = "{keywords: [{'text': 'Kim\\'s lab', 'category': 'organization', 'proper': True,}, {'text': \"O'Hare\", 'category': 'place'},], // done\n 'categories': ['organization', 'place'], 'extra': None}";
+  const out =
+    "{keywords: [{'text': 'Kim\\'s lab', 'category': 'organization', 'proper': True,}, {'text': \"O'Hare\", 'category': 'place'},], // done\n 'categories': ['organization', 'place'], 'extra': None}";
   assert.deepEqual(parse(out), [
     { text: "Kim's lab", category: 'organization' },
     { text: "O'Hare", category: 'place' },

@@ -53,11 +53,26 @@ test('POST /api/enrich returns keywords from the LLM', async () => {
   assert.equal(body.success, true);
   assert.equal(body.source, 'llm');
   assert.equal(body.utterance_id, 'u1');
-  assert.deepEqual(Object.keys(body).sort(), ['categories', 'fallback_reason', 'keywords', 'language', 'latency_ms', 'model', 'session_id', 'source', 'status', 'success', 'utterance_id']);
-  assert.deepEqual(body.keywords.map((k: { text: string; category: string }) => [k.text, k.category]), [
-    ['서울', 'place'],
-    ['회의', 'topic'],
+  assert.deepEqual(Object.keys(body).sort(), [
+    'categories',
+    'fallback_reason',
+    'keywords',
+    'language',
+    'latency_ms',
+    'model',
+    'session_id',
+    'source',
+    'status',
+    'success',
+    'utterance_id',
   ]);
+  assert.deepEqual(
+    body.keywords.map((k: { text: string; category: string }) => [k.text, k.category]),
+    [
+      ['서울', 'place'],
+      ['회의', 'topic'],
+    ],
+  );
   assert.deepEqual(body.categories, ['place', 'topic']);
 });
 
@@ -72,7 +87,10 @@ test('POST /api/enrich falls back when the LLM errors, and says so', async () =>
 test('bad bodies are 400 in the seed error shape; the API key is enforced', async () => {
   const missing = await post({ language: 'ko' });
   assert.equal(missing.status, 400);
-  assert.deepEqual(await missing.json(), { success: false, error: { code: 'bad_request', message: 'text: Invalid input: expected string, received undefined' } });
+  assert.deepEqual(await missing.json(), {
+    success: false,
+    error: { code: 'bad_request', message: 'text: Invalid input: expected string, received undefined' },
+  });
   const long = await post({ text: 'x'.repeat(10_001) });
   assert.equal(long.status, 400);
   assert.match(((await long.json()) as { error: { message: string } }).error.message, /longer than 10000/);

@@ -16,7 +16,10 @@ export function fileBlob(path: string, type = 'audio/wav'): Blob {
 }
 
 /** POST multipart to a server; fields are strings, file goes in `fileField`. */
-export async function postForm(url: string, parts: { fileField?: string; file?: Blob; filename?: string; fields?: Record<string, string | string[]>; headers?: Record<string, string> }): Promise<Response> {
+export async function postForm(
+  url: string,
+  parts: { fileField?: string; file?: Blob; filename?: string; fields?: Record<string, string | string[]>; headers?: Record<string, string> },
+): Promise<Response> {
   const form = new FormData();
   for (const [k, v] of Object.entries(parts.fields ?? {})) {
     for (const item of Array.isArray(v) ? v : [v]) form.append(k, item);

@@ -197,7 +197,12 @@ export class FakeLlm {
       const completionTokens = tokens(content);
       const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomBytes(16).toString('hex')}`;
       const created = Math.floor(Date.now() / 1000);
-      const usage = { prompt_tokens: promptTokens, total_tokens: promptTokens + completionTokens, completion_tokens: completionTokens, prompt_tokens_details: null };
+      const usage = {
+        prompt_tokens: promptTokens,
+        total_tokens: promptTokens + completionTokens,
+        completion_tokens: completionTokens,
+        prompt_tokens_details: null,
+      };
       return chat
         ? {
             id,
@@ -237,7 +242,8 @@ export class FakeLlm {
       }
       case 'error': {
         const respond = () => {
-          if (!res.destroyed) openAiError(res, script.status, script.message, script.type ?? 'BadRequestError', script.param ?? null, script.code ?? script.status);
+          if (!res.destroyed)
+            openAiError(res, script.status, script.message, script.type ?? 'BadRequestError', script.param ?? null, script.code ?? script.status);
         };
         if (script.delayMs) this.later(script.delayMs, respond);
         else respond();

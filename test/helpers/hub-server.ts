@@ -229,7 +229,14 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
     send(res, 404, { error: 'not found' });
   }
 
-  async function serveBytes(req: IncomingMessage, res: ServerResponse, file: HubFileState, etag: string, log: HubRequest, extra: Record<string, string> = {}): Promise<void> {
+  async function serveBytes(
+    req: IncomingMessage,
+    res: ServerResponse,
+    file: HubFileState,
+    etag: string,
+    log: HubRequest,
+    extra: Record<string, string> = {},
+  ): Promise<void> {
     let start = 0;
     let end = file.size - 1;
     let status = 200;
@@ -256,10 +263,12 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
     res.writeHead(status, headers);
     if (req.method === 'HEAD') return void res.end();
     let closed = false;
-    const gone = new Promise<void>((r) => res.once('close', () => {
-      closed = true;
-      r();
-    }));
+    const gone = new Promise<void>((r) =>
+      res.once('close', () => {
+        closed = true;
+        r();
+      }),
+    );
     const began = Date.now();
     let sent = 0;
     for await (const chunk of createReadStream(file.disk, { start, end, highWaterMark: 64 * 1024 })) {

@@ -24,7 +24,11 @@ interface Entry {
 }
 
 /** `projects`: project name → wheel files on disk. `format` forces one index format. */
-export async function startPypiServer(opts: { projects: Record<string, string[]>; format?: 'json' | 'html'; advertise?: Record<string, string> }): Promise<PypiServer> {
+export async function startPypiServer(opts: {
+  projects: Record<string, string[]>;
+  format?: 'json' | 'html';
+  advertise?: Record<string, string>;
+}): Promise<PypiServer> {
   const normalize = (n: string) => n.toLowerCase().replace(/[-_.]+/g, '-');
   const projects = new Map<string, Entry[]>();
   const files = new Map<string, Entry>();

@@ -22,10 +22,11 @@ function ensureMoto(): void {
   if (motoAvailable()) return;
   const r = spawnSync(python(), ['-m', 'pip', 'install', '--quiet', 'moto[server]'], { encoding: 'utf8' });
   if (r.status !== 0 || !motoAvailable()) {
-    throw new Error(`the S3 tests need moto's server mode and it could not be installed (${(r.stderr || r.error?.message || '').trim().slice(-500)}); run: ${MOTO_INSTALL}`);
+    throw new Error(
+      `the S3 tests need moto's server mode and it could not be installed (${(r.stderr || r.error?.message || '').trim().slice(-500)}); run: ${MOTO_INSTALL}`,
+    );
   }
 }
-
 
 export async function startS3Server(): Promise<S3TestServer> {
   ensureMoto();

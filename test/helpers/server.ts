@@ -20,7 +20,6 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-
 export interface StartOptions {
   /** --model value; null: no flag (the configured default) */
   model?: string | null;
@@ -37,7 +36,16 @@ export interface StartOptions {
 
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
   const port = await freePort();
-  const args = [join(ROOT, 'bin', 'earshot.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), ...(opts.model === null ? [] : ['--model', opts.model ?? TEST_MODEL]), ...(opts.args ?? [])];
+  const args = [
+    join(ROOT, 'bin', 'earshot.js'),
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    ...(opts.model === null ? [] : ['--model', opts.model ?? TEST_MODEL]),
+    ...(opts.args ?? []),
+  ];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, EARSHOT_LOG_LEVEL: process.env.EARSHOT_LOG_LEVEL ?? 'warn', ...(opts.env ?? {}) },

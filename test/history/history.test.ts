@@ -75,7 +75,9 @@ describe('SqliteHistoryStore', () => {
         store.add(entry('And Mister John Dashwood had then leisure to consider', { createdAt: t0, keywords: [{ text: 'John Dashwood', category: 'person' }] }));
         store.add(entry('He was not an ill disposed young man', { createdAt: t0 + 1000, keywords: [{ text: 'young man', category: 'person' }] }));
         store.add(entry('Unless to be rather cold hearted and rather selfish is to be ill disposed', { createdAt: t0 + 2000, kind: 'batch', source: 'rest' }));
-        store.add(entry('회의는 내일 오후 세 시에 서울 본사에서 열립니다', { language: 'ko', createdAt: t0 + 3000, keywords: [{ text: '서울', category: 'place' }] }));
+        store.add(
+          entry('회의는 내일 오후 세 시에 서울 본사에서 열립니다', { language: 'ko', createdAt: t0 + 3000, keywords: [{ text: '서울', category: 'place' }] }),
+        );
         store.add(entry('東京で会議があります', { language: 'ja', createdAt: t0 + 4000 }));
         store.add(entry('Café déjà vu at 100% "quoted" words_here', { createdAt: t0 + 5000 }));
       });
@@ -153,7 +155,10 @@ describe('SqliteHistoryStore', () => {
       assert.equal(store.get(a.id), undefined);
       assert.deepEqual(store.search({ text: 'fox' }).items, []);
       assert.deepEqual(store.search({ keyword: 'fox' }).items, []);
-      assert.deepEqual(store.search({ text: 'dog' }).items.map((e) => e.id), [b.id]);
+      assert.deepEqual(
+        store.search({ text: 'dog' }).items.map((e) => e.id),
+        [b.id],
+      );
       assert.equal(store.count(), 1);
     } finally {
       store.close();
@@ -169,7 +174,10 @@ describe('SqliteHistoryStore', () => {
       assert.deepEqual(store.get(a.id)!.keywords, [{ text: 'Seoul', category: 'place' }]);
       assert.equal(store.setKeywords(a.id, [{ text: 'meeting', category: 'event' }]), true);
       assert.deepEqual(store.search({ keyword: 'seoul' }).items, []);
-      assert.deepEqual(store.search({ keyword: 'meeting' }).items.map((e) => e.id), [a.id]);
+      assert.deepEqual(
+        store.search({ keyword: 'meeting' }).items.map((e) => e.id),
+        [a.id],
+      );
       assert.equal(store.setKeywords(a.id + 99, []), false);
     } finally {
       store.close();
@@ -184,7 +192,10 @@ describe('SqliteHistoryStore', () => {
       store.add(entry('ten days old', { createdAt: now - 10 * DAY }));
       store.add(entry('fresh', { createdAt: now }));
       assert.equal(store.purgeOlderThan(now - 30 * DAY), 1);
-      assert.deepEqual(store.search().items.map((e) => e.text), ['fresh', 'ten days old']);
+      assert.deepEqual(
+        store.search().items.map((e) => e.text),
+        ['fresh', 'ten days old'],
+      );
       assert.deepEqual(store.search({ text: 'forty' }).items, []);
       assert.equal(store.purgeOlderThan(now - 30 * DAY), 0);
     } finally {
@@ -204,7 +215,10 @@ describe('SqliteHistoryStore', () => {
     const second = new SqliteHistoryStore(path);
     try {
       assert.equal(second.fts, true);
-      assert.deepEqual(second.search({ text: 'restart' }).items.map((e) => e.id), [a.id]);
+      assert.deepEqual(
+        second.search({ text: 'restart' }).items.map((e) => e.id),
+        [a.id],
+      );
       assert.deepEqual(second.get(a.id)!.keywords, [{ text: 'restarts', category: 'event' }]);
       const b = second.add(entry('a second entry'));
       assert.ok(b.id > a.id);

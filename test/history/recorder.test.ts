@@ -38,7 +38,9 @@ function transcript(text: string): Transcript {
     text,
     language: 'en',
     duration: 7.1,
-    segments: [{ id: 0, seek: 0, start: 0, end: 7.1, text: ` ${text}`, tokens: [], temperature: 0, avgLogprob: -0.2, compressionRatio: 1.2, noSpeechProb: 0.01 }],
+    segments: [
+      { id: 0, seek: 0, start: 0, end: 7.1, text: ` ${text}`, tokens: [], temperature: 0, avgLogprob: -0.2, compressionRatio: 1.2, noSpeechProb: 0.01 },
+    ],
     task: 'transcribe',
     model: 'base',
     engine: 'whisper',
@@ -58,7 +60,15 @@ describe('HistoryRecorder', () => {
     const store = new SqliteHistoryStore(join(dir, 'stream.sqlite'));
     const recorder = new HistoryRecorder({ store, events, retentionDays: 30, log: quiet }).start();
     try {
-      events.emit('session.started', { sessionId: 'sess-1', interface: 'ws', model: 'base', engine: 'whisper', language: 'en', remote: null, startedAt: new Date().toISOString() });
+      events.emit('session.started', {
+        sessionId: 'sess-1',
+        interface: 'ws',
+        model: 'base',
+        engine: 'whisper',
+        language: 'en',
+        remote: null,
+        startedAt: new Date().toISOString(),
+      });
       events.emit('utterance.partial', { sessionId: 'sess-1', utteranceId: 1, revision: 1, committed: 'he was', tentative: ' not' });
       events.emit('utterance.final', final('sess-1', 1, ' He was not an ill disposed young man.', 1.2, 4.3));
       events.emit('utterance.final', final('sess-1', 2, '', 5, 6));
@@ -78,10 +88,21 @@ describe('HistoryRecorder', () => {
 
       events.emit('session.ended', { sessionId: 'sess-1', endedAt: new Date().toISOString() });
       // keywords may arrive after the session ended
-      const keywords = { status: 'ok' as const, keywords: [{ text: 'young man', category: 'topic', score: 1 }], categories: ['topic'], source: 'builtin' as const, model: null, latencyMs: 3, fallbackReason: null };
+      const keywords = {
+        status: 'ok' as const,
+        keywords: [{ text: 'young man', category: 'topic', score: 1 }],
+        categories: ['topic'],
+        source: 'builtin' as const,
+        model: null,
+        latencyMs: 3,
+        fallbackReason: null,
+      };
       events.emit('utterance.keywords', { sessionId: 'sess-1', utteranceId: 1, keywords });
       assert.deepEqual(store.get(e!.id)!.keywords, [{ text: 'young man', category: 'topic' }]);
-      assert.deepEqual(store.search({ keyword: 'Young Man' }).items.map((x) => x.id), [e!.id]);
+      assert.deepEqual(
+        store.search({ keyword: 'Young Man' }).items.map((x) => x.id),
+        [e!.id],
+      );
       // keywords for an utterance that was never recorded are ignored
       events.emit('utterance.keywords', { sessionId: 'other', utteranceId: 9, keywords: { ...keywords, keywords: [{ text: 'x', category: 'y', score: 1 }] } });
       assert.equal(store.count(), 1);
@@ -112,7 +133,10 @@ describe('HistoryRecorder', () => {
       const keywords = store.get(e!.id)!.keywords;
       assert.ok(keywords.length > 0);
       for (const k of keywords) assert.ok(text.toLowerCase().includes(k.text.toLowerCase()), `${k.text} is in the text`);
-      assert.deepEqual(store.search({ keyword: keywords[0]!.text }).items.map((x) => x.id), [e!.id]);
+      assert.deepEqual(
+        store.search({ keyword: keywords[0]!.text }).items.map((x) => x.id),
+        [e!.id],
+      );
 
       events.emit('transcription.done', { transcriptionId: 't3', source: 'openai', transcript: transcript('He was not an ill disposed young man'), at });
       assert.equal(store.search({ text: 'disposed' }).items[0]!.source, 'openai');
@@ -141,7 +165,10 @@ describe('HistoryRecorder', () => {
     assert.equal(store.count(), 2);
     forever.stop();
     const month = new HistoryRecorder({ store, events, retentionDays: 30, log: quiet }).start();
-    assert.deepEqual(store.search().items.map((e) => e.text), ['last week']);
+    assert.deepEqual(
+      store.search().items.map((e) => e.text),
+      ['last week'],
+    );
     month.stop();
     store.close();
   });

@@ -33,7 +33,9 @@ before(async () => {
     goodZip,
     zipBuffer([
       { name: 'faster-whisper-model/', mode: 0o040755 },
-      ...readdirSync(ct2).filter((name) => !name.startsWith('.')).map((name) => ({ name: `faster-whisper-model/${name}`, body: readFileSync(join(ct2, name)), deflate: !name.endsWith('.bin') })),
+      ...readdirSync(ct2)
+        .filter((name) => !name.startsWith('.'))
+        .map((name) => ({ name: `faster-whisper-model/${name}`, body: readFileSync(join(ct2, name)), deflate: !name.endsWith('.bin') })),
     ]),
   );
   hub = await startHubServer({ repos: { 'acme/archives': { files: { 'model.tar.gz': goodTgz } } } });
@@ -169,7 +171,9 @@ test('tar.gz: a decompression bomb stops early (default limits)', async () => {
 test('tar: too many entries / too many bytes are refused', async () => {
   const many: TarEntry[] = Array.from({ length: 50 }, (_, i) => ({ name: `evil-${i}.txt`, body: Buffer.from('x') }));
   await expectRefused(writeTgz('many.tar.gz', many), 'archive_too_large', /entries/, { maxEntries: 20 });
-  await expectRefused(writeTgz('big.tar.gz', [{ name: 'evil-big.bin', size: 4 * 1024 * 1024 }]), 'archive_too_large', /expands past/, { maxBytes: 1024 * 1024 });
+  await expectRefused(writeTgz('big.tar.gz', [{ name: 'evil-big.bin', size: 4 * 1024 * 1024 }]), 'archive_too_large', /expands past/, {
+    maxBytes: 1024 * 1024,
+  });
 });
 
 test('corrupt archives: truncated tar.gz, garbage .zip', async () => {
@@ -188,7 +192,11 @@ test('zip: ../ traversal and absolute names are refused', async () => {
 });
 
 test('zip: symlink entries pointing outside are refused', async () => {
-  await expectRefused(writeZip('symlink.zip', [{ name: 'evil-link', body: Buffer.from('../../../../etc/passwd'), mode: 0o120777 }]), 'unsafe_archive', /outside/);
+  await expectRefused(
+    writeZip('symlink.zip', [{ name: 'evil-link', body: Buffer.from('../../../../etc/passwd'), mode: 0o120777 }]),
+    'unsafe_archive',
+    /outside/,
+  );
 });
 
 test('zip: a bomb is refused by its declared size and, if the header lies, by counting', async () => {

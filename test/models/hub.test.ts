@@ -65,8 +65,14 @@ test('catalogue name pulls ggml-<name>.bin from ggerganov/whisper.cpp and verifi
     assert.equal(model.sha256, fileDigest(fixtureGgml('base-q8_0')));
     assert.equal(model.alreadyInstalled, false);
     const listed = await t.store.list();
-    assert.deepEqual(listed.map((m) => m.id), ['base-q8_0']);
-    assert.ok(hub.requests.some((r) => /^\/ggerganov\/whisper\.cpp\/resolve\/[0-9a-f]{40}\/ggml-base-q8_0\.bin$/.test(r.path)), 'downloaded through resolve/<commit>/');
+    assert.deepEqual(
+      listed.map((m) => m.id),
+      ['base-q8_0'],
+    );
+    assert.ok(
+      hub.requests.some((r) => /^\/ggerganov\/whisper\.cpp\/resolve\/[0-9a-f]{40}\/ggml-base-q8_0\.bin$/.test(r.path)),
+      'downloaded through resolve/<commit>/',
+    );
     assert.equal((await t.store.verify('base-q8_0')).ok, true);
     assert.deepEqual(leftovers(t.home), [], 'no staging or partial files left');
 
@@ -226,11 +232,19 @@ test('an interrupted pull resumes with a Range request', async () => {
       'aborted',
     );
     assert.deepEqual(modelDirs(t.home), [], 'an aborted pull installs nothing');
-    assert.ok(leftovers(t.home).some((f) => f.endsWith('.partial')), 'the partial download stays for the next run');
+    assert.ok(
+      leftovers(t.home).some((f) => f.endsWith('.partial')),
+      'the partial download stays for the next run',
+    );
     hub.setThrottle(0);
     const seen = hub.requests.length;
     let resumedFrom = 0;
-    const model = await pullModel('hf://acme/whisper-ggml/ggml-tiny.en.bin', { store: t.store, env, id: 'resumed', onProgress: (e) => (resumedFrom ||= e.resumedFrom ?? 0) });
+    const model = await pullModel('hf://acme/whisper-ggml/ggml-tiny.en.bin', {
+      store: t.store,
+      env,
+      id: 'resumed',
+      onProgress: (e) => (resumedFrom ||= e.resumedFrom ?? 0),
+    });
     const cdn = hub.requests.slice(seen).filter((r) => r.path.startsWith('/cdn-lfs/'));
     assert.equal(cdn.length, 1);
     assert.match(cdn[0].range ?? '', /^bytes=\d+-$/);
@@ -269,8 +283,14 @@ test('a file that changed on the server since the partial was written is downloa
     const seen = hub.requests.length;
     const model = await pullModel(url, { store: t.store, env, id: 'changed' });
     const cdn = hub.requests.slice(seen).filter((r) => r.path.startsWith('/cdn-lfs/'));
-    assert.ok(cdn.some((r) => r.range && r.ifRange), 'asked to resume, guarded by If-Range');
-    assert.ok(cdn.every((r) => r.status === 200), 'server sent the whole new file');
+    assert.ok(
+      cdn.some((r) => r.range && r.ifRange),
+      'asked to resume, guarded by If-Range',
+    );
+    assert.ok(
+      cdn.every((r) => r.status === 200),
+      'server sent the whole new file',
+    );
     assert.equal(model.sha256, fileDigest(fixtureGgml('base-q8_0')));
   } finally {
     hub.setThrottle(0);
@@ -290,7 +310,11 @@ test('--quantize converts the fetched ggml; ids and sources that clash are refus
     const same = await pullModel('tiny.en-q8_0', { store: t.store, env });
     assert.equal(same.alreadyInstalled, true);
     // the same id from another source is not silently swapped
-    const err = await rejectsWith(pullModel('hf://acme/private-whisper/ggml-model.bin', { store: t.store, env: { ...env, HF_TOKEN: TOKEN }, id: 'tiny.en-q8_0' }), 'exists', /--force/);
+    const err = await rejectsWith(
+      pullModel('hf://acme/private-whisper/ggml-model.bin', { store: t.store, env: { ...env, HF_TOKEN: TOKEN }, id: 'tiny.en-q8_0' }),
+      'exists',
+      /--force/,
+    );
     assert.equal(err.exitCode, 21);
   } finally {
     await t.cleanup();

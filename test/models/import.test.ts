@@ -48,8 +48,16 @@ const LIBROSA_MEL_128: Array<[number, number, number]> = [
 const LIBROSA_MEL_128_SUM = 3.1909855409403463;
 
 const BASE_HPARAMS = {
-  nVocab: 51865, nAudioCtx: 1500, nAudioState: 512, nAudioHead: 8, nAudioLayer: 6,
-  nTextCtx: 448, nTextState: 512, nTextHead: 8, nTextLayer: 6, nMels: 80,
+  nVocab: 51865,
+  nAudioCtx: 1500,
+  nAudioState: 512,
+  nAudioHead: 8,
+  nAudioLayer: 6,
+  nTextCtx: 448,
+  nTextState: 512,
+  nTextHead: 8,
+  nTextLayer: 6,
+  nMels: 80,
 };
 
 let tmp: string;
@@ -92,9 +100,7 @@ describe('CTranslate2 → ggml (Whisper base, multilingual)', () => {
       assert.ok(t, `missing ${name}`);
       assert.deepEqual(t.shape, shape, name);
       const wantType =
-        shape.length === 1 || name.endsWith('conv1.bias') || name.endsWith('conv2.bias') || name.endsWith('positional_embedding')
-          ? 'f32'
-          : 'f16';
+        shape.length === 1 || name.endsWith('conv1.bias') || name.endsWith('conv2.bias') || name.endsWith('positional_embedding') ? 'f32' : 'f16';
       assert.equal(t.typeName, wantType, name);
     }
     assert.deepEqual(byName.get('encoder.conv1.weight')!.shape, [512, 80, 3]);
@@ -247,7 +253,10 @@ describe('quantized output', () => {
     quantizeQ5_0(ramp, out);
     assert.equal(out[0] | (out[1] << 8), 0x3c00); // d = -16 / -16 = 1
     assert.deepEqual([...out.subarray(2, 6)], [0, 0, 0xff, 0xff]);
-    assert.deepEqual([...out.subarray(6, 22)], Array.from({ length: 16 }, (_, j) => j | (j << 4)));
+    assert.deepEqual(
+      [...out.subarray(6, 22)],
+      Array.from({ length: 16 }, (_, j) => j | (j << 4)),
+    );
   });
 });
 
@@ -295,8 +304,16 @@ describe('English-only model (tiny.en)', () => {
     assert.deepEqual(tiny.languages, ['en']);
     const info = await readGgmlModel(tiny.path);
     assert.deepEqual(info.hparams, {
-      nVocab: 51864, nAudioCtx: 1500, nAudioState: 384, nAudioHead: 6, nAudioLayer: 4,
-      nTextCtx: 448, nTextState: 384, nTextHead: 6, nTextLayer: 4, nMels: 80,
+      nVocab: 51864,
+      nAudioCtx: 1500,
+      nAudioState: 384,
+      nAudioHead: 6,
+      nAudioLayer: 4,
+      nTextCtx: 448,
+      nTextState: 384,
+      nTextHead: 6,
+      nTextLayer: 4,
+      nMels: 80,
     });
     assert.equal(info.vocab.length, 50256);
     assert.equal(info.tensors.length, expectedWhisperTensors(info.hparams).length);
@@ -470,7 +487,12 @@ async function buildInt8Ct2(dir: string): Promise<void> {
       const raw = await src.file.read(v.offset, v.byteLength);
       const quantizable = v.name.endsWith('/weight') && v.shape.length >= 2 && v.dtype === 'float16';
       if (!quantizable) {
-        variables.push({ name: v.name, shape: v.shape, dtypeId: { float32: 0, int8: 1, int16: 2, int32: 3, float16: 4, bfloat16: 5 }[v.dtype as 'float32'], data: raw });
+        variables.push({
+          name: v.name,
+          shape: v.shape,
+          dtypeId: { float32: 0, int8: 1, int16: 2, int32: 3, float16: 4, bfloat16: 5 }[v.dtype as 'float32'],
+          data: raw,
+        });
         continue;
       }
       const rows = v.shape[0];
@@ -505,9 +527,20 @@ function ct2File(
 ): Buffer {
   const parts: Buffer[] = [];
   const u8 = (n: number) => parts.push(Buffer.from([n]));
-  const u16 = (n: number) => { const b = Buffer.alloc(2); b.writeUInt16LE(n); parts.push(b); };
-  const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); parts.push(b); };
-  const str = (s: string) => { u16(Buffer.byteLength(s) + 1); parts.push(Buffer.from(s), Buffer.from([0])); };
+  const u16 = (n: number) => {
+    const b = Buffer.alloc(2);
+    b.writeUInt16LE(n);
+    parts.push(b);
+  };
+  const u32 = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n);
+    parts.push(b);
+  };
+  const str = (s: string) => {
+    u16(Buffer.byteLength(s) + 1);
+    parts.push(Buffer.from(s), Buffer.from([0]));
+  };
   u32(6);
   str(spec);
   u32(1);
@@ -629,7 +662,10 @@ async function buildHfFolder(dir: string, shardCount: number): Promise<void> {
       const shards: StTensor[][] = Array.from({ length: shardCount }, () => []);
       for (const [i, t] of tensors.entries()) shards[i % shardCount].push(t);
       const names = shards.map((_, s) => `model-0000${s + 1}-of-0000${shardCount}.safetensors`);
-      await writeSafetensors(names.map((n) => join(dir, n)), shards);
+      await writeSafetensors(
+        names.map((n) => join(dir, n)),
+        shards,
+      );
       const weightMap: Record<string, string> = {};
       for (const [s, shard] of shards.entries()) for (const t of shard) weightMap[t.name] = names[s];
       await writeFile(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));

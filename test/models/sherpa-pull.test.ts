@@ -51,7 +51,11 @@ test('a sherpa-style .tar.bz2 of Moonshine tiny-en installs as a moonshine-v2 mo
     const details = sherpaDetails(model.details, model.id);
     assert.equal(details.kind, 'moonshine-v2');
     assert.deepEqual(details.files, { encoder: 'encoder_model.ort', mergedDecoder: 'decoder_model_merged.ort', tokens: 'tokens.txt' });
-    assert.equal(readFileSync(join(model.dir, 'tokens.txt'), 'utf8'), readFileSync(join(tiny.dir, 'tokens.txt'), 'utf8'), 'the same token table fetch:test-models writes');
+    assert.equal(
+      readFileSync(join(model.dir, 'tokens.txt'), 'utf8'),
+      readFileSync(join(tiny.dir, 'tokens.txt'), 'utf8'),
+      'the same token table fetch:test-models writes',
+    );
     assert.deepEqual(leftovers(t.home), []);
 
     const engine = new SherpaEngine({ modelId: model.id, modelDir: model.dir, details, threads: 2, processes: 1, device: 'cpu' });
@@ -106,17 +110,65 @@ function layoutOf(name: string, files: string[]): string {
 
 test('kinds detected from the layouts sherpa-onnx publishes (names only; no weights for these here)', async () => {
   const cases: Array<[string, string[], string, Record<string, string>, string[] | undefined]> = [
-    ['sherpa-onnx-sense-voice-zh-en-ja-ko-yue-2024-07-17', ['model.onnx', 'model.int8.onnx', 'tokens.txt'], 'sense-voice', { model: 'model.int8.onnx' }, ['zh', 'en', 'ja', 'ko', 'yue']],
+    [
+      'sherpa-onnx-sense-voice-zh-en-ja-ko-yue-2024-07-17',
+      ['model.onnx', 'model.int8.onnx', 'tokens.txt'],
+      'sense-voice',
+      { model: 'model.int8.onnx' },
+      ['zh', 'en', 'ja', 'ko', 'yue'],
+    ],
     ['sherpa-onnx-paraformer-zh-2023-09-14', ['model.int8.onnx', 'tokens.txt'], 'paraformer', { model: 'model.int8.onnx' }, ['zh']],
     ['sherpa-onnx-nemo-ctc-en-citrinet-512', ['model.onnx', 'tokens.txt'], 'nemo-ctc', { model: 'model.onnx' }, ['en']],
     ['sherpa-onnx-zipformer-ctc-en-2023-10-02', ['model.int8.onnx', 'tokens.txt'], 'zipformer-ctc', { model: 'model.int8.onnx' }, ['en']],
-    ['sherpa-onnx-fire-red-asr-large-zh_en-2025-02-16', ['encoder.int8.onnx', 'decoder.int8.onnx', 'tokens.txt'], 'fire-red', { encoder: 'encoder.int8.onnx', decoder: 'decoder.int8.onnx' }, ['zh', 'en']],
-    ['sherpa-onnx-whisper-tiny.en', ['tiny.en-encoder.onnx', 'tiny.en-encoder.int8.onnx', 'tiny.en-decoder.onnx', 'tiny.en-decoder.int8.onnx', 'tiny.en-tokens.txt'], 'whisper-onnx', { encoder: 'tiny.en-encoder.int8.onnx', decoder: 'tiny.en-decoder.int8.onnx' }, ['en']],
-    ['sherpa-onnx-moonshine-tiny-en-int8', ['preprocess.onnx', 'encode.int8.onnx', 'uncached_decode.int8.onnx', 'cached_decode.int8.onnx', 'tokens.txt'], 'moonshine', { preprocessor: 'preprocess.onnx', encoder: 'encode.int8.onnx', uncachedDecoder: 'uncached_decode.int8.onnx', cachedDecoder: 'cached_decode.int8.onnx' }, ['en']],
-    ['sherpa-onnx-zipformer-en-2023-06-26', ['encoder-epoch-99-avg-1.onnx', 'decoder-epoch-99-avg-1.onnx', 'joiner-epoch-99-avg-1.onnx', 'tokens.txt'], 'transducer', { encoder: 'encoder-epoch-99-avg-1.onnx', decoder: 'decoder-epoch-99-avg-1.onnx', joiner: 'joiner-epoch-99-avg-1.onnx' }, ['en']],
-    ['sherpa-onnx-streaming-zipformer-korean-2024-06-16', ['encoder-epoch-99-avg-1.int8.onnx', 'encoder-epoch-99-avg-1.onnx', 'decoder-epoch-99-avg-1.onnx', 'joiner-epoch-99-avg-1.int8.onnx', 'tokens.txt'], 'online-transducer', { encoder: 'encoder-epoch-99-avg-1.int8.onnx', decoder: 'decoder-epoch-99-avg-1.onnx', joiner: 'joiner-epoch-99-avg-1.int8.onnx' }, ['ko']],
-    ['sherpa-onnx-streaming-paraformer-bilingual-zh-en', ['encoder.int8.onnx', 'decoder.int8.onnx', 'tokens.txt'], 'online-paraformer', { encoder: 'encoder.int8.onnx', decoder: 'decoder.int8.onnx' }, ['zh', 'en']],
-    ['sherpa-onnx-streaming-zipformer-ctc-multi-zh-hans-2023-12-13', ['ctc-epoch-20-avg-1-chunk-16-left-128.onnx', 'tokens.txt'], 'online-zipformer2-ctc', { model: 'ctc-epoch-20-avg-1-chunk-16-left-128.onnx' }, ['zh']],
+    [
+      'sherpa-onnx-fire-red-asr-large-zh_en-2025-02-16',
+      ['encoder.int8.onnx', 'decoder.int8.onnx', 'tokens.txt'],
+      'fire-red',
+      { encoder: 'encoder.int8.onnx', decoder: 'decoder.int8.onnx' },
+      ['zh', 'en'],
+    ],
+    [
+      'sherpa-onnx-whisper-tiny.en',
+      ['tiny.en-encoder.onnx', 'tiny.en-encoder.int8.onnx', 'tiny.en-decoder.onnx', 'tiny.en-decoder.int8.onnx', 'tiny.en-tokens.txt'],
+      'whisper-onnx',
+      { encoder: 'tiny.en-encoder.int8.onnx', decoder: 'tiny.en-decoder.int8.onnx' },
+      ['en'],
+    ],
+    [
+      'sherpa-onnx-moonshine-tiny-en-int8',
+      ['preprocess.onnx', 'encode.int8.onnx', 'uncached_decode.int8.onnx', 'cached_decode.int8.onnx', 'tokens.txt'],
+      'moonshine',
+      { preprocessor: 'preprocess.onnx', encoder: 'encode.int8.onnx', uncachedDecoder: 'uncached_decode.int8.onnx', cachedDecoder: 'cached_decode.int8.onnx' },
+      ['en'],
+    ],
+    [
+      'sherpa-onnx-zipformer-en-2023-06-26',
+      ['encoder-epoch-99-avg-1.onnx', 'decoder-epoch-99-avg-1.onnx', 'joiner-epoch-99-avg-1.onnx', 'tokens.txt'],
+      'transducer',
+      { encoder: 'encoder-epoch-99-avg-1.onnx', decoder: 'decoder-epoch-99-avg-1.onnx', joiner: 'joiner-epoch-99-avg-1.onnx' },
+      ['en'],
+    ],
+    [
+      'sherpa-onnx-streaming-zipformer-korean-2024-06-16',
+      ['encoder-epoch-99-avg-1.int8.onnx', 'encoder-epoch-99-avg-1.onnx', 'decoder-epoch-99-avg-1.onnx', 'joiner-epoch-99-avg-1.int8.onnx', 'tokens.txt'],
+      'online-transducer',
+      { encoder: 'encoder-epoch-99-avg-1.int8.onnx', decoder: 'decoder-epoch-99-avg-1.onnx', joiner: 'joiner-epoch-99-avg-1.int8.onnx' },
+      ['ko'],
+    ],
+    [
+      'sherpa-onnx-streaming-paraformer-bilingual-zh-en',
+      ['encoder.int8.onnx', 'decoder.int8.onnx', 'tokens.txt'],
+      'online-paraformer',
+      { encoder: 'encoder.int8.onnx', decoder: 'decoder.int8.onnx' },
+      ['zh', 'en'],
+    ],
+    [
+      'sherpa-onnx-streaming-zipformer-ctc-multi-zh-hans-2023-12-13',
+      ['ctc-epoch-20-avg-1-chunk-16-left-128.onnx', 'tokens.txt'],
+      'online-zipformer2-ctc',
+      { model: 'ctc-epoch-20-avg-1-chunk-16-left-128.onnx' },
+      ['zh'],
+    ],
   ];
   for (const [name, files, kind, roles, languages] of cases) {
     const d = await detectSherpaModel(layoutOf(name, files), name);
@@ -127,7 +179,11 @@ test('kinds detected from the layouts sherpa-onnx publishes (names only; no weig
     assert.ok(tokens?.endsWith('tokens.txt'), name);
     assert.deepEqual(d.languages, languages, name);
   }
-  assert.equal(await detectSherpaModel(layoutOf('whisper-ct2', ['model.bin', 'config.json', 'tokenizer.json']), 'whisper-ct2'), undefined, 'not a sherpa model');
+  assert.equal(
+    await detectSherpaModel(layoutOf('whisper-ct2', ['model.bin', 'config.json', 'tokenizer.json']), 'whisper-ct2'),
+    undefined,
+    'not a sherpa model',
+  );
   await assert.rejects(detectSherpaModel(layoutOf('mystery', ['model.onnx', 'tokens.txt']), 'mystery'), /not a layout Earshot knows/);
 });
 

@@ -83,7 +83,12 @@ describe('OpenAI audio API (official SDK)', () => {
 
   it('writes SRT and VTT that a subtitle parser reads back', async () => {
     for (const format of ['srt', 'vtt'] as const) {
-      const body = (await client.audio.transcriptions.create({ file: createReadStream(longer.path), model: 'base', response_format: format, language: 'en' })) as unknown as string;
+      const body = (await client.audio.transcriptions.create({
+        file: createReadStream(longer.path),
+        model: 'base',
+        response_format: format,
+        language: 'en',
+      })) as unknown as string;
       if (format === 'vtt') assert.ok(body.startsWith('WEBVTT'));
       const cues = parseSync(body).filter((n) => n.type === 'cue');
       assert.ok(cues.length >= 1, body);
@@ -117,7 +122,13 @@ describe('OpenAI audio API (official SDK)', () => {
     assert.ok(deltas.length >= 1);
     assert.equal(done.length, 1);
     assert.equal(events[events.length - 1]!.type, 'transcript.text.done');
-    assert.equal(deltas.map((d) => d.delta).join('').trim(), done[0]!.text);
+    assert.equal(
+      deltas
+        .map((d) => d.delta)
+        .join('')
+        .trim(),
+      done[0]!.text,
+    );
     assert.ok(wer(clip.reference, done[0]!.text!) <= 0.1, done[0]!.text);
   });
 
@@ -153,15 +164,26 @@ describe('OpenAI audio API (official SDK)', () => {
     await expectError(client.audio.transcriptions.create({ file: await file(), model: 'no-such-model' }), 404, 'model');
     await expectError(client.audio.transcriptions.create({ file: await file(), model: 'base', response_format: 'docx' as 'json' }), 400, 'response_format');
     await expectError(
-      client.audio.transcriptions.create({ file: await file(), model: 'base', response_format: 'verbose_json', timestamp_granularities: ['sentence' as 'word'] }),
+      client.audio.transcriptions.create({
+        file: await file(),
+        model: 'base',
+        response_format: 'verbose_json',
+        timestamp_granularities: ['sentence' as 'word'],
+      }),
       400,
       'timestamp_granularities',
     );
-    await expectError(client.audio.transcriptions.create({ file: await file(), model: 'base', response_format: 'json', timestamp_granularities: ['word'] }), 400);
+    await expectError(
+      client.audio.transcriptions.create({ file: await file(), model: 'base', response_format: 'json', timestamp_granularities: ['word'] }),
+      400,
+    );
     await expectError(client.audio.transcriptions.create({ file: await toFile(Buffer.from('not audio at all'), 'x.wav'), model: 'base' }), 400, 'file');
     await expectError(client.audio.transcriptions.create({ file: await file(), model: 'base', language: 'xx-invalid' }), 400, 'language');
     // A missing file: the SDK insists on one, so send the form by hand.
-    const missing = await postForm(`${server.url}/v1/audio/transcriptions`, { fields: { model: 'base' }, headers: { authorization: 'Bearer sk-test-earshot' } });
+    const missing = await postForm(`${server.url}/v1/audio/transcriptions`, {
+      fields: { model: 'base' },
+      headers: { authorization: 'Bearer sk-test-earshot' },
+    });
     assert.equal(missing.status, 400);
     const body = (await missing.json()) as { error: { message: string; type: string; param: string; code: string } };
     assert.equal(body.error.type, 'invalid_request_error');

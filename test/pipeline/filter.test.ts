@@ -3,7 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Segment, Transcript } from '../../src/engines/types.js';
-import { FilterStats, HallucinationFilter, builtinPatternCount, filterTranscript, longestRepetition, repetitionTokens } from '../../src/pipeline/filter/index.js';
+import {
+  FilterStats,
+  HallucinationFilter,
+  builtinPatternCount,
+  filterTranscript,
+  longestRepetition,
+  repetitionTokens,
+} from '../../src/pipeline/filter/index.js';
 import { SileroVadModel } from '../../src/pipeline/vad/index.js';
 import { ALSA_NOISE, compose, decode16k, librivox, silence } from './helpers/audio.js';
 
@@ -16,7 +23,19 @@ test.after(async () => {
 });
 
 function segment(id: number, text: string, extra: Partial<Segment> = {}): Segment {
-  return { id, seek: 0, start: id * 2, end: id * 2 + 2, text, tokens: [], temperature: 0, avgLogprob: -0.25, compressionRatio: 0, noSpeechProb: 0.02, ...extra };
+  return {
+    id,
+    seek: 0,
+    start: id * 2,
+    end: id * 2 + 2,
+    text,
+    tokens: [],
+    temperature: 0,
+    avgLogprob: -0.25,
+    compressionRatio: 0,
+    noSpeechProb: 0.02,
+    ...extra,
+  };
 }
 
 function transcript(language: string, ...segments: Segment[]): Transcript {
@@ -97,7 +116,10 @@ test('a sign-off after real speech is cut off and the speech kept (text, words a
   const seg = segment(0, ' 오늘 회의는 여기까지입니다. 시청해주셔서 감사합니다.', { start: 0, end: 2.8, words });
   const r = await new HallucinationFilter().filter(transcript('ko', seg, segment(1, ' 네 다음 안건입니다.')));
   assert.equal(r.transcript.segments[0].text, '오늘 회의는 여기까지입니다.');
-  assert.deepEqual(r.transcript.segments[0].words!.map((w) => w.word), [' 오늘', ' 회의는', ' 여기까지입니다.']);
+  assert.deepEqual(
+    r.transcript.segments[0].words!.map((w) => w.word),
+    [' 오늘', ' 회의는', ' 여기까지입니다.'],
+  );
   assert.equal(r.transcript.segments[0].end, 1.6);
   assert.equal(r.transcript.text, '오늘 회의는 여기까지입니다. 네 다음 안건입니다.');
   assert.deepEqual(r.dropped, [{ segmentId: 0, rule: 'phrase_trailing', pattern: 'ko:시청해주셔서 감사합니다', text: '시청해주셔서 감사합니다.' }]);
@@ -113,17 +135,28 @@ test('a sign-off after real speech is cut off and the speech kept (text, words a
 
 test('"you", "Thank you." and "감사합니다" are dropped over near-silence only (real VAD on real audio)', async () => {
   const speech = decode16k(librivox('0880')); // ~3 s of speech
-  const { audio } = compose([{ kind: 'speech', audio: speech }, { kind: 'silence', audio: silence(3) }]);
+  const { audio } = compose([
+    { kind: 'speech', audio: speech },
+    { kind: 'silence', audio: silence(3) },
+  ]);
   const vad = model.createDetector();
   const over = (start: number, end: number, text: string, language = 'en') =>
     new HallucinationFilter().filter(transcript(language, segment(0, text, { start, end })), { audio, vad });
   // over the silence (3.5 - 5.5 s)
-  for (const [text, lang] of [[' you', 'en'], [' Thank you.', 'en'], ['감사합니다.', 'ko'], ['네.', 'ko']]) {
+  for (const [text, lang] of [
+    [' you', 'en'],
+    [' Thank you.', 'en'],
+    ['감사합니다.', 'ko'],
+    ['네.', 'ko'],
+  ]) {
     const r = await over(3.5, 5.5, text, lang);
     assert.equal(r.transcript.segments.length, 0, text);
   }
   // over the speech (0.5 - 2.5 s): someone really said it
-  for (const [text, lang] of [[' Thank you.', 'en'], ['감사합니다.', 'ko']]) {
+  for (const [text, lang] of [
+    [' Thank you.', 'en'],
+    ['감사합니다.', 'ko'],
+  ]) {
     const r = await over(0.5, 2.5, text, lang);
     assert.equal(r.transcript.segments.length, 1, text);
     assert.equal(r.dropped.length, 0);
@@ -134,14 +167,20 @@ test('"you", "Thank you." and "감사합니다" are dropped over near-silence on
 });
 
 test('text over audio the VAD calls non-speech is dropped (non_speech_audio)', async () => {
-  const { audio } = compose([{ kind: 'speech', audio: decode16k(librivox('0930')) }, { kind: 'silence', audio: silence(4) }]);
+  const { audio } = compose([
+    { kind: 'speech', audio: decode16k(librivox('0930')) },
+    { kind: 'silence', audio: silence(4) },
+  ]);
   const t = transcript(
     'en',
     segment(0, ' He might even have been made amiable himself.', { start: 0, end: 3.3 }),
     segment(1, ' And then the wind blew over the hills.', { start: 4, end: 6.5 }),
   );
   const r = await new HallucinationFilter().filter(t, { audio, vad: model.createDetector() });
-  assert.deepEqual(r.transcript.segments.map((s) => s.id), [0]);
+  assert.deepEqual(
+    r.transcript.segments.map((s) => s.id),
+    [0],
+  );
   assert.equal(r.dropped[0].rule, 'non_speech_audio');
   assert.equal(r.transcript.text, 'He might even have been made amiable himself.');
 });
@@ -155,7 +194,10 @@ test("whisper tiny.en's real output on ALSA Noise.wav is dropped: the VAD hears 
     segment(1, ' He was a good one.', { start: 0.7, end: 1.4, avgLogprob: -0.0, noSpeechProb: 0.0 }),
   );
   const r = await new HallucinationFilter().filter(t, { audio, vad: model.createDetector() });
-  assert.deepEqual(r.dropped.map((d) => d.rule), ['non_speech_audio', 'non_speech_audio']);
+  assert.deepEqual(
+    r.dropped.map((d) => d.rule),
+    ['non_speech_audio', 'non_speech_audio'],
+  );
   assert.equal(r.transcript.text, '');
 });
 

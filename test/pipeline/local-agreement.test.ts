@@ -22,14 +22,20 @@ test('commits the longest prefix two consecutive hypotheses agree on; tentative 
   const s = la.update(hyp('he was not and ill'));
   assert.equal(s.committedText, 'he was not');
   assert.equal(s.tentativeText, 'and ill');
-  assert.deepEqual(s.newlyCommitted.map((w) => w.word), [' he', ' was', ' not']);
+  assert.deepEqual(
+    s.newlyCommitted.map((w) => w.word),
+    [' he', ' was', ' not'],
+  );
   const t = la.update(hyp('he was not an ill disposed'));
   assert.equal(t.committedText, 'he was not', '"an" vs "and": no agreement yet');
   assert.equal(t.tentativeText, 'an ill disposed');
   const u = la.update(hyp('he was not an ill disposed young man'));
   assert.equal(u.committedText, 'he was not an ill disposed');
   assert.equal(u.tentativeText, 'young man');
-  assert.deepEqual(u.newlyCommitted.map((w) => w.word.trim()), ['an', 'ill', 'disposed']);
+  assert.deepEqual(
+    u.newlyCommitted.map((w) => w.word.trim()),
+    ['an', 'ill', 'disposed'],
+  );
 });
 
 test('comparison ignores case and punctuation; committed words take the newest spelling', () => {
@@ -90,7 +96,17 @@ test('Korean words (spaces between eojeol) agree the same way', () => {
 });
 
 const seg = (text: string, start: number, end: number, words?: Segment['words']): Segment => ({
-  id: 0, seek: 0, start, end, text, tokens: [], temperature: 0, avgLogprob: -0.2, compressionRatio: 1, noSpeechProb: 0.01, words,
+  id: 0,
+  seek: 0,
+  start,
+  end,
+  text,
+  tokens: [],
+  temperature: 0,
+  avgLogprob: -0.2,
+  compressionRatio: 1,
+  noSpeechProb: 0.01,
+  words,
 });
 
 test('wordsFromSegments merges sub-word tokens and keeps spaces between segments', () => {
@@ -106,17 +122,26 @@ test('wordsFromSegments merges sub-word tokens and keeps spaces between segments
       { word: ' disposed', start: 1.5, end: 2.0, probability: 0.9 },
     ]),
   ]);
-  assert.deepEqual(words.map((w) => w.word), [' He', ' was', ' not.', ' Ill', ' disposed']);
+  assert.deepEqual(
+    words.map((w) => w.word),
+    [' He', ' was', ' not.', ' Ill', ' disposed'],
+  );
   assert.deepEqual([words[2].start, words[2].end], [0.5, 1.2]);
   assert.equal(joinWords(words), 'He was not. Ill disposed');
 });
 
 test('wordsFromSegments without word times splits text and spreads times; unspaced languages go per character', () => {
   const words = wordsFromSegments([seg('ten of clubs', 1, 2.1)]);
-  assert.deepEqual(words.map((w) => w.word), ['ten', ' of', ' clubs']);
+  assert.deepEqual(
+    words.map((w) => w.word),
+    ['ten', ' of', ' clubs'],
+  );
   assert.equal(words[0].start, 1);
   assert.ok(Math.abs(words[2].end - 2.1) < 1e-9);
   const zh = wordsFromSegments([seg('你好 世界', 0, 1)], 'zh');
-  assert.deepEqual(zh.map((w) => w.word), ['你', '好', '世', '界']);
+  assert.deepEqual(
+    zh.map((w) => w.word),
+    ['你', '好', '世', '界'],
+  );
   assert.equal(joinWords(zh), '你好世界');
 });

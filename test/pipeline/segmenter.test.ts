@@ -101,7 +101,10 @@ test('long speech is cut below the maximum, in the pause between sentences when 
   const covered = done.reduce((s, e) => s + (e.end - e.start), 0);
   assert.ok(covered > 17 && covered < 19, `covered ${covered}`);
   const starts = events.filter((e) => e.type === 'speech_start').map((e) => e.utterance);
-  assert.deepEqual(starts, done.map((e) => e.utterance));
+  assert.deepEqual(
+    starts,
+    done.map((e) => e.utterance),
+  );
 });
 
 test('flush ends the utterance now with every sample received; later speech opens a new one', async () => {
@@ -130,7 +133,13 @@ test('skip keeps stream time counting over a hole and ends the utterance at the 
   assert.equal((ended as End).reason, 'gap');
   assert.equal((ended as End).endSample, 2 * SR);
   assert.equal(seg.positionSamples, 7 * SR);
-  const events = await run(seg, compose([{ kind: 'speech', audio: clip }, { kind: 'silence', audio: silence(1.5) }]).audio);
+  const events = await run(
+    seg,
+    compose([
+      { kind: 'speech', audio: clip },
+      { kind: 'silence', audio: silence(1.5) },
+    ]).audio,
+  );
   const e = ends(events)[0];
   assert.ok(e.start >= 7 && e.start < 7.5 && e.end > 9.5 && e.end < 10.2, `${e.start}-${e.end}`);
 });

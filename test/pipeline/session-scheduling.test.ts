@@ -128,7 +128,11 @@ test('scheduling (deterministic engine-like object): one partial in flight, skip
   });
   const log = record(session);
   const speech = decode16k(librivox('0870')); // 7.1 s, speech from ~0.3 s
-  const { audio } = compose([{ kind: 'silence', audio: silence(0.5) }, { kind: 'speech', audio: speech }, { kind: 'silence', audio: silence(1.5) }]);
+  const { audio } = compose([
+    { kind: 'silence', audio: silence(0.5) },
+    { kind: 'speech', audio: speech },
+    { kind: 'silence', audio: silence(1.5) },
+  ]);
   let at = 0;
   const pushTo = async (sec: number) => {
     const to = Math.round(sec * SR);
@@ -225,12 +229,23 @@ test('scheduling (deterministic engine-like object): a hallucination is reported
   engine.autoAnswer = () => ' Thanks for watching!';
   const session = new StreamSession({ engine, vad: model.createDetector(), config: { language: 'en', partials: false } });
   const log = record(session);
-  session.push(compose([{ kind: 'speech', audio: decode16k(card('002')) }, { kind: 'silence', audio: silence(1.5) }]).audio);
+  session.push(
+    compose([
+      { kind: 'speech', audio: decode16k(card('002')) },
+      { kind: 'silence', audio: silence(1.5) },
+    ]).audio,
+  );
   await session.stop();
-  assert.deepEqual(log.map((e) => e.type), ['speech_start', 'speech_end', 'dropped']);
+  assert.deepEqual(
+    log.map((e) => e.type),
+    ['speech_start', 'speech_end', 'dropped'],
+  );
   const dropped = log[2].data as { utteranceId: number; reasons: { rule: string; pattern?: string }[] };
   assert.equal(dropped.utteranceId, 1);
-  assert.deepEqual(dropped.reasons.map((r) => [r.rule, r.pattern]), [['phrase', 'en:Thanks for watching']]);
+  assert.deepEqual(
+    dropped.reasons.map((r) => [r.rule, r.pattern]),
+    [['phrase', 'en:Thanks for watching']],
+  );
 });
 
 test('backpressure (deterministic engine-like object): a stalled engine drops the oldest queued utterances, counted', async () => {
@@ -249,7 +264,10 @@ test('backpressure (deterministic engine-like object): a stalled engine drops th
   const first = await engine.waitForCalls(1); // utterance 1 is being decoded (not pending)
   // utterances 2, 3, 4 wait (about 3.4 s each, bound 5 s): 2 and 3 are dropped, oldest first
   const bp = log.filter((e) => e.type === 'backpressure').map((e) => e.data as { droppedUtterances: number[]; droppedSeconds: number });
-  assert.deepEqual(bp.flatMap((b) => b.droppedUtterances), [2, 3]);
+  assert.deepEqual(
+    bp.flatMap((b) => b.droppedUtterances),
+    [2, 3],
+  );
   const stats = session.stats();
   assert.equal(stats.backpressureDroppedUtterances, 2);
   assert.ok(stats.pendingSeconds <= 5);
@@ -294,14 +312,22 @@ test('close() (deterministic engine-like object): aborts in-flight decodes and e
   const engine = new ScriptedEngine();
   const session = new StreamSession({ engine, vad: model.createDetector(), config: { partials: false } });
   const log = record(session);
-  session.push(compose([{ kind: 'speech', audio: decode16k(card('001')) }, { kind: 'silence', audio: silence(1.5) }]).audio);
+  session.push(
+    compose([
+      { kind: 'speech', audio: decode16k(card('001')) },
+      { kind: 'silence', audio: silence(1.5) },
+    ]).audio,
+  );
   const call = await engine.waitForCalls(1);
   session.close();
   assert.equal(call.options.signal?.aborted, true);
   call.answer(' Ten of clubs.');
   await session.stop(); // resolves at once on a closed session
   assert.throws(() => session.push(new Float32Array(10)), /stopped/);
-  assert.deepEqual(log.map((e) => e.type), ['speech_start', 'speech_end']);
+  assert.deepEqual(
+    log.map((e) => e.type),
+    ['speech_start', 'speech_end'],
+  );
 });
 
 // ---- latency-first schedule ---------------------------------------------------------------
@@ -349,18 +375,27 @@ test('speculative final (deterministic engine-like object): started at the pause
   const engine = new ScriptedEngine();
   const session = new StreamSession({ engine, vad: model.createDetector(), config: { language: 'en', partials: false }, clock: () => 0 });
   const log = record(session);
-  const { audio, placed } = compose([{ kind: 'speech', audio: decode16k(card('001')) }, { kind: 'silence', audio: silence(1.5) }]);
+  const { audio, placed } = compose([
+    { kind: 'speech', audio: decode16k(card('001')) },
+    { kind: 'silence', audio: silence(1.5) },
+  ]);
   // up to 0.45 s after the speech: past the pause (250 ms), before the hangover (700 ms)
   await pushRealTime(session, audio.subarray(0, Math.round((placed[0]!.end + 0.45) * SR)));
   const speculative = await engine.waitForCalls(1);
   assert.equal(speculative.options.priority, 'normal');
-  assert.deepEqual(log.map((e) => e.type), ['speech_start']); // the utterance has not ended yet
+  assert.deepEqual(
+    log.map((e) => e.type),
+    ['speech_start'],
+  ); // the utterance has not ended yet
   const heard = speculative.audio.length / SR;
   speculative.answer(' Ten of clubs.');
   await pushRealTime(session, audio.subarray(Math.round((placed[0]!.end + 0.45) * SR)));
   await session.stop();
   // the speculation's result came back during the pause: a partial, then the same text as the final
-  assert.deepEqual(log.map((e) => e.type), ['speech_start', 'partial', 'speech_end', 'final']);
+  assert.deepEqual(
+    log.map((e) => e.type),
+    ['speech_start', 'partial', 'speech_end', 'final'],
+  );
   const final = log[3]!.data as { text: string; source: string; start: number; end: number };
   assert.deepEqual([final.text, final.source], ['Ten of clubs.', 'speculative']);
   assert.ok(Math.abs(final.end - final.start - heard) < 0.05, `final spans ${final.end - final.start} s, the speculation heard ${heard} s`);
@@ -386,7 +421,10 @@ test('short pauses inside a sentence (deterministic engine-like object): one fin
   // its answer arrives after the resume: a partial, not a final
   first[0]!.answer(' And Mr. John Dashwood');
   await pushUntil(placed[3]!.start + 0.4, placed[3]!.start + 0.3);
-  assert.deepEqual(log.map((e) => e.type), ['speech_start', 'partial']);
+  assert.deepEqual(
+    log.map((e) => e.type),
+    ['speech_start', 'partial'],
+  );
   // the second pause: a new speculation; speech resumes again; its answer comes back as a partial
   await pushUntil(placed[5]!.start + 0.3, placed[3]!.start + 0.4);
   let speculations = engine.calls.filter((c) => c.options.priority === 'normal');
@@ -416,9 +454,17 @@ test('short pauses inside a sentence (deterministic engine-like object): one fin
 test('partial reuse (deterministic engine-like object): a partial that covers the speech is the final', async () => {
   const engine = new ScriptedEngine();
   engine.autoAnswer = () => ' Ten of clubs.';
-  const session = new StreamSession({ engine, vad: model.createDetector(), config: { language: 'en', partialIntervalSec: 0.1, minPartialSec: 0.3 }, clock: () => 0 });
+  const session = new StreamSession({
+    engine,
+    vad: model.createDetector(),
+    config: { language: 'en', partialIntervalSec: 0.1, minPartialSec: 0.3 },
+    clock: () => 0,
+  });
   const log = record(session);
-  const { audio, placed } = compose([{ kind: 'speech', audio: decode16k(card('001')) }, { kind: 'silence', audio: silence(1.5) }]);
+  const { audio, placed } = compose([
+    { kind: 'speech', audio: decode16k(card('001')) },
+    { kind: 'silence', audio: silence(1.5) },
+  ]);
   const speechEnd = Math.round(placed[0]!.end * SR);
   await pushRealTime(session, audio.subarray(0, speechEnd));
   const before = engine.calls.length;
@@ -475,7 +521,13 @@ test('overload (deterministic engine-like object): fewer partials, then partials
   const small = new ScriptedEngine();
   (small.info as { modelId: string }).modelId = 'scripted-small';
   small.autoAnswer = () => ' small';
-  const session = new StreamSession({ engine, partialEngine: small, vad: model.createDetector(), config: { language: 'en', partialIntervalSec: 0.3, minPartialSec: 0.3 }, clock: () => 0 });
+  const session = new StreamSession({
+    engine,
+    partialEngine: small,
+    vad: model.createDetector(),
+    config: { language: 'en', partialIntervalSec: 0.3, minPartialSec: 0.3 },
+    clock: () => 0,
+  });
   const log = record(session);
   const utteranceNow = () => log.filter((e) => e.type === 'speech_start').length;
   const clip = decode16k(librivox('0880')); // ~3 s
@@ -513,7 +565,10 @@ test('overload (deterministic engine-like object): fewer partials, then partials
   assert.equal(small.calls.filter((c) => c.options.priority !== 'low').length, 0, 'the small model never decodes a final');
   // one held final-class decode for each of utterances 1–3; none for 4 (overloaded: no speculation)
   const held = engine.calls.filter((c) => !c.settled);
-  assert.deepEqual(held.map((c) => callUtterance.get(c)), [1, 2, 3]);
+  assert.deepEqual(
+    held.map((c) => callUtterance.get(c)),
+    [1, 2, 3],
+  );
   // the speculations come back in reverse order; finals still come out 1, 2, 3, 4, each once
   engine.autoAnswer = (call) => (call.options.priority === 'low' ? null : ' fresh');
   held[2]!.answer(' three');
@@ -521,12 +576,15 @@ test('overload (deterministic engine-like object): fewer partials, then partials
   held[0]!.answer(' one');
   await session.stop();
   const finals = log.filter((e) => e.type === 'final').map((e) => e.data as { utteranceId: number; text: string; source: string });
-  assert.deepEqual(finals.map((f) => [f.utteranceId, f.text]), [
-    [1, 'one'],
-    [2, 'two'],
-    [3, 'three'],
-    [4, 'fresh'],
-  ]);
+  assert.deepEqual(
+    finals.map((f) => [f.utteranceId, f.text]),
+    [
+      [1, 'one'],
+      [2, 'two'],
+      [3, 'three'],
+      [4, 'fresh'],
+    ],
+  );
   assert.equal(finals[3]!.source, 'decode');
   // no partial of an utterance after its speech_end
   for (const u of [1, 2, 3, 4]) {
@@ -541,7 +599,10 @@ test('input (deterministic engine-like object): a client that pushes right after
   engine.autoAnswer = () => ' Ten of clubs.';
   const session = new StreamSession({ engine, vad: model.createDetector(), config: { language: 'en' }, clock: () => 0 });
   const log = record(session);
-  const { audio } = compose([{ kind: 'speech', audio: decode16k(card('001')) }, { kind: 'silence', audio: silence(1.5) }]);
+  const { audio } = compose([
+    { kind: 'speech', audio: decode16k(card('001')) },
+    { kind: 'silence', audio: silence(1.5) },
+  ]);
   // awaiting the mark's promise directly resumes this loop before the input loop has wound down
   for (let at = 0; at < audio.length; at += SR / 10) {
     session.push(audio.subarray(at, at + SR / 10));
@@ -554,9 +615,17 @@ test('input (deterministic engine-like object): a client that pushes right after
 test('a partial running at the pause (deterministic engine-like object): let finish and shown, the speculation starts when it is back', async () => {
   const engine = new ScriptedEngine();
   engine.autoAnswer = () => null; // every decode waits for the test
-  const session = new StreamSession({ engine, vad: model.createDetector(), config: { language: 'en', partialIntervalSec: 1, minPartialSec: 1 }, clock: () => 0 });
+  const session = new StreamSession({
+    engine,
+    vad: model.createDetector(),
+    config: { language: 'en', partialIntervalSec: 1, minPartialSec: 1 },
+    clock: () => 0,
+  });
   const log = record(session);
-  const { audio, placed } = compose([{ kind: 'speech', audio: decode16k(librivox('0880')) }, { kind: 'silence', audio: silence(1.5) }]);
+  const { audio, placed } = compose([
+    { kind: 'speech', audio: decode16k(librivox('0880')) },
+    { kind: 'silence', audio: silence(1.5) },
+  ]);
   const speechEnd = placed[0]!.end;
   await pushRealTime(session, audio.subarray(0, Math.round(1.5 * SR)));
   const partial = await engine.waitForCalls(1); // on the first second or so of speech
@@ -568,7 +637,10 @@ test('a partial running at the pause (deterministic engine-like object): let fin
   partial.answer(' He was not');
   const speculation = await engine.waitForCalls(2);
   assert.equal(speculation.options.priority, 'normal');
-  assert.deepEqual(log.map((e) => e.type), ['speech_start', 'partial']);
+  assert.deepEqual(
+    log.map((e) => e.type),
+    ['speech_start', 'partial'],
+  );
   speculation.answer(' He was not an ill disposed young man.');
   await pushRealTime(session, audio.subarray(Math.round((speechEnd + 0.45) * SR)));
   await session.stop();

@@ -87,9 +87,19 @@ describe('StreamSession with whisper.cpp', { timeout: 600_000 }, () => {
     const starts = of(log, 'speech_start');
     const ends = of(log, 'speech_end');
     const finals = of(log, 'final');
-    assert.deepEqual(starts.map((s) => s.utteranceId), [1, 2]);
-    assert.deepEqual(ends.map((s) => s.utteranceId), [1, 2]);
-    assert.deepEqual(finals.map((f) => f.utteranceId), [1, 2], 'one final per utterance, in order');
+    assert.deepEqual(
+      starts.map((s) => s.utteranceId),
+      [1, 2],
+    );
+    assert.deepEqual(
+      ends.map((s) => s.utteranceId),
+      [1, 2],
+    );
+    assert.deepEqual(
+      finals.map((f) => f.utteranceId),
+      [1, 2],
+      'one final per utterance, in order',
+    );
 
     // the utterances are where the speech is, in stream seconds; the noise is in none of them
     const speech = placed.filter((p) => p.kind === 'speech');
@@ -113,7 +123,10 @@ describe('StreamSession with whisper.cpp', { timeout: 600_000 }, () => {
     // partials: numbered 1, 2, …; committed text only ever grows; all before the utterance's end
     const partials = of(log, 'partial').filter((p) => p.utteranceId === 1);
     assert.ok(partials.length >= 2, `${partials.length} partials (${stats.partialDecodes} decodes)`);
-    assert.deepEqual(partials.map((p) => p.revision), partials.map((_, i) => i + 1));
+    assert.deepEqual(
+      partials.map((p) => p.revision),
+      partials.map((_, i) => i + 1),
+    );
     for (let i = 1; i < partials.length; i++) {
       assert.ok(partials[i].committed.startsWith(partials[i - 1].committed), `un-committed: "${partials[i - 1].committed}" → "${partials[i].committed}"`);
     }
@@ -121,7 +134,10 @@ describe('StreamSession with whisper.cpp', { timeout: 600_000 }, () => {
     assert.ok(lastCommitted.length > 0, 'LocalAgreement committed words before the end of the sentence');
     const finalWords = new Set(finals[0].text.split(/\s+/).map(normalizeWord));
     const committedWords = lastCommitted.split(/\s+/).map(normalizeWord);
-    assert.ok(committedWords.filter((w) => finalWords.has(w)).length >= 0.8 * committedWords.length, `committed "${lastCommitted}" vs final "${finals[0].text}"`);
+    assert.ok(
+      committedWords.filter((w) => finalWords.has(w)).length >= 0.8 * committedWords.length,
+      `committed "${lastCommitted}" vs final "${finals[0].text}"`,
+    );
     const order = log.filter((e) => 'utteranceId' in e.data && e.data.utteranceId === 1).map((e) => e.type);
     assert.equal(order[0], 'speech_start');
     assert.deepEqual(order.slice(-2), ['speech_end', 'final']);
@@ -133,7 +149,10 @@ describe('StreamSession with whisper.cpp', { timeout: 600_000 }, () => {
   it('JFK: fragments after a pause are decoded as the sentence they continue (no "ASK NOT!"), with partials', async () => {
     const session = new StreamSession({ engine, vad: vad.createDetector(), config: { language: 'en' } });
     const log = record(session);
-    const { audio } = compose([{ kind: 'speech', audio: decode16k(JFK) }, { kind: 'silence', audio: silence(1.5) }]);
+    const { audio } = compose([
+      { kind: 'speech', audio: decode16k(JFK) },
+      { kind: 'silence', audio: silence(1.5) },
+    ]);
     // 100 ms packets; the client waits for a running partial before sending more, so every
     // utterance gets partials whatever the CPU speed
     for (let at = 0; at < audio.length; at += SR / 10) {
@@ -144,14 +163,22 @@ describe('StreamSession with whisper.cpp', { timeout: 600_000 }, () => {
     await session.stop();
     const finals = of(log, 'final');
     const text = finals.map((f) => f.text).join(' ');
-    if (process.env.EARSHOT_TEST_VERBOSE) console.log(finals.map((f) => [f.text, f.source]), session.stats());
+    if (process.env.EARSHOT_TEST_VERBOSE)
+      console.log(
+        finals.map((f) => [f.text, f.source]),
+        session.stats(),
+      );
     assert.deepEqual(of(log, 'error'), []);
     // no fragment shouted as a sentence of its own
     assert.deepEqual(text.match(/\b[A-Z]{2,}\b/g) ?? [], [], text);
     const wer = werCount(REF_JFK, text);
     assert.ok(wer.errors / wer.words <= 0.15, text);
     // every utterance showed text before its final
-    for (const f of finals) assert.ok(of(log, 'partial').some((p) => p.utteranceId === f.utteranceId), `no partial for "${f.text}"`);
+    for (const f of finals)
+      assert.ok(
+        of(log, 'partial').some((p) => p.utteranceId === f.utteranceId),
+        `no partial for "${f.text}"`,
+      );
   });
 
   it('reports a decode the filter rejects as dropped, with the reason, and sends no final', async () => {
@@ -159,25 +186,46 @@ describe('StreamSession with whisper.cpp', { timeout: 600_000 }, () => {
     const filter = new HallucinationFilter({ patterns: { en: ['.*\\byoung man\\b.*'] } });
     const session = new StreamSession({ engine, vad: vad.createDetector(), config: { language: 'en', partials: false }, filter });
     const log = record(session);
-    session.push(compose([{ kind: 'silence', audio: silence(0.5) }, { kind: 'speech', audio: decode16k(librivox('0880')) }, { kind: 'silence', audio: silence(1.5) }]).audio);
+    session.push(
+      compose([
+        { kind: 'silence', audio: silence(0.5) },
+        { kind: 'speech', audio: decode16k(librivox('0880')) },
+        { kind: 'silence', audio: silence(1.5) },
+      ]).audio,
+    );
     await session.stop();
-    assert.deepEqual(log.map((e) => e.type), ['speech_start', 'speech_end', 'dropped'], JSON.stringify(log.map((e) => ('text' in e.data ? e.data.text : e.type))));
+    assert.deepEqual(
+      log.map((e) => e.type),
+      ['speech_start', 'speech_end', 'dropped'],
+      JSON.stringify(log.map((e) => ('text' in e.data ? e.data.text : e.type))),
+    );
     const dropped = of(log, 'dropped')[0];
     assert.match(dropped.text, /young man/i);
-    assert.deepEqual(dropped.reasons.map((r) => [r.rule, r.pattern]), [['phrase', 'en:.*\\byoung man\\b.*']]);
+    assert.deepEqual(
+      dropped.reasons.map((r) => [r.rule, r.pattern]),
+      [['phrase', 'en:.*\\byoung man\\b.*']],
+    );
     assert.equal(filter.stats.snapshot().byPattern['en:.*\\byoung man\\b.*'], 1);
   });
 
   it('close() cancels the running final decode in the engine and emits nothing more', async () => {
     const session = new StreamSession({ engine, vad: vad.createDetector(), config: { language: 'en', partials: false } });
     const log = record(session);
-    session.push(compose([{ kind: 'speech', audio: decode16k(librivox('0870')) }, { kind: 'silence', audio: silence(1.5) }]).audio);
+    session.push(
+      compose([
+        { kind: 'speech', audio: decode16k(librivox('0870')) },
+        { kind: 'silence', audio: silence(1.5) },
+      ]).audio,
+    );
     await until(() => session.stats().finalInFlight);
     await until(() => engine.stats().busy === 1);
     session.close();
     await until(() => engine.stats().busy === 0 && engine.stats().queued === 0);
     await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(log.map((e) => e.type), ['speech_start', 'speech_end']);
+    assert.deepEqual(
+      log.map((e) => e.type),
+      ['speech_start', 'speech_end'],
+    );
     // the engine is still fine afterwards
     const t = await engine.transcribe(decode16k(card('001')), { language: 'en' });
     assert.match(t.text, /(ten|10) of clubs/i);

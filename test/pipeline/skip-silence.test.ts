@@ -29,7 +29,13 @@ describe('skipping silence in batch', () => {
   });
 
   it('maps joined-audio times back across the joints', () => {
-    const t = new SpeechTimeline([{ start: 10 * SR, end: 12 * SR }, { start: 100 * SR, end: 103 * SR }], SR);
+    const t = new SpeechTimeline(
+      [
+        { start: 10 * SR, end: 12 * SR },
+        { start: 100 * SR, end: 103 * SR },
+      ],
+      SR,
+    );
     assert.equal(t.length, 5 * SR);
     assert.equal(t.toOriginal(0), 10);
     assert.equal(t.toOriginal(1.5), 11.5);

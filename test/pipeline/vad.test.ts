@@ -82,7 +82,10 @@ test('Silero + state machine: one region per speech clip, none on silence or ALS
     assert.ok(r.start > p.start - 0.5 && r.end < p.end + 0.5, `${p.label}: region ${JSON.stringify(r)} spills out of ${p.start}-${p.end}`);
   });
   const noise = placed.find((p) => p.kind === 'noise')!;
-  assert.ok(found.every((r) => overlap(r.start, r.end, noise.start, noise.end) === 0), 'noise taken for speech');
+  assert.ok(
+    found.every((r) => overlap(r.start, r.end, noise.start, noise.end) === 0),
+    'noise taken for speech',
+  );
 });
 
 test('energy VAD with seed 002 parameters finds the speech and ignores silence', async () => {

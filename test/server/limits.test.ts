@@ -46,7 +46,13 @@ async function admitted(url: string): Promise<boolean> {
 describe('limits (unit)', () => {
   it('matches keys by value and names them; unknown and prefix keys do not match', () => {
     const ring = new KeyRing(
-      configSchema.parse({ server: { apiKeys: ['plain-key-123'], keys: [{ name: 'team-a', key: 'sk-team-a-secret', rateLimitPerMinute: 5, maxLiveSessions: 2 }], rateLimitPerMinute: 60 } }).server,
+      configSchema.parse({
+        server: {
+          apiKeys: ['plain-key-123'],
+          keys: [{ name: 'team-a', key: 'sk-team-a-secret', rateLimitPerMinute: 5, maxLiveSessions: 2 }],
+          rateLimitPerMinute: 60,
+        },
+      }).server,
     );
     assert.deepEqual(ring.match('sk-team-a-secret'), { id: 'key:team-a', name: 'team-a', kind: 'key', rateLimitPerMinute: 5, maxLiveSessions: 2 });
     assert.equal(ring.match('plain-key-123')?.name, 'key1');
@@ -58,7 +64,14 @@ describe('limits (unit)', () => {
   });
 
   it('refuses a config with two keys of the same name', () => {
-    const server = configSchema.parse({ server: { keys: [{ name: 'a', key: 'aaaaaaaa1' }, { name: 'a', key: 'aaaaaaaa2' }] } }).server;
+    const server = configSchema.parse({
+      server: {
+        keys: [
+          { name: 'a', key: 'aaaaaaaa1' },
+          { name: 'a', key: 'aaaaaaaa2' },
+        ],
+      },
+    }).server;
     assert.throws(() => new KeyRing(server), /used twice/);
   });
 
@@ -130,7 +143,7 @@ describe('limits on a real server, keys from the config file', () => {
     assert.notEqual((await fetch(`${server.url}/health`)).status, 429);
   });
 
-  it('refuses a WebSocket over the key\'s live-session limit with close 4429 and a reason', async () => {
+  it("refuses a WebSocket over the key's live-session limit with close 4429 and a reason", async () => {
     const ws = `${server.url.replace('http', 'ws')}/ws`;
     const first = await openWs(`${ws}?api_key=${big}`);
     const second = await openWs(`${ws}?api_key=${big}`);

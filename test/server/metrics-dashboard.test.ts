@@ -19,7 +19,9 @@ describe('deploy/metrics Grafana dashboard', () => {
       exported.add(m.name);
       if (String(m.type) === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) exported.add(m.name + suffix);
     }
-    const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy/metrics/grafana/dashboards/earshot.json'), 'utf8')) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+    const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy/metrics/grafana/dashboards/earshot.json'), 'utf8')) as {
+      panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+    };
     const used = new Set<string>();
     for (const panel of dashboard.panels) {
       assert.ok(panel.targets.length > 0, panel.title);
@@ -27,6 +29,11 @@ describe('deploy/metrics Grafana dashboard', () => {
     }
     for (const name of used) assert.ok(exported.has(name), `${name} (dashboard) is exported`);
     // and every earshot_ metric has a panel
-    for (const name of exported) if (name.startsWith('earshot_') && !/_(bucket|sum|count)$/.test(name)) assert.ok([...used].some((u) => u.startsWith(name)), `${name} has a panel`);
+    for (const name of exported)
+      if (name.startsWith('earshot_') && !/_(bucket|sum|count)$/.test(name))
+        assert.ok(
+          [...used].some((u) => u.startsWith(name)),
+          `${name} has a panel`,
+        );
   });
 });

@@ -29,7 +29,11 @@ async function scrape(url: string, headers: Record<string, string> = {}): Promis
   // set aside, after checking that no earshot_ sample is among them.
   const lines = (await res.text()).split('\n');
   const nan = lines.filter((l) => !l.startsWith('#') && /\sNan$/i.test(l));
-  assert.deepEqual(nan.filter((l) => l.startsWith('earshot_')), [], 'no earshot_ metric is NaN');
+  assert.deepEqual(
+    nan.filter((l) => l.startsWith('earshot_')),
+    [],
+    'no earshot_ metric is NaN',
+  );
   return getMetricsFromIterator(lines.filter((l) => !nan.includes(l))[Symbol.iterator]());
 }
 
@@ -80,7 +84,11 @@ describe('Prometheus /metrics after real traffic', () => {
     assert.ok(finals.length >= 1);
     const liveSpeech = finals.reduce((n, f) => n + Number(f.end) - Number(f.start), 0);
 
-    const enrich = await fetch(`${server.url}/api/enrich`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'we met in the kitchen', language: 'en' }) });
+    const enrich = await fetch(`${server.url}/api/enrich`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'we met in the kitchen', language: 'en' }),
+    });
     assert.equal(enrich.status, 200);
 
     const m = await scrape(server.url);
@@ -150,7 +158,12 @@ describe('/metrics on its own port, behind its own key', () => {
   before(async () => {
     const port = await freePort();
     metricsUrl = `http://127.0.0.1:${port}`;
-    server = await startServer({ model: 'no-such-model-for-metrics', args: ['--metrics-port', String(port), '--api-key', 'sk-api-0123456789'], env: { EARSHOT_METRICS_KEY: 'scrape-secret' }, waitFor: 'listening' });
+    server = await startServer({
+      model: 'no-such-model-for-metrics',
+      args: ['--metrics-port', String(port), '--api-key', 'sk-api-0123456789'],
+      env: { EARSHOT_METRICS_KEY: 'scrape-secret' },
+      waitFor: 'listening',
+    });
   });
   after(async () => server?.stop());
 
@@ -163,7 +176,11 @@ describe('/metrics on its own port, behind its own key', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal((await fetch(`${metricsUrl}/metrics`)).status, 401);
-    assert.equal((await fetch(`${metricsUrl}/metrics`, { headers: { authorization: 'Bearer sk-api-0123456789' } })).status, 401, 'an API key does not open metrics');
+    assert.equal(
+      (await fetch(`${metricsUrl}/metrics`, { headers: { authorization: 'Bearer sk-api-0123456789' } })).status,
+      401,
+      'an API key does not open metrics',
+    );
     const m = await scrape(metricsUrl, { authorization: 'Bearer scrape-secret' });
     assert.equal(sum(pick(m, 'earshot_model_loads_total', { outcome: 'error' })), 1, 'the failed load of the missing model is counted');
     assert.equal(sum(pick(m, 'earshot_models_loaded')), 0);

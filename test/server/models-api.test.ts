@@ -27,7 +27,11 @@ describe('model administration', () => {
     };
     const loops = [loop(), loop()];
     await new Promise((r) => setTimeout(r, 500));
-    const load = await fetch(`${server.url}/api/models/load`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ source: 'base-q8_0' }) });
+    const load = await fetch(`${server.url}/api/models/load`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ source: 'base-q8_0' }),
+    });
     assert.equal(load.status, 202);
     const deadline = Date.now() + 180_000;
     for (;;) {
@@ -55,7 +59,11 @@ describe('model administration', () => {
   });
 
   it('refuses to load what cannot be found', async () => {
-    const res = await fetch(`${server.url}/api/models/load`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ source: 'no-such-model' }) });
+    const res = await fetch(`${server.url}/api/models/load`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ source: 'no-such-model' }),
+    });
     assert.equal(res.status, 404);
     const bad = await fetch(`${server.url}/api/models/load`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"source": ' });
     assert.equal(bad.status, 400);

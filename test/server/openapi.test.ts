@@ -73,7 +73,10 @@ describe('OpenAPI document', () => {
       assert.ok(!op.tags?.includes('undocumented'), `${method} ${url} is described`);
       assert.ok(op.summary && op.summary.length > 5, `${method} ${url} has a summary`);
       const statuses = Object.keys(op.responses);
-      assert.ok(statuses.some((s) => /^[12]/.test(s)), `${method} ${url} documents its success`);
+      assert.ok(
+        statuses.some((s) => /^[12]/.test(s)),
+        `${method} ${url} documents its success`,
+      );
       if (url !== '/openapi.json') assert.ok(statuses.includes('4XX') || statuses.includes('401'), `${method} ${url} documents its errors`);
       if (method === 'POST') assert.ok(op.requestBody, `${method} ${url} documents its body`);
       if (url.includes(':')) assert.ok(op.parameters?.length, `${method} ${url} documents its path parameters`);

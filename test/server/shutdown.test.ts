@@ -11,7 +11,6 @@ import { startServer, type TestServer } from '../helpers/server.js';
 
 const clips = pocketsphinxClips().filter((c) => c.set === 'librivox');
 
-
 async function waitBusy(server: TestServer): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {

@@ -23,7 +23,23 @@ const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir,
 function issue(cn: string, name: string): { cert: string; key: string } {
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', 'san.ext');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    `${name}.pem`,
+    '-days',
+    '2',
+    '-extfile',
+    'san.ext',
+  );
   return { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) };
 }
 
@@ -57,7 +73,13 @@ describe('TLS: HTTPS and WSS on the API port', () => {
 
   it('the OpenAI SDK transcribes over HTTPS with the test CA; plain HTTP and an untrusted client are refused', async () => {
     const dispatcher = new Agent({ connect: { ca } });
-    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0, fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher } as never });
+    const client = new OpenAI({
+      baseURL: `${server.url}/v1`,
+      apiKey: 'unused',
+      maxRetries: 0,
+      fetch: undiciFetch as unknown as typeof fetch,
+      fetchOptions: { dispatcher } as never,
+    });
     const clip = pocketsphinxClips().find((c) => c.id.endsWith('0870'))!;
     const out = await client.audio.transcriptions.create({ file: createReadStream(clip.path), model: 'whisper-1', language: 'en' });
     const c = werCount(clip.reference, out.text);

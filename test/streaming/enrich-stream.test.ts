@@ -59,10 +59,7 @@ describe('enrichment alongside streaming', () => {
     assert.ok(keywords.at - final.at >= 4500, `keywords came ${keywords.at - final.at} ms after the final`);
     assert.equal(keywords.msg.utterance_id, final.msg.utterance_id);
     assert.equal(keywords.msg.source, 'llm');
-    assert.deepEqual(
-      (keywords.msg.keywords as Array<{ text: string; category: string }>).map((k) => k.text).sort(),
-      ['John Dashwood', 'power'],
-    );
+    assert.deepEqual((keywords.msg.keywords as Array<{ text: string; category: string }>).map((k) => k.text).sort(), ['John Dashwood', 'power']);
   });
 
   it('adds keywords to /transcribe with enrich=true and reports the LLM in /health', async () => {

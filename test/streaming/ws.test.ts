@@ -20,7 +20,11 @@ interface Msg {
 }
 
 /** A stream of the clips separated by silence, with a stretch of real noise; remembers where speech is. */
-async function buildStream(ids: number[], withNoise: boolean, gapSeconds = 2): Promise<{ audio: Float32Array; speech: Array<{ start: number; end: number; reference: string }> }> {
+async function buildStream(
+  ids: number[],
+  withNoise: boolean,
+  gapSeconds = 2,
+): Promise<{ audio: Float32Array; speech: Array<{ start: number; end: number; reference: string }> }> {
   const parts: Float32Array[] = [];
   const speech: Array<{ start: number; end: number; reference: string }> = [];
   let t = 0;
@@ -184,7 +188,12 @@ describe('WebSocket streaming', () => {
     // are not stuck behind it on a 2-core machine.
     const { audio, speech } = await buildStream([0, 3], true, 4);
     // 2 s into each sentence the client waits for a partial (see runSession): every sentence shows text before it ends
-    const messages = await runSession(server.url, audio, 1, speech.map((s) => s.start + 2));
+    const messages = await runSession(
+      server.url,
+      audio,
+      1,
+      speech.map((s) => s.start + 2),
+    );
     checkOrdering(messages);
     const pairs = matchFinals(messages, speech);
     const wer = pooledWer(pairs);
@@ -193,7 +202,10 @@ describe('WebSocket streaming', () => {
     const lastSpeechEnd = speech[speech.length - 1]!.end;
     for (const f of finals) {
       assert.ok((f.start as number) < lastSpeechEnd + 0.5, `a final over noise/silence: ${JSON.stringify(f)}`);
-      assert.ok(speech.some((s) => (f.start as number) < s.end + 0.5 && (f.end as number) > s.start - 0.5), `final outside speech: ${f.text}`);
+      assert.ok(
+        speech.some((s) => (f.start as number) < s.end + 0.5 && (f.end as number) > s.start - 0.5),
+        `final outside speech: ${f.text}`,
+      );
     }
     // Utterances over 3 s get a partial before their final.
     for (const f of finals) {
@@ -221,7 +233,16 @@ describe('WebSocket streaming', () => {
     const validate = new Ajv2020({ strict: false }).addSchema(schema).getSchema('https://earshot.local/ws-protocol.schema.json#/$defs/serverMessage')!;
     const { audio, speech } = await buildStream([1, 4], false, 1.5);
     const c = await connect(server.url);
-    c.ws.send(JSON.stringify({ type: 'config', language: 'en', enrich: false, stats_interval_ms: 250, partial_interval_ms: 400, vad: { min_silence_ms: 600, min_pause_ms: 200 } }));
+    c.ws.send(
+      JSON.stringify({
+        type: 'config',
+        language: 'en',
+        enrich: false,
+        stats_interval_ms: 250,
+        partial_interval_ms: 400,
+        vad: { min_silence_ms: 600, min_pause_ms: 200 },
+      }),
+    );
     await c.next('ready');
     await sendAudio(c.ws, audio, Infinity);
     c.ws.send(JSON.stringify({ type: 'stop' }));
@@ -233,7 +254,8 @@ describe('WebSocket streaming', () => {
     assert.ok(stats.length >= 1);
     // counters only grow; the last report comes right before done and agrees with it
     for (let i = 1; i < stats.length; i++) {
-      for (const k of ['received_seconds', 'finals', 'partial_decodes', 'speculative_decodes'] as const) assert.ok((stats[i]![k] as number) >= (stats[i - 1]![k] as number), k);
+      for (const k of ['received_seconds', 'finals', 'partial_decodes', 'speculative_decodes'] as const)
+        assert.ok((stats[i]![k] as number) >= (stats[i - 1]![k] as number), k);
     }
     const last = stats.at(-1)!;
     assert.equal(c.messages.indexOf(last), c.messages.indexOf(done) - 1);

@@ -30,8 +30,11 @@ test('splitCommand: words and quotes like a shell, no expansions', () => {
 test('--exec gets the transcript verbatim as its last argument and in EARSHOT_TEXT, never via a shell', async () => {
   const script = join(dir, 'record args.mjs');
   const out = join(dir, 'out.json');
-  writeFileSync(script, `import { writeFileSync } from 'node:fs';
-writeFileSync(process.argv[2], JSON.stringify({ args: process.argv.slice(3), text: process.env.EARSHOT_TEXT, wakeword: process.env.EARSHOT_WAKEWORD }));`);
+  writeFileSync(
+    script,
+    `import { writeFileSync } from 'node:fs';
+writeFileSync(process.argv[2], JSON.stringify({ args: process.argv.slice(3), text: process.env.EARSHOT_TEXT, wakeword: process.env.EARSHOT_WAKEWORD }));`,
+  );
   const text = `turn on "the" light; $(touch ${join(dir, 'pwned')}) \`id\` && echo 'x' | cat`;
   const code = await runExec(`"${process.execPath}" "${script}" "${out}" --flag`, { text, wakeword: 'hey_jarvis' });
   assert.equal(code, 0);
@@ -49,13 +52,31 @@ test('settings: seed 000 defaults, then config file < env < flags; seed names ac
   assert.deepEqual(
     { ...defaults },
     {
-      server: 'http://localhost:8000', wakewords: ['hey_jarvis'], threshold: 0.5, input: 'mic', silenceDuration: 1.5, silenceThreshold: 500,
-      maxDuration: 10, cooldown: 3, preRoll: 0.5, json: false, vad: false, realtime: false, retryWindow: 300,
-      speechTimeout: 4, endpoint: 'vad', filter: true,
+      server: 'http://localhost:8000',
+      wakewords: ['hey_jarvis'],
+      threshold: 0.5,
+      input: 'mic',
+      silenceDuration: 1.5,
+      silenceThreshold: 500,
+      maxDuration: 10,
+      cooldown: 3,
+      preRoll: 0.5,
+      json: false,
+      vad: false,
+      realtime: false,
+      retryWindow: 300,
+      speechTimeout: 4,
+      endpoint: 'vad',
+      filter: true,
     },
   );
   const file = join(dir, 'listen.json');
-  writeFileSync(file, JSON.stringify({ listen: { server_url: 'http://file:1', wakeword_threshold: 0.7, cooldown_time: 5, max_recording_duration: 8, wakeword: 'alexa, hey_mycroft', json: true } }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      listen: { server_url: 'http://file:1', wakeword_threshold: 0.7, cooldown_time: 5, max_recording_duration: 8, wakeword: 'alexa, hey_mycroft', json: true },
+    }),
+  );
   const fromFile = configFromFile(file);
   const fromEnv = configFromEnv({ EARSHOT_LISTEN_COOLDOWN: '2', EARSHOT_LISTEN_SILENCE_THRESHOLD: '800', EARSHOT_LISTEN_VAD: 'yes', PATH: '/bin' });
   const merged = resolveListenConfig(fromFile, fromEnv, { threshold: '0.6', cooldown: undefined });

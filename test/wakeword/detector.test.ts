@@ -33,7 +33,12 @@ async function listen(audio: Int16Array, options: Partial<ListenerOptions> = {},
 const heyJarvis = speak('hey jarvis', 'en-gb-x-rp', 150);
 
 test('espeak-ng "hey jarvis" scores above the threshold in several voices', async (t) => {
-  for (const [voice, speed] of [['en-gb-x-rp', 150], ['en-us', 175], ['en', 150], ['en-us-nyc', 150]] as const) {
+  for (const [voice, speed] of [
+    ['en-gb-x-rp', 150],
+    ['en-us', 175],
+    ['en', 150],
+    ['en-us-nyc', 150],
+  ] as const) {
     const peak = await peakScore(concat(silence(1), speak('hey jarvis', voice, speed), silence(1)));
     t.diagnostic(`${voice} @${speed} wpm: peak ${peak.toFixed(3)}`);
     assert.ok(peak >= 0.5, `${voice} @${speed}: ${peak}`);
@@ -82,9 +87,14 @@ test('the cool-down swallows a repeat; after it the wake word works again', asyn
 });
 
 test('long real speech and noise without the wake word: no detection', async (t) => {
-  const speech = readdirSync(LIBRIVOX).filter((f) => f.endsWith('.wav')).sort().map((f) => decodeFile(`${LIBRIVOX}/${f}`));
+  const speech = readdirSync(LIBRIVOX)
+    .filter((f) => f.endsWith('.wav'))
+    .sort()
+    .map((f) => decodeFile(`${LIBRIVOX}/${f}`));
   const noise = decodeFile(NOISE);
-  const cards = readdirSync('/usr/share/pocketsphinx/test/data/cards').filter((f) => f.endsWith('.wav')).sort()
+  const cards = readdirSync('/usr/share/pocketsphinx/test/data/cards')
+    .filter((f) => f.endsWith('.wav'))
+    .sort()
     .map((f) => decodeFile(`/usr/share/pocketsphinx/test/data/cards/${f}`));
   const loudNoise = noise.map((v) => Math.max(-32768, Math.min(32767, v * 4)));
   const audio = concat(...speech, noise, ...cards, loudNoise, ...speech.reverse(), noise, noise);

@@ -30,7 +30,10 @@ after(async () => {
 const wakeThenSentence = () => concat(silence(1), speak('hey jarvis', 'en-gb-x-rp', 150), silence(0.3), decodeFile(SENTENCE_0870), silence(4));
 
 function jsonLines(stdout: string): Record<string, unknown>[] {
-  return stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 function heardSentence(text: string): number {
@@ -73,7 +76,10 @@ test('file input (any format) in plain mode prints the transcript; --exec receiv
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', wav, '-c:a', 'libvorbis', '-q:a', '6', ogg]);
   const out = join(dir, 'exec.txt');
   const script = join(dir, 'save.mjs');
-  writeFileSync(script, `import { appendFileSync } from 'node:fs'; appendFileSync(${JSON.stringify(out)}, process.env.EARSHOT_TEXT + '\\n' + process.argv.at(-1) + '\\n');`);
+  writeFileSync(
+    script,
+    `import { appendFileSync } from 'node:fs'; appendFileSync(${JSON.stringify(out)}, process.env.EARSHOT_TEXT + '\\n' + process.argv.at(-1) + '\\n');`,
+  );
   const run = await runListen(['--server', server.url, '--input', ogg, '--exec', `"${process.execPath}" "${script}"`]);
   assert.equal(run.code, 0, run.stderr);
   const printed = run.stdout.trim().split('\n');
@@ -100,7 +106,10 @@ test('server unreachable: clear message, utterance kept and delivered once the s
   let relay: Server | null = null;
   try {
     for (let i = 0; i < 600 && !/unreachable/.test(client.stderrSoFar()); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.match(client.stderrSoFar(), /server unreachable at http:\/\/127\.0\.0\.1:\d+\/transcribe \(ECONNREFUSED\); retrying in \d+ s \(1 utterance queued\), still listening/);
+    assert.match(
+      client.stderrSoFar(),
+      /server unreachable at http:\/\/127\.0\.0\.1:\d+\/transcribe \(ECONNREFUSED\); retrying in \d+ s \(1 utterance queued\), still listening/,
+    );
     relay = await tcpRelay(port, server.port);
     const run = await client.done;
     assert.equal(run.code, 0, run.stderr);
@@ -118,7 +127,9 @@ test('server unreachable: clear message, utterance kept and delivered once the s
 test('server errors that retrying cannot fix are reported and the client exits non-zero', async () => {
   const locked = await startServer({ args: ['--api-key', 'right-key'] });
   try {
-    const run = await runListen(['--server', locked.url, '--input', '-', '--api-key', 'wrong-key', '--retry-window', '5'], { stdin: toBytes(wakeThenSentence()) });
+    const run = await runListen(['--server', locked.url, '--input', '-', '--api-key', 'wrong-key', '--retry-window', '5'], {
+      stdin: toBytes(wakeThenSentence()),
+    });
     assert.equal(run.code, 1);
     assert.match(run.stderr, /transcription failed .*server answered 401.*check --api-key/);
     const ok = await runListen(['--server', locked.url, '--input', '-', '--api-key', 'right-key'], { stdin: toBytes(wakeThenSentence()) });

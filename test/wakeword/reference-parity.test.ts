@@ -10,9 +10,21 @@ import { decodeWav } from '../../src/audio/wav.js';
 const ROOT = join(import.meta.dirname, '..', '..');
 const TOLERANCE = 0.02;
 
-interface Segment { silence?: number; file?: string }
-interface Case { name: string; segments: Segment[]; frames: number; scores: Record<string, number[]> }
-interface Fixture { chunkSamples: number; wakewords: string[]; cases: Case[] }
+interface Segment {
+  silence?: number;
+  file?: string;
+}
+interface Case {
+  name: string;
+  segments: Segment[];
+  frames: number;
+  scores: Record<string, number[]>;
+}
+interface Fixture {
+  chunkSamples: number;
+  wakewords: string[];
+  cases: Case[];
+}
 
 const fixture = JSON.parse(readFileSync(join(ROOT, 'test/wakeword/fixtures/reference-scores.json'), 'utf8')) as Fixture;
 
@@ -27,7 +39,10 @@ function buildStream(segments: Segment[], chunk: number): Int16Array {
   const total = parts.reduce((n, p) => n + p.length, 0);
   const out = new Int16Array(Math.ceil(total / chunk) * chunk);
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 

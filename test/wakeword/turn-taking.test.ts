@@ -40,7 +40,10 @@ for (const pause of [0.5, 1, 2]) {
   test(`a ${pause} s pause after the wake word: the whole sentence is recorded, ended by the VAD after it`, async () => {
     const audio = concat(silence(1), heyJarvis, silence(pause), sentence, silence(3));
     const events = await listen(audio, new TurnEndpointer(vad.createDetector(), TURN));
-    assert.deepEqual(events.map((e) => e.type), ['detection', 'utterance']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['detection', 'utterance'],
+    );
     const utterance = events[1] as Extract<ListenEvent, { type: 'utterance' }>;
     assert.equal(utterance.endedBy, 'silence');
     // from the detection: the pause, the sentence, then the end-of-speech silence (1.5 s) and no more than a VAD frame or two
@@ -58,20 +61,38 @@ test("for contrast, seed 000's level rule ends a recording at a 2 s pause before
 test('nobody speaks after the wake word: the listener gives up quietly after the speech timeout and listens again', async () => {
   const audio = concat(silence(1), heyJarvis, silence(6), heyJarvis, silence(0.5), sentence, silence(2));
   const events = await listen(audio, new TurnEndpointer(vad.createDetector(), TURN));
-  assert.deepEqual(events.map((e) => e.type), ['detection', 'no-speech', 'listening', 'detection', 'utterance']);
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['detection', 'no-speech', 'listening', 'detection', 'utterance'],
+  );
   const gaveUp = events[1] as Extract<ListenEvent, { type: 'no-speech' }>;
   const detected = events[0] as Extract<ListenEvent, { type: 'detection' }>;
-  assert.ok(Math.abs(gaveUp.streamTime - detected.detection.streamTime - TURN.speechTimeout) < 0.2, `gave up after ${gaveUp.streamTime - detected.detection.streamTime} s`);
+  assert.ok(
+    Math.abs(gaveUp.streamTime - detected.detection.streamTime - TURN.speechTimeout) < 0.2,
+    `gave up after ${gaveUp.streamTime - detected.detection.streamTime} s`,
+  );
 });
 
 test('client-side filter: a transcript invented over a silent recording is dropped; real speech is kept', async () => {
   const filter = new HallucinationFilter();
   const detectorVad = vad.createDetector();
   const quiet = concat(silence(0.4), heyJarvis.subarray(heyJarvis.length - 1600), silence(2));
-  const invented = await judgeTranscript(filter, { text: 'Thank you.', language: 'en', segments: [{ start: 0.5, end: 2.5, text: ' Thank you.' }], body: {} }, quiet, detectorVad, 'en');
+  const invented = await judgeTranscript(
+    filter,
+    { text: 'Thank you.', language: 'en', segments: [{ start: 0.5, end: 2.5, text: ' Thank you.' }], body: {} },
+    quiet,
+    detectorVad,
+    'en',
+  );
   assert.equal(invented.text, '');
   assert.ok(invented.dropped.length > 0);
   const text = 'And Mr. John Dashwood had then leisure to consider how much there might be prudently in his power to do for them.';
-  const real = await judgeTranscript(filter, { text, language: 'en', segments: [{ start: 0, end: sentenceSeconds, text }], body: {} }, sentence, detectorVad, 'en');
+  const real = await judgeTranscript(
+    filter,
+    { text, language: 'en', segments: [{ start: 0, end: sentenceSeconds, text }], body: {} },
+    sentence,
+    detectorVad,
+    'en',
+  );
   assert.equal(real.text, text);
 });

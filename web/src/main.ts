@@ -37,11 +37,18 @@ const nav = h(
 
 const main = h('main', { id: 'main', class: 'layout', tabindex: '-1' }, h('div', { class: 'views' }, ...Object.values(views)), status.el);
 const keyDialog = buildKeyDialog();
-document.getElementById('app')!.append(
-  h('header', { class: 'top' }, h('a', { class: 'brand', href: '#/live', 'aria-label': 'Earshot home' }, h('span', { class: 'logo', 'aria-hidden': 'true' }), 'Earshot'), nav),
-  main,
-  keyDialog,
-);
+document
+  .getElementById('app')!
+  .append(
+    h(
+      'header',
+      { class: 'top' },
+      h('a', { class: 'brand', href: '#/live', 'aria-label': 'Earshot home' }, h('span', { class: 'logo', 'aria-hidden': 'true' }), 'Earshot'),
+      nav,
+    ),
+    main,
+    keyDialog,
+  );
 
 function currentRoute(): Route {
   const name = location.hash.replace(/^#\/?/, '').split(/[/?]/)[0];

@@ -155,7 +155,13 @@ export class TranscriptView {
     const meta = h('div', { class: 'utt-meta' });
     const text = h('p', { class: 'utt-text' });
     const chips = h('ul', { class: 'chips', 'aria-label': 'Keywords', hidden: true });
-    const el = h('article', { class: 'utt is-partial', 'aria-busy': 'true', 'data-session': sessionId, 'data-utterance': String(utteranceId) }, meta, text, chips);
+    const el = h(
+      'article',
+      { class: 'utt is-partial', 'aria-busy': 'true', 'data-session': sessionId, 'data-utterance': String(utteranceId) },
+      meta,
+      text,
+      chips,
+    );
     el.hidden = !this.visible(sessionId);
     row = { el, text, chips, meta, final: false };
     this.setMeta(row, sessionId, {});
@@ -175,9 +181,13 @@ export class TranscriptView {
     const existingTime = row.meta.querySelector('time');
     setChildren(
       row.meta,
-      this.options.showSession && sessionId !== 'batch' ? h('span', { class: 'session-tag', title: `session ${sessionId}`, style: `--hue:${categoryHue(sessionId)}`, text: shortId(sessionId) }) : null,
+      this.options.showSession && sessionId !== 'batch'
+        ? h('span', { class: 'session-tag', title: `session ${sessionId}`, style: `--hue:${categoryHue(sessionId)}`, text: shortId(sessionId) })
+        : null,
       existingTime ?? h('time', { datetime: now.toISOString(), text: clockTime(now) }),
-      info.start !== undefined ? h('span', { class: 'range', title: 'position in the stream', text: `${mediaTime(info.start)}–${mediaTime(info.end)}` }) : h('span', { class: 'live-dot', text: 'listening…' }),
+      info.start !== undefined
+        ? h('span', { class: 'range', title: 'position in the stream', text: `${mediaTime(info.start)}–${mediaTime(info.end)}` })
+        : h('span', { class: 'live-dot', text: 'listening…' }),
       info.language ? h('span', { class: 'lang', title: 'language', text: info.language }) : null,
     );
   }

@@ -88,7 +88,7 @@ export interface Status {
 }
 
 export type MonitorMsg =
-  | ({ type: 'snapshot'; sessions: SnapshotSession[]; transcriptions: TranscriptionMsg[]; status: Status })
+  | { type: 'snapshot'; sessions: SnapshotSession[]; transcriptions: TranscriptionMsg[]; status: Status }
   | ({ type: 'status' } & Status)
   | ({ type: 'session' } & SessionInfo)
   | PartialMsg

@@ -26,10 +26,18 @@ function resolveConfig(o: Options): EnrichConfig {
   if (o.mode !== undefined && o.mode !== 'chat' && o.mode !== 'completions') throw new Error('--mode must be chat or completions');
   const app = loadConfig({
     file: o.config as string | undefined,
-    flags: { llm: { url: o.llmUrl, apiKey: o.llmApiKey, model: o.llmModel, mode: o.mode, timeoutMs: o.timeoutMs === undefined ? undefined : Number(o.timeoutMs) } },
+    flags: {
+      llm: { url: o.llmUrl, apiKey: o.llmApiKey, model: o.llmModel, mode: o.mode, timeoutMs: o.timeoutMs === undefined ? undefined : Number(o.timeoutMs) },
+    },
   });
   const base = app.enrichment;
-  const categories = typeof o.categories === 'string' ? o.categories.split(',').map((c) => c.trim()).filter(Boolean) : undefined;
+  const categories =
+    typeof o.categories === 'string'
+      ? o.categories
+          .split(',')
+          .map((c) => c.trim())
+          .filter(Boolean)
+      : undefined;
   return parseEnrichConfig({
     ...base,
     llm: o.builtin ? null : base.llm && { ...base.llm, ...(o.structuredOutput ? { structuredOutput: o.structuredOutput as never } : {}) },
@@ -49,7 +57,8 @@ async function readStdin(): Promise<string> {
 
 function describeSource(r: EnrichmentResult): string {
   if (r.source === 'llm') return `LLM ${r.model} (${r.latencyMs} ms)`;
-  if (r.source === 'builtin') return r.fallbackReason ? `built-in extractor — LLM not used: ${r.fallbackReason}${r.error ? ` (${r.error})` : ''}` : 'built-in extractor';
+  if (r.source === 'builtin')
+    return r.fallbackReason ? `built-in extractor — LLM not used: ${r.fallbackReason}${r.error ? ` (${r.error})` : ''}` : 'built-in extractor';
   return r.status === 'unavailable' ? `none — LLM unavailable: ${r.fallbackReason}${r.error ? ` (${r.error})` : ''}` : 'none';
 }
 

@@ -61,7 +61,7 @@ export function register(program: Command): void {
       `\nSettings come from defaults < --config file < environment < flags. Environment variables:\n  ${ENV_HELP.join('\n  ')}\n` +
         'Config-file keys are the flag names in camelCase or snake_case (seed 000 names such as wakeword_threshold,\n' +
         'silence_duration, silence_threshold, max_recording_duration and cooldown_time are accepted too).\n' +
-        '\nThe pretrained wake-word models are openWakeWord\'s (CC BY-NC-SA 4.0: non-commercial use only).\n',
+        "\nThe pretrained wake-word models are openWakeWord's (CC BY-NC-SA 4.0: non-commercial use only).\n",
     )
     .action(async (flags: ListenFlags) => {
       if (flags.listDevices) {
@@ -86,7 +86,10 @@ export function register(program: Command): void {
 function flagsToConfig(flags: ListenFlags): ListenConfigInput {
   return {
     server: flags.server,
-    wakewords: flags.wakeword?.flatMap((w) => w.split(',')).map((w) => w.trim()).filter(Boolean),
+    wakewords: flags.wakeword
+      ?.flatMap((w) => w.split(','))
+      .map((w) => w.trim())
+      .filter(Boolean),
     threshold: flags.threshold,
     input: flags.input,
     device: flags.device,

@@ -58,41 +58,53 @@ export function register(program: Command): void {
     .description('download a model: catalogue name, hf://owner/repo[@rev]/path, https://..., s3://bucket/key, archive or local path')
     .argument('<source>', 'where the model comes from')
     .option('--id <name>', 'install under this id (default: derived from the source)')
-    .addOption(new Option('--quantize <type>', 'convert weights to this type (converted models default to q8_0; ggml files keep theirs)').choices(QUANTIZATIONS))
+    .addOption(
+      new Option('--quantize <type>', 'convert weights to this type (converted models default to q8_0; ggml files keep theirs)').choices(QUANTIZATIONS),
+    )
     .option('--force', 'replace an installed model with the same id')
     .option('--s3-endpoint <url>', 'S3-compatible endpoint (MinIO, R2 ...); also AWS_ENDPOINT_URL')
     .option('--json', 'print the installed manifest as JSON')
     .option('--quiet', 'no progress output')
-    .action(async (source: string, o: { id?: string; quantize?: Quantization; force?: boolean; s3Endpoint?: string; json?: boolean; quiet?: boolean }, cmd: Command) => {
-      const store = storeFrom(cmd);
-      const renderer = o.quiet ? undefined : createProgressRenderer(process.stderr);
-      const abort = abortOnSignals();
-      try {
-        const model = await pullModel(source, {
-          store,
-          ...(o.id ? { id: o.id } : {}),
-          ...(o.quantize ? { quantize: o.quantize } : {}),
-          ...(o.force ? { force: true } : {}),
-          ...(o.s3Endpoint ? { s3Endpoint: o.s3Endpoint } : {}),
-          signal: abort.signal,
-          onProgress: (e: PullProgress) => renderer?.update(e),
-        });
-        renderer?.stop();
-        const { alreadyInstalled, ...manifest } = model;
-        if (o.json) process.stdout.write(JSON.stringify({ ...publicManifest(manifest), alreadyInstalled }, null, 2) + '\n');
-        else process.stdout.write(`${alreadyInstalled ? 'already installed' : 'installed'}: ${describe(model)}\n`);
-      } finally {
-        renderer?.stop();
-        abort.dispose();
-      }
-    });
+    .action(
+      async (
+        source: string,
+        o: { id?: string; quantize?: Quantization; force?: boolean; s3Endpoint?: string; json?: boolean; quiet?: boolean },
+        cmd: Command,
+      ) => {
+        const store = storeFrom(cmd);
+        const renderer = o.quiet ? undefined : createProgressRenderer(process.stderr);
+        const abort = abortOnSignals();
+        try {
+          const model = await pullModel(source, {
+            store,
+            ...(o.id ? { id: o.id } : {}),
+            ...(o.quantize ? { quantize: o.quantize } : {}),
+            ...(o.force ? { force: true } : {}),
+            ...(o.s3Endpoint ? { s3Endpoint: o.s3Endpoint } : {}),
+            signal: abort.signal,
+            onProgress: (e: PullProgress) => renderer?.update(e),
+          });
+          renderer?.stop();
+          const { alreadyInstalled, ...manifest } = model;
+          if (o.json) process.stdout.write(JSON.stringify({ ...publicManifest(manifest), alreadyInstalled }, null, 2) + '\n');
+          else process.stdout.write(`${alreadyInstalled ? 'already installed' : 'installed'}: ${describe(model)}\n`);
+        } finally {
+          renderer?.stop();
+          abort.dispose();
+        }
+      },
+    );
 
   models
     .command('import')
-    .description('import a local ggml file, CTranslate2 folder, Hugging Face Whisper folder (converted to ggml) or Hugging Face CTC folder (wav2vec2 family, converted to ONNX)')
+    .description(
+      'import a local ggml file, CTranslate2 folder, Hugging Face Whisper folder (converted to ggml) or Hugging Face CTC folder (wav2vec2 family, converted to ONNX)',
+    )
     .argument('<path>', 'file or folder')
     .option('--id <name>', 'install under this id (default: derived from the name)')
-    .addOption(new Option('--quantize <type>', 'convert weights to this type (converted models default to q8_0; ggml files keep theirs)').choices(QUANTIZATIONS))
+    .addOption(
+      new Option('--quantize <type>', 'convert weights to this type (converted models default to q8_0; ggml files keep theirs)').choices(QUANTIZATIONS),
+    )
     .option('--json', 'print the installed manifest as JSON')
     .action(async (path: string, o: { id?: string; quantize?: Quantization; json?: boolean }, cmd: Command) => {
       const store = storeFrom(cmd);
@@ -160,7 +172,10 @@ export function register(program: Command): void {
       if (!store.has(id)) throw new ModelSourceError('not_installed', `model "${id}" is not installed`);
       const result = await store.verify(id);
       if (!result.ok) {
-        throw new ModelSourceError('checksum_mismatch', `${id}: checksum mismatch: sha256 ${result.actual}, manifest says ${result.expected}; pull it again with --force`);
+        throw new ModelSourceError(
+          'checksum_mismatch',
+          `${id}: checksum mismatch: sha256 ${result.actual}, manifest says ${result.expected}; pull it again with --force`,
+        );
       }
       process.stdout.write(`${id}: ok (sha256 ${result.actual})\n`);
     });

@@ -51,11 +51,15 @@ export function register(program: Command): void {
           process.exit(1);
         }
         stopping = true;
-        server.ctx.log.info(`${signal}: shutting down (live sessions get their last final; in-flight requests finish; up to ${config.server.shutdownGraceSeconds} s)`);
+        server.ctx.log.info(
+          `${signal}: shutting down (live sessions get their last final; in-flight requests finish; up to ${config.server.shutdownGraceSeconds} s)`,
+        );
         server
           .shutdown()
           .then((r) => {
-            server.ctx.log.info(`shut down${r.sessions ? ` (${r.sessions} live session${r.sessions === 1 ? '' : 's'} closed)` : ''}${r.timedOut ? ' after the deadline' : ''}`);
+            server.ctx.log.info(
+              `shut down${r.sessions ? ` (${r.sessions} live session${r.sessions === 1 ? '' : 's'} closed)` : ''}${r.timedOut ? ' after the deadline' : ''}`,
+            );
             process.exit(0);
           })
           .catch((err: Error) => {

@@ -17,16 +17,23 @@ export interface Ct2EngineOptions extends Omit<WhisperEngineOptions, 'kind' | 'l
 }
 
 export function createCt2Engine(o: Ct2EngineOptions): WhisperEngine {
-  if (!isCt2Folder(o.modelDir)) throw new EngineError('model_load_failed', `${o.modelDir} is not a CTranslate2 Whisper folder (model.bin, config.json, vocabulary)`);
+  if (!isCt2Folder(o.modelDir))
+    throw new EngineError('model_load_failed', `${o.modelDir} is not a CTranslate2 Whisper folder (model.bin, config.json, vocabulary)`);
   const { modelDir, python, computeType, ...rest } = o;
   const args = [
     CT2_WORKER_SCRIPT,
-    '--model', modelDir,
-    '--threads', String(o.threads),
-    '--parallel', String(o.parallel),
-    '--device', o.device,
-    '--gpu-device', String(o.gpuDevice ?? 0),
-    '--compute-type', computeType ?? 'default',
+    '--model',
+    modelDir,
+    '--threads',
+    String(o.threads),
+    '--parallel',
+    String(o.parallel),
+    '--device',
+    o.device,
+    '--gpu-device',
+    String(o.gpuDevice ?? 0),
+    '--compute-type',
+    computeType ?? 'default',
   ];
   return new WhisperEngine({ ...rest, modelPath: modelDir, kind: 'ct2', launch: () => ({ command: python, args: ['-u', ...args] }) });
 }

@@ -84,10 +84,18 @@ async function install(opts: Ct2RuntimeOptions): Promise<string> {
   const dir = ct2VenvDir(opts.home);
   await mkdir(join(opts.home, 'runtimes'), { recursive: true });
   // Another Earshot process may be installing the same venv: wait for it, then use its result.
-  const lock = await acquireLock(`${dir}.lock`, { staleMs: 10 * 60_000, onWait: () => opts.log?.('waiting for another process installing the CTranslate2 runtime') });
+  const lock = await acquireLock(`${dir}.lock`, {
+    staleMs: 10 * 60_000,
+    onWait: () => opts.log?.('waiting for another process installing the CTranslate2 runtime'),
+  });
   try {
     if (ct2RuntimeReady(opts.home)) return venvPython(opts.home);
-    opts.log?.(`installing the CTranslate2 runtime into ${dir} (pip, ${pinned().split('\n').filter((l) => l && !l.startsWith('#')).join(', ')})`);
+    opts.log?.(
+      `installing the CTranslate2 runtime into ${dir} (pip, ${pinned()
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .join(', ')})`,
+    );
     await rm(dir, { recursive: true, force: true });
     const base = 'python3';
     try {

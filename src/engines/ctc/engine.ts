@@ -147,7 +147,10 @@ export class CtcEngine extends EventEmitter implements Engine {
     if (this.closed) throw new EngineError('closed', 'engine is closed');
     if (audio.length === 0) throw new EngineError('bad_audio', 'no audio samples');
     if (options.task === 'translate') {
-      throw new EngineError('unsupported', `model ${this.info.modelId} is a CTC model: it transcribes ${this.options.languages.join(', ') || 'one language'} and cannot translate`);
+      throw new EngineError(
+        'unsupported',
+        `model ${this.info.modelId} is a CTC model: it transcribes ${this.options.languages.join(', ') || 'one language'} and cannot translate`,
+      );
     }
     if (options.windows) throw new EngineError('unsupported', 'the ctc engine does not decode separate windows');
     const wire = { chunk_seconds: this.options.chunkSeconds, stride_seconds: this.options.strideSeconds };
@@ -155,8 +158,7 @@ export class CtcEngine extends EventEmitter implements Engine {
       audioSeconds: audio.length / SAMPLE_RATE,
       priority: options.priority,
       signal: options.signal,
-      start: (worker, job) =>
-        worker.submit({ id: job.id, resolve: (raw) => job.resolve(raw as unknown as CtcResult), reject: job.reject }, audio, wire),
+      start: (worker, job) => worker.submit({ id: job.id, resolve: (raw) => job.resolve(raw as unknown as CtcResult), reject: job.reject }, audio, wire),
     });
     return this.toTranscript(value, audio, options, runSeconds);
   }

@@ -50,10 +50,11 @@ export class CtcTokenizer {
       if (last && last.token === token) last.end = i + 1;
       else groups.push({ token, start: i, end: i + 1 });
     }
-    const chars = groups
-      .filter((g) => g.token !== this.pad)
-      .map((g) => ({ ...g, token: g.token === this.delimiter ? this.replacement : g.token }));
-    let text = chars.map((c) => c.token).join('').trim();
+    const chars = groups.filter((g) => g.token !== this.pad).map((g) => ({ ...g, token: g.token === this.delimiter ? this.replacement : g.token }));
+    let text = chars
+      .map((c) => c.token)
+      .join('')
+      .trim();
     if (this.spec.doLowerCase) text = text.toLowerCase();
     if (this.spec.cleanUpTokenizationSpaces) text = cleanUpTokenization(text);
     return { text, words: wordOffsets(chars, this.replacement) };

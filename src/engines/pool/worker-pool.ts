@@ -211,9 +211,7 @@ export class WorkerPool<Info, W extends PoolWorker<Info>> {
 
   private pump(): void {
     while (this.queue.length > 0) {
-      const worker = this.workers
-        .filter((w) => w.alive && w.running < this.options.capacity)
-        .sort((a, b) => a.running - b.running)[0];
+      const worker = this.workers.filter((w) => w.alive && w.running < this.options.capacity).sort((a, b) => a.running - b.running)[0];
       if (!worker) return;
       this.dispatch(this.queue.shift()!, worker);
     }
@@ -284,7 +282,12 @@ export class WorkerPool<Info, W extends PoolWorker<Info>> {
     if (!this.options.onJob) return;
     const now = Date.now();
     const dispatched = job.dispatchedAt ?? now;
-    this.options.onJob({ waitSeconds: (dispatched - job.enqueuedAt) / 1000, runSeconds: (now - dispatched) / 1000, audioSeconds: job.request.audioSeconds, outcome });
+    this.options.onJob({
+      waitSeconds: (dispatched - job.enqueuedAt) / 1000,
+      runSeconds: (now - dispatched) / 1000,
+      audioSeconds: job.request.audioSeconds,
+      outcome,
+    });
   }
 
   private failQueue(err: Error): void {

@@ -119,11 +119,17 @@ export class SherpaEngine extends EventEmitter implements Engine {
 
   private checkRequest(options: TranscribeOptions): void {
     if (options.task === 'translate' && !this.info.canTranslate) {
-      throw new EngineError('unsupported', `model ${this.info.modelId} (${this.spec.kind}) cannot translate; use a multilingual Whisper model for task=translate`);
+      throw new EngineError(
+        'unsupported',
+        `model ${this.info.modelId} (${this.spec.kind}) cannot translate; use a multilingual Whisper model for task=translate`,
+      );
     }
     const language = options.language?.toLowerCase();
     if (language && language !== 'auto' && !this.info.languages.includes(language)) {
-      throw new EngineError('unsupported', `model ${this.info.modelId} transcribes ${(this.info.languages as string[]).join(', ')} only, not "${options.language}"`);
+      throw new EngineError(
+        'unsupported',
+        `model ${this.info.modelId} transcribes ${(this.info.languages as string[]).join(', ')} only, not "${options.language}"`,
+      );
     }
   }
 
@@ -158,7 +164,11 @@ export class SherpaEngine extends EventEmitter implements Engine {
     const reported = value.segments.find((s) => s.lang)?.lang;
     const language = reported || (options.language && options.language !== 'auto' ? options.language.toLowerCase() : (this.info.languages as string[])[0]!);
     return {
-      text: segments.map((s) => s.text).join(' ').replace(/\s+/g, ' ').trim(),
+      text: segments
+        .map((s) => s.text)
+        .join(' ')
+        .replace(/\s+/g, ' ')
+        .trim(),
       language,
       duration,
       segments,

@@ -12,7 +12,13 @@ export function recognizerConfig(spec: RecognizerSpec, threads: number, provider
   const featConfig = { sampleRate: 16000, featureDim: 80 };
   switch (spec.kind) {
     case 'moonshine':
-      return { featConfig, modelConfig: { ...common, moonshine: { preprocessor: f.preprocessor, encoder: f.encoder, uncachedDecoder: f.uncachedDecoder, cachedDecoder: f.cachedDecoder } } };
+      return {
+        featConfig,
+        modelConfig: {
+          ...common,
+          moonshine: { preprocessor: f.preprocessor, encoder: f.encoder, uncachedDecoder: f.uncachedDecoder, cachedDecoder: f.cachedDecoder },
+        },
+      };
     case 'moonshine-v2':
       return { featConfig, modelConfig: { ...common, moonshine: { encoder: f.encoder, mergedDecoder: f.mergedDecoder } } };
     case 'sense-voice':

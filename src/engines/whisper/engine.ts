@@ -2,15 +2,7 @@
 // the shared WorkerPool (priority queue, cancellation, watchdogs and restarts). The worker is the
 // whisper.cpp binary or another program speaking its protocol (the CTranslate2 worker, ../ct2/).
 import { EventEmitter } from 'node:events';
-import {
-  EngineError,
-  SAMPLE_RATE,
-  type Engine,
-  type EngineInfo,
-  type EngineStats,
-  type Transcript,
-  type TranscribeOptions,
-} from '../types.js';
+import { EngineError, SAMPLE_RATE, type Engine, type EngineInfo, type EngineStats, type Transcript, type TranscribeOptions } from '../types.js';
 import { WorkerPool } from '../pool/worker-pool.js';
 import type { RawResult, WorkerInfo } from './protocol.js';
 import { joinText, toSegment } from './segments.js';

@@ -57,7 +57,12 @@ export function toSegment(raw: RawSegment, id: number, offsetSeconds = 0, audioS
   };
   if (raw.words) {
     segment.words = toWords(
-      raw.words.map((w) => ({ ...w, t0: w.t0 + offsetSeconds * 100, t1: w.t1 + offsetSeconds * 100, dtw: w.dtw !== undefined && w.dtw >= 0 ? w.dtw + offsetSeconds * 100 : w.dtw })),
+      raw.words.map((w) => ({
+        ...w,
+        t0: w.t0 + offsetSeconds * 100,
+        t1: w.t1 + offsetSeconds * 100,
+        dtw: w.dtw !== undefined && w.dtw >= 0 ? w.dtw + offsetSeconds * 100 : w.dtw,
+      })),
       start,
       end,
     );

@@ -25,9 +25,7 @@ export class BinaryFile {
   /** Reads exactly `length` bytes at `position`; a short file is reported as truncated. */
   async read(position: number, length: number, what = 'data'): Promise<Buffer> {
     if (position + length > this.size) {
-      throw new TruncatedFileError(
-        `${this.path} is truncated: ${what} needs bytes ${position}..${position + length} but the file has ${this.size}`,
-      );
+      throw new TruncatedFileError(`${this.path} is truncated: ${what} needs bytes ${position}..${position + length} but the file has ${this.size}`);
     }
     const buffer = Buffer.allocUnsafe(length);
     let done = 0;

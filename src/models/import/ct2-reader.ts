@@ -9,16 +9,7 @@
 // Quantized weights ("x/weight" int8/int16) come with "x/weight_scale" (one per row for int8,
 // one scalar for int16); the real value is stored / scale.
 import { BinaryFile, TruncatedFileError } from './binary-file.js';
-import {
-  bytesPerElement,
-  decodeToFloat32,
-  elementCount,
-  fileTensor,
-  readAll,
-  scaledTensor,
-  type SourceTensor,
-  type StorageDtype,
-} from './tensor-source.js';
+import { bytesPerElement, decodeToFloat32, elementCount, fileTensor, readAll, scaledTensor, type SourceTensor, type StorageDtype } from './tensor-source.js';
 
 const DTYPES: StorageDtype[] = ['float32', 'int8', 'int16', 'int32', 'float16', 'bfloat16'];
 const MIN_VERSION = 4;
@@ -129,9 +120,7 @@ async function parse(file: BinaryFile): Promise<Ct2Model> {
     if (!dtype) throw new Error(`${file.path}: variable "${name}" has unknown dtype id ${dtypeId}`);
     const byteLength = await cursor.u32(`size of ${name}`);
     if (byteLength !== elementCount(shape) * bytesPerElement(dtype)) {
-      throw new Error(
-        `${file.path}: corrupt CTranslate2 model (variable "${name}" [${shape}] ${dtype} says ${byteLength} bytes)`,
-      );
+      throw new Error(`${file.path}: corrupt CTranslate2 model (variable "${name}" [${shape}] ${dtype} says ${byteLength} bytes)`);
     }
     const offset = cursor.position;
     cursor.skip(byteLength, `data of variable "${name}"`);

@@ -14,7 +14,15 @@ import { readSafetensors } from './safetensors-reader.js';
 import { buildWav2Vec2Onnx, checkSupported, inputsToLogitsRatio, type Wav2Vec2Config } from './wav2vec2-onnx.js';
 
 export const CTC_MODEL_FILE = 'model.onnx';
-const PROCESSOR_FILES = ['config.json', 'vocab.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json', 'preprocessor_config.json', 'processor_config.json'];
+const PROCESSOR_FILES = [
+  'config.json',
+  'vocab.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'added_tokens.json',
+  'preprocessor_config.json',
+  'processor_config.json',
+];
 
 export interface CtcImportOptions {
   store: ModelStore;
@@ -134,7 +142,7 @@ export async function importCtcModel(input: string, opts: CtcImportOptions): Pro
       details: {
         architecture: config.architectures?.[0] ?? config.model_type ?? null,
         converted_from: convertedFrom,
-        onnx_from: onnxSource ? basename(dirname(onnxSource)) === 'onnx' ? 'onnx/model.onnx' : 'model.onnx' : null,
+        onnx_from: onnxSource ? (basename(dirname(onnxSource)) === 'onnx' ? 'onnx/model.onnx' : 'model.onnx') : null,
         layers: config.num_hidden_layers,
         hidden_size: config.hidden_size,
         vocab_size: config.vocab_size,
@@ -216,6 +224,9 @@ async function checkLoads(path: string, settings: CtcModelSettings, vocab: Recor
 
 /** "wav2vec2-large-xlsr-korean/" → "wav2vec2-large-xlsr-korean" (+ "-int8"). */
 export function defaultCtcId(dir: string, quantize?: 'int8'): string {
-  const name = basename(dir).replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'ctc';
+  const name =
+    basename(dir)
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '') || 'ctc';
   return (quantize ? `${name}-${quantize}` : name).slice(0, 128);
 }

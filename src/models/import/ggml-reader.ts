@@ -25,8 +25,18 @@ const TYPE_LAYOUT: Record<number, { name: string; blockBytes: number; blockSize:
 
 /** ggml_ftype (after removing the quantization version) → a short name. */
 const FTYPE_NAMES: Record<number, string> = {
-  0: 'f32', 1: 'f16', 2: 'q4_0', 3: 'q4_1', 7: 'q8_0', 8: 'q5_0', 9: 'q5_1',
-  10: 'q2_k', 11: 'q3_k', 12: 'q4_k', 13: 'q5_k', 14: 'q6_k',
+  0: 'f32',
+  1: 'f16',
+  2: 'q4_0',
+  3: 'q4_1',
+  7: 'q8_0',
+  8: 'q5_0',
+  9: 'q5_1',
+  10: 'q2_k',
+  11: 'q3_k',
+  12: 'q4_k',
+  13: 'q5_k',
+  14: 'q6_k',
 };
 
 export interface GgmlTensorInfo {

@@ -36,12 +36,7 @@ export function ftypeCode(type: GgmlOutputType): number {
   }
 }
 
-const KEEP_F32 = new Set([
-  'encoder.conv1.bias',
-  'encoder.conv2.bias',
-  'encoder.positional_embedding',
-  'decoder.positional_embedding',
-]);
+const KEEP_F32 = new Set(['encoder.conv1.bias', 'encoder.conv2.bias', 'encoder.positional_embedding', 'decoder.positional_embedding']);
 
 /** The storage type whisper.cpp expects for a tensor in a model of type `modelType`. */
 export function tensorStorageType(name: string, shape: readonly number[], modelType: GgmlOutputType): GgmlOutputType {
@@ -61,21 +56,27 @@ export interface GgmlModelContents {
 /** Progress is reported in tensor elements converted so far / in all. */
 export type ProgressFn = (done: number, total: number) => void;
 
-export async function writeGgmlModel(
-  path: string,
-  contents: GgmlModelContents,
-  modelType: GgmlOutputType,
-  onProgress?: ProgressFn,
-): Promise<void> {
+export async function writeGgmlModel(path: string, contents: GgmlModelContents, modelType: GgmlOutputType, onProgress?: ProgressFn): Promise<void> {
   const { hparams: h, filters, vocab, tensors } = contents;
   if (filters.nMels !== h.nMels) throw new Error(`mel filterbank has ${filters.nMels} bands, the model wants ${h.nMels}`);
   const handle = await open(path, 'w');
   const out = new BufferedWriter(handle);
   try {
     const header = new Int32Array([
-      GGML_MAGIC, h.nVocab, h.nAudioCtx, h.nAudioState, h.nAudioHead, h.nAudioLayer,
-      h.nTextCtx, h.nTextState, h.nTextHead, h.nTextLayer, h.nMels, ftypeCode(modelType),
-      filters.nMels, filters.nBins,
+      GGML_MAGIC,
+      h.nVocab,
+      h.nAudioCtx,
+      h.nAudioState,
+      h.nAudioHead,
+      h.nAudioLayer,
+      h.nTextCtx,
+      h.nTextState,
+      h.nTextHead,
+      h.nTextLayer,
+      h.nMels,
+      ftypeCode(modelType),
+      filters.nMels,
+      filters.nBins,
     ]);
     await out.write(int32s(header));
     await out.write(encodeValues('f32', filters.data));

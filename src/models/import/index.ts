@@ -50,8 +50,7 @@ export const DEFAULT_CONVERSION: GgmlOutputType = 'q8_0';
 // whisper.cpp 1.9.1 builds its encoder convolutions with an f16 im2col whose CPU kernel asserts
 // f16 weights (ggml-cpu ops.cpp, im2col_f16), and an f32 model file makes those weights f32:
 // the process aborts on the first transcription. So f32 output is refused rather than written.
-const F32_REFUSED =
-  'f32 Whisper ggml models abort whisper.cpp 1.9.1 on CPU (its convolution needs f16 kernels); use f16, q8_0 or q5_0';
+const F32_REFUSED = 'f32 Whisper ggml models abort whisper.cpp 1.9.1 on CPU (its convolution needs f16 kernels); use f16, q8_0 or q5_0';
 
 /** Model-size names whisper.cpp itself uses, by encoder depth. */
 const SIZE_BY_LAYERS: Record<number, string> = { 4: 'tiny', 6: 'base', 12: 'small', 24: 'medium', 32: 'large' };
@@ -60,7 +59,8 @@ export async function importModel(input: string, opts: ImportOptions): Promise<I
   const detection = await detectModel(input);
   if (detection.kind === 'unknown') throw new Error(`cannot import ${input}: ${detection.reason}`);
   if (detection.kind === 'hf-ctc') {
-    if (opts.quantize !== undefined && opts.quantize !== 'int8') throw new Error(`cannot import ${input}: CTC models are kept f32 or quantised to int8, not ${opts.quantize}`);
+    if (opts.quantize !== undefined && opts.quantize !== 'int8')
+      throw new Error(`cannot import ${input}: CTC models are kept f32 or quantised to int8, not ${opts.quantize}`);
     return importCtcModel(detection.path, { ...opts, quantize: opts.quantize });
   }
   if (opts.quantize === 'int8') throw new Error(`cannot import ${input}: int8 is for CTC models; Whisper ggml models take f16, q8_0 or q5_0`);
@@ -75,8 +75,7 @@ export async function importModel(input: string, opts: ImportOptions): Promise<I
     if (detection.kind === 'ggml') {
       written = await importGgml(detection.path, target, quantize, opts.onProgress);
     } else {
-      const contents =
-        detection.kind === 'ct2' ? await loadCt2(detection.path) : await loadHf(detection.path);
+      const contents = detection.kind === 'ct2' ? await loadCt2(detection.path) : await loadHf(detection.path);
       try {
         await writeGgmlModel(target, contents.model, quantize ?? opts.convertTo ?? 'f16', opts.onProgress);
       } finally {

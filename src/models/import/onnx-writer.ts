@@ -159,11 +159,7 @@ export function byteSize(type: DataTypeCode): number {
  * Writes `<onnxPath>` and `<onnxPath>.data`. Returns the bytes of weights written.
  * Large tensors start on 64-byte boundaries so onnxruntime may map them without copying.
  */
-export async function writeOnnxModel(
-  onnxPath: string,
-  model: OnnxModel,
-  onProgress?: (done: number, total: number) => void,
-): Promise<number> {
+export async function writeOnnxModel(onnxPath: string, model: OnnxModel, onProgress?: (done: number, total: number) => void): Promise<number> {
   const dataPath = `${onnxPath}.data`;
   const dataName = basename(dataPath);
   const data = await open(dataPath, 'w');

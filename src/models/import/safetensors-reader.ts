@@ -90,9 +90,7 @@ async function resolveShards(path: string): Promise<string[]> {
   throw new Error(`${path}: no model.safetensors or model.safetensors.index.json`);
 }
 
-async function readHeader(
-  file: BinaryFile,
-): Promise<{ dataStart: number; tensors: Record<string, HeaderEntry>; metadata: Record<string, string> }> {
+async function readHeader(file: BinaryFile): Promise<{ dataStart: number; tensors: Record<string, HeaderEntry>; metadata: Record<string, string> }> {
   const cursor = file.cursor(0);
   const length = Number(await cursor.u64('header length'));
   if (length < 2 || length > MAX_HEADER_BYTES) {
@@ -122,9 +120,7 @@ function toTensor(file: BinaryFile, dataStart: number, name: string, entry: Head
     throw new Error(`${file.path}: tensor "${name}" [${entry.shape}] ${entry.dtype} spans ${end - begin} bytes, expected ${expected}`);
   }
   if (dataStart + end > file.size) {
-    throw new Error(
-      `${file.path} is truncated: tensor "${name}" ends at byte ${dataStart + end} but the file has ${file.size}`,
-    );
+    throw new Error(`${file.path} is truncated: tensor "${name}" ends at byte ${dataStart + end} but the file has ${file.size}`);
   }
   return fileTensor(file, name, entry.shape, dtype, dataStart + begin);
 }

@@ -70,13 +70,7 @@ export function decodeToFloat32(bytes: Buffer, dtype: StorageDtype, count: numbe
 }
 
 /** A tensor stored contiguously at `offset` in `file`. */
-export function fileTensor(
-  file: BinaryFile,
-  name: string,
-  shape: readonly number[],
-  dtype: StorageDtype,
-  offset: number,
-): SourceTensor {
+export function fileTensor(file: BinaryFile, name: string, shape: readonly number[], dtype: StorageDtype, offset: number): SourceTensor {
   const size = bytesPerElement(dtype);
   const total = elementCount(shape);
   return {

@@ -57,7 +57,10 @@ export function checkSupported(config: Wav2Vec2Config, origin: string): { archit
     );
   }
   const bad = (why: string) => new Error(`${origin}: ${architecture} with ${why} is not supported`);
-  for (const [key, act] of [['hidden_act', config.hidden_act], ['feat_extract_activation', config.feat_extract_activation]] as const) {
+  for (const [key, act] of [
+    ['hidden_act', config.hidden_act],
+    ['feat_extract_activation', config.feat_extract_activation],
+  ] as const) {
     if (act !== undefined && act !== 'gelu') throw bad(`${key} "${act}" (only "gelu")`);
   }
   if (config.add_adapter) throw bad('an adapter (add_adapter: true)');

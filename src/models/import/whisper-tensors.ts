@@ -237,7 +237,17 @@ export function hfToWhisperName(name: string): string | undefined {
 }
 
 export function whisperWeightsFromHf(config: HfWhisperConfig, model: SafetensorsModel, origin: string): WhisperWeights {
-  for (const key of ['vocab_size', 'num_mel_bins', 'd_model', 'encoder_layers', 'encoder_attention_heads', 'decoder_layers', 'decoder_attention_heads', 'max_source_positions', 'max_target_positions'] as const) {
+  for (const key of [
+    'vocab_size',
+    'num_mel_bins',
+    'd_model',
+    'encoder_layers',
+    'encoder_attention_heads',
+    'decoder_layers',
+    'decoder_attention_heads',
+    'max_source_positions',
+    'max_target_positions',
+  ] as const) {
     if (typeof config[key] !== 'number') throw new Error(`${origin}: config.json has no numeric "${key}"; is this a Whisper model?`);
   }
   const hparams: WhisperHparams = {

@@ -30,7 +30,9 @@ export function looksLikeSherpa(names: string[]): boolean {
  */
 export function selectSherpaFiles(names: string[]): string[] {
   const base = (n: string) => basename(n);
-  const kept = names.filter((n) => /(^|-)tokens\.txt$/.test(base(n)) || base(n) === 'tokenizer.bin' || MODEL_FILE.test(base(n)) || /^(LICENSE|README\.md)$/i.test(base(n)));
+  const kept = names.filter(
+    (n) => /(^|-)tokens\.txt$/.test(base(n)) || base(n) === 'tokenizer.bin' || MODEL_FILE.test(base(n)) || /^(LICENSE|README\.md)$/i.test(base(n)),
+  );
   const withoutTests = kept.filter((n) => !/(^|\/)test_wavs\//.test(n));
   const int8 = new Set(withoutTests.filter((n) => /\.int8\.(onnx|ort)$/i.test(n)).map((n) => n.replace(/\.int8\.(onnx|ort)$/i, '.$1')));
   return withoutTests.filter((n) => !int8.has(n));

@@ -68,4 +68,3 @@ export interface SherpaDetails {
 export function missingRoles(kind: SherpaKind, files: Record<string, string>): string[] {
   return KIND_INFO[kind].roles.filter((role) => !files[role]);
 }
-

@@ -86,10 +86,16 @@ class Budget {
   add(n: number): void {
     this.bytes += n;
     if (this.bytes > this.limits.maxBytes) {
-      throw new ModelSourceError('archive_too_large', `archive ${this.archive} expands past ${this.limits.maxBytes} bytes; refusing to extract it (set EARSHOT_ARCHIVE_MAX_BYTES to allow more)`);
+      throw new ModelSourceError(
+        'archive_too_large',
+        `archive ${this.archive} expands past ${this.limits.maxBytes} bytes; refusing to extract it (set EARSHOT_ARCHIVE_MAX_BYTES to allow more)`,
+      );
     }
     if (this.bytes > this.limits.ratioAfterBytes && this.compressed > 0 && this.bytes / this.compressed > this.limits.maxRatio) {
-      throw new ModelSourceError('archive_too_large', `archive ${this.archive} expands more than ${this.limits.maxRatio}:1; that is a decompression bomb, not a model`);
+      throw new ModelSourceError(
+        'archive_too_large',
+        `archive ${this.archive} expands more than ${this.limits.maxRatio}:1; that is a decompression bomb, not a model`,
+      );
     }
   }
 }
@@ -128,7 +134,13 @@ async function removeExisting(path: string): Promise<void> {
   if (info && !info.isDirectory()) await rm(path, { force: true });
 }
 
-async function writeEntryFile(target: string, data: AsyncIterable<Buffer>, budget: Budget, mode?: number, cancelled: () => boolean = () => false): Promise<void> {
+async function writeEntryFile(
+  target: string,
+  data: AsyncIterable<Buffer>,
+  budget: Budget,
+  mode?: number,
+  cancelled: () => boolean = () => false,
+): Promise<void> {
   await removeExisting(target);
   // 'wx' = O_CREAT|O_EXCL: never follows a link planted at this name.
   const fh = await open(target, 'wx', mode ? (mode & 0o755) | 0o600 : 0o644);
@@ -298,7 +310,9 @@ const S_IFREG = 0o100000;
 
 function openZip(file: string): Promise<yauzl.ZipFile> {
   return new Promise((res, rej) =>
-    yauzl.open(file, { lazyEntries: true, autoClose: true, decodeStrings: true, validateEntrySizes: true, strictFileNames: false }, (err, zip) => (err ? rej(err) : res(zip))),
+    yauzl.open(file, { lazyEntries: true, autoClose: true, decodeStrings: true, validateEntrySizes: true, strictFileNames: false }, (err, zip) =>
+      err ? rej(err) : res(zip),
+    ),
   );
 }
 
@@ -318,7 +332,10 @@ async function extractZip(file: string, root: string, budget: Budget, opts: Extr
   const total = zip.fileSize;
   if (zip.entryCount > budget.limits.maxEntries) {
     zip.close();
-    throw new ModelSourceError('archive_too_large', `archive ${file} has ${zip.entryCount} entries (limit ${budget.limits.maxEntries}); refusing to extract it`);
+    throw new ModelSourceError(
+      'archive_too_large',
+      `archive ${file} has ${zip.entryCount} entries (limit ${budget.limits.maxEntries}); refusing to extract it`,
+    );
   }
   try {
     await new Promise<void>((resolveAll, rejectAll) => {
@@ -369,7 +386,10 @@ async function handleZipEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, root: stri
   // Refuse on the declared sizes first (cheap); the streamed count below catches headers that lie.
   const { maxBytes, maxRatio, ratioAfterBytes } = budget.limits;
   if (budget.bytes + entry.uncompressedSize > maxBytes) {
-    throw new ModelSourceError('archive_too_large', `archive ${archive} expands past ${maxBytes} bytes ("${name}" alone is ${entry.uncompressedSize}); refusing to extract it (set EARSHOT_ARCHIVE_MAX_BYTES to allow more)`);
+    throw new ModelSourceError(
+      'archive_too_large',
+      `archive ${archive} expands past ${maxBytes} bytes ("${name}" alone is ${entry.uncompressedSize}); refusing to extract it (set EARSHOT_ARCHIVE_MAX_BYTES to allow more)`,
+    );
   }
   if (entry.uncompressedSize > ratioAfterBytes && entry.uncompressedSize / Math.max(1, entry.compressedSize) > maxRatio) {
     throw new ModelSourceError('archive_too_large', `archive ${archive}: "${name}" expands more than ${maxRatio}:1; that is a decompression bomb, not a model`);

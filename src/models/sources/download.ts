@@ -198,7 +198,11 @@ async function downloadOnce(opts: DownloadOptions): Promise<DownloadResult> {
     if (signal?.aborted) throw abortError(signal);
     const mapped = mapFsError(err, opts.describe);
     if (mapped instanceof ModelSourceError) throw mapped;
-    throw new ModelSourceError('network', `${opts.describe}: download interrupted after ${done} bytes (${(err as Error).message}); run the pull again to resume`, { cause: err });
+    throw new ModelSourceError(
+      'network',
+      `${opts.describe}: download interrupted after ${done} bytes (${(err as Error).message}); run the pull again to resume`,
+      { cause: err },
+    );
   }
 
   if (total !== undefined && done !== total) {
@@ -265,7 +269,11 @@ export function httpOpener(o: HttpOpenerOptions): Opener {
         res = await fetch(url, { headers, redirect: 'manual', signal });
       } catch (err) {
         if (signal?.aborted) throw abortError(signal);
-        throw new ModelSourceError('network', `${o.describe}: cannot reach ${new URL(url).host} (${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message})`, { cause: err });
+        throw new ModelSourceError(
+          'network',
+          `${o.describe}: cannot reach ${new URL(url).host} (${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message})`,
+          { cause: err },
+        );
       }
       // The Hub puts the LFS object's sha256 and size on its redirect.
       const linked = res.headers.get('x-linked-etag');

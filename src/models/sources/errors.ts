@@ -55,7 +55,11 @@ export class ModelSourceError extends Error {
 export function mapFsError(err: unknown, what: string): unknown {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG') {
-    return new ModelSourceError('disk_full', `no space left on device while writing ${what}; free some space (or point EARSHOT_HOME elsewhere) and retry: the download resumes`, { cause: err });
+    return new ModelSourceError(
+      'disk_full',
+      `no space left on device while writing ${what}; free some space (or point EARSHOT_HOME elsewhere) and retry: the download resumes`,
+      { cause: err },
+    );
   }
   return err;
 }

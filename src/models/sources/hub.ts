@@ -52,7 +52,11 @@ export async function listHubPath(loc: HubLocation, signal?: AbortSignal): Promi
     res = await fetch(url, { headers, signal });
   } catch (err) {
     if (signal?.aborted) throw new ModelSourceError('aborted', 'pull aborted');
-    throw new ModelSourceError('network', `cannot reach the Hugging Face Hub at ${loc.endpoint} (${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}); set HF_ENDPOINT for a mirror`, { cause: err });
+    throw new ModelSourceError(
+      'network',
+      `cannot reach the Hugging Face Hub at ${loc.endpoint} (${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}); set HF_ENDPOINT for a mirror`,
+      { cause: err },
+    );
   }
   if (res.status === 401 || res.status === 403) {
     await res.body?.cancel();
@@ -86,8 +90,14 @@ export async function listHubPath(loc: HubLocation, signal?: AbortSignal): Promi
   const prefix = loc.path ? `${loc.path}/` : '';
   const inside = siblings.filter((s) => s.rfilename.startsWith(prefix));
   if (inside.length === 0) {
-    const near = siblings.map((s) => s.rfilename).filter((n) => !n.startsWith('.')).slice(0, 8);
-    throw new ModelSourceError('not_found', `"${loc.path}" not found in Hugging Face repo ${loc.repo}@${loc.revision}${near.length ? `; it has: ${near.join(', ')}` : ''}`);
+    const near = siblings
+      .map((s) => s.rfilename)
+      .filter((n) => !n.startsWith('.'))
+      .slice(0, 8);
+    throw new ModelSourceError(
+      'not_found',
+      `"${loc.path}" not found in Hugging Face repo ${loc.repo}@${loc.revision}${near.length ? `; it has: ${near.join(', ')}` : ''}`,
+    );
   }
   return { commit, isFolder: true, files: selectModelFiles(inside.map(toFile)) };
 }

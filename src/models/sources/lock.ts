@@ -78,7 +78,12 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
   const refreshMs = opts.refreshMs ?? Math.max(250, Math.floor(staleMs / 3));
   const pollMs = opts.pollMs ?? 200;
   await mkdir(dirname(path), { recursive: true });
-  const me: LockOwner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), token: `${process.pid}-${Math.random().toString(36).slice(2)}` };
+  const me: LockOwner = {
+    pid: process.pid,
+    host: os.hostname(),
+    since: new Date().toISOString(),
+    token: `${process.pid}-${Math.random().toString(36).slice(2)}`,
+  };
   let waited = false;
   for (;;) {
     if (opts.signal?.aborted) throw abortError(opts.signal);

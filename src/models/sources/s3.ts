@@ -36,14 +36,20 @@ export function mapS3Error(err: unknown, loc: S3Location, signal?: AbortSignal):
   const name = e.name ?? e.Code ?? '';
   const status = e.$metadata?.httpStatusCode;
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(e.message ?? '')) {
-    return new ModelSourceError('unauthorized', `no AWS credentials for ${where(loc)}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)`, { cause: err });
+    return new ModelSourceError('unauthorized', `no AWS credentials for ${where(loc)}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)`, {
+      cause: err,
+    });
   }
   if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) {
     return new ModelSourceError('not_found', `${where(loc)}: ${name === 'NoSuchBucket' ? 'no such bucket' : 'no such object'}`, { cause: err });
   }
   if (name === 'NoSuchBucket') return new ModelSourceError('not_found', `${where(loc)}: no such bucket`, { cause: err });
   if (status === 401 || status === 403 || /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|Forbidden/.test(name)) {
-    return new ModelSourceError('unauthorized', `${where(loc)}: access denied (${name || status}); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the bucket policy`, { cause: err });
+    return new ModelSourceError(
+      'unauthorized',
+      `${where(loc)}: access denied (${name || status}); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the bucket policy`,
+      { cause: err },
+    );
   }
   return new ModelSourceError('network', `${where(loc)}: ${name || 'error'}: ${e.message ?? String(err)}`, { cause: err });
 }

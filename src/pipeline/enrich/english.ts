@@ -20,12 +20,54 @@ const IRREGULAR_VERB_FORMS = `am is are was were been being has had having does 
 
 function verbForms(base: string): string[] {
   const s = /(s|x|z|ch|sh|o)$/.test(base) ? `${base}es` : /[^aeiou]y$/.test(base) ? `${base.slice(0, -1)}ies` : `${base}s`;
-  const ed = base.endsWith('e') ? `${base}d` : /[^aeiou]y$/.test(base) ? `${base.slice(0, -1)}ied` : /^[^aeiou]*[aeiou][^aeiouwxy]$/.test(base) ? `${base}${base.slice(-1)}ed` : `${base}ed`;
+  const ed = base.endsWith('e')
+    ? `${base}d`
+    : /[^aeiou]y$/.test(base)
+      ? `${base.slice(0, -1)}ied`
+      : /^[^aeiou]*[aeiou][^aeiouwxy]$/.test(base)
+        ? `${base}${base.slice(-1)}ed`
+        : `${base}ed`;
   return [base, s, ed];
 }
 
 /** Verbs that are also common nouns: only their bare form stays content ("the plan", "a talk"). */
-const NOUN_VERBS = new Set(['talk', 'help', 'call', 'turn', 'stop', 'present', 'check', 'plan', 'watch', 'pass', 'offer', 'love', 'pay', 'win', 'show', 'start', 'play', 'run', 'work', 'fall', 'visit', 'hope', 'drink', 'hold', 'ride', 'rise', 'sleep', 'wait', 'walk', 'use', 'look', 'drive', 'spend', 'stand', 'read']);
+const NOUN_VERBS = new Set([
+  'talk',
+  'help',
+  'call',
+  'turn',
+  'stop',
+  'present',
+  'check',
+  'plan',
+  'watch',
+  'pass',
+  'offer',
+  'love',
+  'pay',
+  'win',
+  'show',
+  'start',
+  'play',
+  'run',
+  'work',
+  'fall',
+  'visit',
+  'hope',
+  'drink',
+  'hold',
+  'ride',
+  'rise',
+  'sleep',
+  'wait',
+  'walk',
+  'use',
+  'look',
+  'drive',
+  'spend',
+  'stand',
+  'read',
+]);
 
 const STOPWORDS = new Set([
   ...`a an the and or but nor so yet if then than that this these those there here where when while what which who whom
@@ -65,18 +107,97 @@ const PLACES = new Set(
   toronto vancouver california texas york boston chicago seattle europe asia africa australia russia vietnam
   thailand`.split(/\s+/),
 );
-const MULTIWORD_PLACES = new Set(['new york', 'new york city', 'san francisco', 'los angeles', 'las vegas', 'hong kong', 'south korea', 'north korea', 'new zealand', 'united states', 'united kingdom', 'new jersey', 'new delhi']);
+const MULTIWORD_PLACES = new Set([
+  'new york',
+  'new york city',
+  'san francisco',
+  'los angeles',
+  'las vegas',
+  'hong kong',
+  'south korea',
+  'north korea',
+  'new zealand',
+  'united states',
+  'united kingdom',
+  'new jersey',
+  'new delhi',
+]);
 /** Capitalised function words that begin names: New York, United Nations, San Jose. */
-const NAME_PREFIXES = new Set(['new', 'old', 'great', 'united', 'north', 'south', 'east', 'west', 'saint', 'st', 'san', 'santa', 'los', 'las', 'la', 'el', 'de', 'le', 'big', 'little', 'first']);
+const NAME_PREFIXES = new Set([
+  'new',
+  'old',
+  'great',
+  'united',
+  'north',
+  'south',
+  'east',
+  'west',
+  'saint',
+  'st',
+  'san',
+  'santa',
+  'los',
+  'las',
+  'la',
+  'el',
+  'de',
+  'le',
+  'big',
+  'little',
+  'first',
+]);
 /** Abbreviations whose dot does not end a sentence. */
 const ABBREVIATIONS = new Set(['mr', 'mrs', 'ms', 'dr', 'prof', 'st', 'jr', 'sr', 'vs', 'etc', 'inc', 'corp', 'ltd', 'no']);
-const PLACE_SUFFIXES = new Set(['city', 'street', 'avenue', 'road', 'river', 'lake', 'mountain', 'park', 'station', 'airport', 'bridge', 'island', 'bay', 'valley', 'county', 'province', 'square', 'beach']);
+const PLACE_SUFFIXES = new Set([
+  'city',
+  'street',
+  'avenue',
+  'road',
+  'river',
+  'lake',
+  'mountain',
+  'park',
+  'station',
+  'airport',
+  'bridge',
+  'island',
+  'bay',
+  'valley',
+  'county',
+  'province',
+  'square',
+  'beach',
+]);
 const ORGANIZATIONS = new Set(
   `google apple microsoft amazon samsung openai meta ibm intel nvidia tesla netflix naver kakao hyundai lg sony
   toyota facebook twitter youtube anthropic huawei alibaba tencent spotify uber airbnb oracle adobe nasa unesco un
   who fifa`.split(/\s+/),
 );
-const ORG_SUFFIXES = new Set(['inc', 'corp', 'corporation', 'ltd', 'llc', 'company', 'university', 'college', 'institute', 'bank', 'group', 'foundation', 'association', 'agency', 'ministry', 'department', 'council', 'committee', 'labs', 'systems', 'technologies', 'school', 'hospital']);
+const ORG_SUFFIXES = new Set([
+  'inc',
+  'corp',
+  'corporation',
+  'ltd',
+  'llc',
+  'company',
+  'university',
+  'college',
+  'institute',
+  'bank',
+  'group',
+  'foundation',
+  'association',
+  'agency',
+  'ministry',
+  'department',
+  'council',
+  'committee',
+  'labs',
+  'systems',
+  'technologies',
+  'school',
+  'hospital',
+]);
 const FIRST_NAMES = new Set(
   `james john robert michael william david richard joseph thomas charles daniel matthew mark paul steven andrew
   kevin brian george edward peter tom tim sam alex chris mary patricia jennifer linda elizabeth barbara susan
@@ -86,16 +207,98 @@ const FIRST_NAMES = new Set(
 const TITLES = new Set(['mr', 'mrs', 'ms', 'dr', 'prof', 'professor', 'president', 'ceo', 'director', 'manager']);
 
 /** -ly words that are nouns or adjectives, not adverbs. */
-const LY_WORDS = new Set(['quarterly', 'monthly', 'weekly', 'daily', 'yearly', 'hourly', 'friendly', 'lonely', 'early', 'costly', 'lovely', 'elderly', 'family', 'italy', 'july', 'supply', 'reply', 'assembly', 'rally', 'ally', 'anomaly', 'monopoly', 'butterfly', 'jelly', 'belly', 'holly', 'emily', 'sally', 'billy', 'kelly', 'molly', 'lily']);
+const LY_WORDS = new Set([
+  'quarterly',
+  'monthly',
+  'weekly',
+  'daily',
+  'yearly',
+  'hourly',
+  'friendly',
+  'lonely',
+  'early',
+  'costly',
+  'lovely',
+  'elderly',
+  'family',
+  'italy',
+  'july',
+  'supply',
+  'reply',
+  'assembly',
+  'rally',
+  'ally',
+  'anomaly',
+  'monopoly',
+  'butterfly',
+  'jelly',
+  'belly',
+  'holly',
+  'emily',
+  'sally',
+  'billy',
+  'kelly',
+  'molly',
+  'lily',
+]);
 /** -ies words whose singular ends in -ie. */
-const IE_SINGULARS = new Set(['movies', 'cookies', 'zombies', 'rookies', 'calories', 'selfies', 'brownies', 'pies', 'ties', 'lies', 'hippies', 'smoothies', 'goalies']);
+const IE_SINGULARS = new Set([
+  'movies',
+  'cookies',
+  'zombies',
+  'rookies',
+  'calories',
+  'selfies',
+  'brownies',
+  'pies',
+  'ties',
+  'lies',
+  'hippies',
+  'smoothies',
+  'goalies',
+]);
 const IRREGULAR: Record<string, string> = {
-  people: 'person', children: 'child', men: 'man', women: 'woman', mice: 'mouse', feet: 'foot', teeth: 'tooth',
-  geese: 'goose', knives: 'knife', lives: 'life', wives: 'wife', leaves: 'leaf', halves: 'half', shelves: 'shelf',
-  wolves: 'wolf', thieves: 'thief', analyses: 'analysis', crises: 'crisis', data: 'data', criteria: 'criterion',
+  people: 'person',
+  children: 'child',
+  men: 'man',
+  women: 'woman',
+  mice: 'mouse',
+  feet: 'foot',
+  teeth: 'tooth',
+  geese: 'goose',
+  knives: 'knife',
+  lives: 'life',
+  wives: 'wife',
+  leaves: 'leaf',
+  halves: 'half',
+  shelves: 'shelf',
+  wolves: 'wolf',
+  thieves: 'thief',
+  analyses: 'analysis',
+  crises: 'crisis',
+  data: 'data',
+  criteria: 'criterion',
 };
 /** -us nouns whose plural is -uses. */
-const US_SINGULARS = new Set(['bus', 'virus', 'campus', 'bonus', 'census', 'status', 'focus', 'genius', 'surplus', 'chorus', 'circus', 'corpus', 'syllabus', 'apparatus', 'prospectus', 'walrus', 'octopus']);
+const US_SINGULARS = new Set([
+  'bus',
+  'virus',
+  'campus',
+  'bonus',
+  'census',
+  'status',
+  'focus',
+  'genius',
+  'surplus',
+  'chorus',
+  'circus',
+  'corpus',
+  'syllabus',
+  'apparatus',
+  'prospectus',
+  'walrus',
+  'octopus',
+]);
 const UNCOUNTED_S = /(ss|us|is|ics|ous|news|series|species|data)$/;
 
 /** The singular of a lower-case English noun, by the common rules. */
@@ -197,7 +400,8 @@ function timeExpressions(tokens: Token[], add: (text: string, position: number, 
       continue;
     }
     // "May" is a month only where it reads like one: capitalised mid-sentence next to a number, or after in/on/since/until/by
-    const isMay = t.raw === 'May' && ((next && isNumber(next)) || ['in', 'on', 'since', 'until', 'by', 'early', 'late', 'mid'].includes(tokens[i - 1]?.lower ?? ''));
+    const isMay =
+      t.raw === 'May' && ((next && isNumber(next)) || ['in', 'on', 'since', 'until', 'by', 'early', 'late', 'mid'].includes(tokens[i - 1]?.lower ?? ''));
     if (TIME_WORDS.has(t.lower) || isMay) {
       // March 3, Friday the 13th
       if (next && /^\d{1,2}(st|nd|rd|th)?$/.test(next.raw) && (MONTHS.includes(t.lower) || isMay)) {
@@ -220,7 +424,8 @@ function categoryOf(words: Token[], proper: boolean, previous: Token | undefined
   if (proper && ORG_SUFFIXES.has(last) && words.length > 1) return 'organization';
   if (lowers.length === 1 && PLACES.has(last)) return 'place';
   if (MULTIWORD_PLACES.has(lowers.join(' '))) return 'place';
-  if (proper && (lowers.every((w) => PLACES.has(w) || w === 'new' || w === 'south' || w === 'north') || (PLACE_SUFFIXES.has(last) && words.length > 1))) return 'place';
+  if (proper && (lowers.every((w) => PLACES.has(w) || w === 'new' || w === 'south' || w === 'north') || (PLACE_SUFFIXES.has(last) && words.length > 1)))
+    return 'place';
   if (words.some((w) => /\d/.test(w.raw) && /\p{L}/u.test(w.raw)) || (proper && /\d/.test(words.map((w) => w.raw).join(' ')))) return 'product';
   if (proper && (FIRST_NAMES.has(lowers[0]) || (previous && TITLES.has(previous.lower)))) return 'person';
   return proper ? 'other' : 'topic';
@@ -240,7 +445,13 @@ export function englishCandidates(input: string): Candidate[] {
   // runs of content words, broken by punctuation, stopwords and time expressions
   let run: number[] = [];
   const flush = () => {
-    if (run.length) emitRun(run.map((i) => tokens[i]), run[0], tokens[run[0] - 1], add);
+    if (run.length)
+      emitRun(
+        run.map((i) => tokens[i]),
+        run[0],
+        tokens[run[0] - 1],
+        add,
+      );
     run = [];
   };
   tokens.forEach((t, i) => {
@@ -256,11 +467,21 @@ export function englishCandidates(input: string): Candidate[] {
 }
 
 /** Splits a run where capitalisation changes ("Google Cloud" | "pricing") and emits each part. */
-function emitRun(words: Token[], start: number, previous: Token | undefined, add: (text: string, position: number, category: BuiltinCategory, weight: number) => void): void {
+function emitRun(
+  words: Token[],
+  start: number,
+  previous: Token | undefined,
+  add: (text: string, position: number, category: BuiltinCategory, weight: number) => void,
+): void {
   // a sentence-initial capital counts as proper only when the next word is capitalised too ("New York"), or it is a known name
   const proper = (t: Token, i: number): boolean =>
     (isNumber(t) && i > 0 && proper(words[i - 1], i - 1)) ||
-    isCapitalized(t) && (!t.initial || (words[i + 1] !== undefined && isCapitalized(words[i + 1])) || PLACES.has(t.lower) || ORGANIZATIONS.has(t.lower) || FIRST_NAMES.has(t.lower));
+    (isCapitalized(t) &&
+      (!t.initial ||
+        (words[i + 1] !== undefined && isCapitalized(words[i + 1])) ||
+        PLACES.has(t.lower) ||
+        ORGANIZATIONS.has(t.lower) ||
+        FIRST_NAMES.has(t.lower)));
   let i = 0;
   while (i < words.length) {
     const isProper = proper(words[i], i);
@@ -277,7 +498,13 @@ function emitRun(words: Token[], start: number, previous: Token | undefined, add
   }
 }
 
-function emitPhrase(words: Token[], proper: boolean, position: number, previous: Token | undefined, add: (text: string, position: number, category: BuiltinCategory, weight: number) => void): void {
+function emitPhrase(
+  words: Token[],
+  proper: boolean,
+  position: number,
+  previous: Token | undefined,
+  add: (text: string, position: number, category: BuiltinCategory, weight: number) => void,
+): void {
   if (words.length === 0) return;
   const category = categoryOf(words, proper, previous);
   let display: string;

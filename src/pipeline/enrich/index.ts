@@ -158,7 +158,10 @@ export class Enricher {
       }, request.signal);
       this.recordSuccess(answer.latencyMs);
       if (`${client.mode}/${client.structuredOutput}` !== adaptations) {
-        this.logger?.info({ mode: client.mode, structuredOutput: client.structuredOutput }, 'LLM server refused part of the request; adapted to what it accepts');
+        this.logger?.info(
+          { mode: client.mode, structuredOutput: client.structuredOutput },
+          'LLM server refused part of the request; adapted to what it accepts',
+        );
       }
       const keywords = this.llmKeywords(answer.keywords, text, language);
       this.sessionOf(request.sessionId)?.score(keywords.map((k, i) => this.asCandidate(k, i)));
@@ -269,7 +272,10 @@ export class Enricher {
 
   /** The session's keywords so far, best first. */
   sessionKeywords(sessionId: string, n = this.config.maxKeywords): Keyword[] {
-    return this.sessions.get(sessionId).top(n).map((s) => ({ text: s.text, category: this.builtin.mapCategory(s.category), score: s.score }));
+    return this.sessions
+      .get(sessionId)
+      .top(n)
+      .map((s) => ({ text: s.text, category: this.builtin.mapCategory(s.category), score: s.score }));
   }
 
   /** Forget a session's accumulated keywords (its stream ended). */

@@ -93,10 +93,16 @@ function normalizeValue(text: string, start: number): string | undefined {
     if (/[A-Za-z_]/.test(c)) {
       const word = /^[A-Za-z_][\w-]*/.exec(text.slice(i))![0];
       const literal: Record<string, string> = {
-        true: 'true', false: 'false', null: 'null', True: 'true', False: 'false', None: 'null',
+        true: 'true',
+        false: 'false',
+        null: 'null',
+        True: 'true',
+        False: 'false',
+        None: 'null',
       };
       const after = text.slice(i + word.length);
-      if (/^\s*:/.test(after)) out += JSON.stringify(word); // bare key
+      if (/^\s*:/.test(after))
+        out += JSON.stringify(word); // bare key
       else if (literal[word]) out += literal[word];
       else return undefined; // prose inside the value: not JSON
       i += word.length;

@@ -100,8 +100,7 @@ export class LlmClient {
   constructor(
     readonly config: LlmConfig,
     private readonly fetchImpl: typeof fetch = fetch,
-  ) {
-  }
+  ) {}
 
   get mode(): LlmMode {
     return this.modeOverride ?? this.config.mode;
@@ -196,7 +195,13 @@ export class LlmClient {
     }
   }
 
-  private requestBody(mode: LlmMode, model: string, text: string, opts: ExtractOptions, structured: StructuredOutputMode): { path: string; body: Record<string, unknown> } {
+  private requestBody(
+    mode: LlmMode,
+    model: string,
+    text: string,
+    opts: ExtractOptions,
+    structured: StructuredOutputMode,
+  ): { path: string; body: Record<string, unknown> } {
     const prompt = { language: opts.language, categories: opts.categories, maxKeywords: opts.maxKeywords };
     const common = {
       model,

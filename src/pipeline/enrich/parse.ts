@@ -33,15 +33,48 @@ const answerObject = z
 
 /** Names models use for the default categories, English and Korean. */
 const CATEGORY_ALIASES: Record<string, string> = {
-  people: 'person', persons: 'person', name: 'person', per: 'person', 인물: 'person', 사람: 'person', 이름: 'person',
-  location: 'place', loc: 'place', gpe: 'place', city: 'place', country: 'place', 장소: 'place', 지역: 'place', 지명: 'place',
-  org: 'organization', organisation: 'organization', company: 'organization', institution: 'organization',
-  조직: 'organization', 기관: 'organization', 회사: 'organization', 단체: 'organization',
-  brand: 'product', 제품: 'product', 상품: 'product',
-  date: 'date_time', time: 'date_time', datetime: 'date_time', 'date/time': 'date_time', 'date-time': 'date_time',
-  날짜: 'date_time', 시간: 'date_time', 일시: 'date_time',
-  subject: 'topic', concept: 'topic', theme: 'topic', 주제: 'topic', 개념: 'topic',
-  misc: 'other', miscellaneous: 'other', 기타: 'other',
+  people: 'person',
+  persons: 'person',
+  name: 'person',
+  per: 'person',
+  인물: 'person',
+  사람: 'person',
+  이름: 'person',
+  location: 'place',
+  loc: 'place',
+  gpe: 'place',
+  city: 'place',
+  country: 'place',
+  장소: 'place',
+  지역: 'place',
+  지명: 'place',
+  org: 'organization',
+  organisation: 'organization',
+  company: 'organization',
+  institution: 'organization',
+  조직: 'organization',
+  기관: 'organization',
+  회사: 'organization',
+  단체: 'organization',
+  brand: 'product',
+  제품: 'product',
+  상품: 'product',
+  date: 'date_time',
+  time: 'date_time',
+  datetime: 'date_time',
+  'date/time': 'date_time',
+  'date-time': 'date_time',
+  날짜: 'date_time',
+  시간: 'date_time',
+  일시: 'date_time',
+  subject: 'topic',
+  concept: 'topic',
+  theme: 'topic',
+  주제: 'topic',
+  개념: 'topic',
+  misc: 'other',
+  miscellaneous: 'other',
+  기타: 'other',
 };
 
 /** Maps a model's category onto the configured list; null if it cannot be placed. */
@@ -95,7 +128,10 @@ function tidy(keywords: RawKeyword[]): RawKeyword[] {
   const seen = new Set<string>();
   const out: RawKeyword[] = [];
   for (const k of keywords) {
-    const text = k.text.replace(/\s+/g, ' ').trim().replace(/^["'“”‘’]+|["'“”‘’.,!?;:]+$/gu, '');
+    const text = k.text
+      .replace(/\s+/g, ' ')
+      .trim()
+      .replace(/^["'“”‘’]+|["'“”‘’.,!?;:]+$/gu, '');
     if (!text || text.length > 64) continue;
     const key = text.toLowerCase();
     if (seen.has(key)) continue;

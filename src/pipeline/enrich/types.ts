@@ -25,14 +25,7 @@ export interface Keyword {
 export type EnrichmentSource = 'llm' | 'builtin' | 'none';
 
 /** Why the LLM's answer is not the one returned. */
-export type FallbackReason =
-  | 'not_configured'
-  | 'breaker_open'
-  | 'overloaded'
-  | 'timeout'
-  | 'network_error'
-  | 'http_error'
-  | 'invalid_output';
+export type FallbackReason = 'not_configured' | 'breaker_open' | 'overloaded' | 'timeout' | 'network_error' | 'http_error' | 'invalid_output';
 
 export interface EnrichmentResult {
   /** 'unavailable': the LLM failed and fallback is disabled; keywords are empty */

@@ -39,11 +39,7 @@ export class LocalAgreement {
     const previous = this.previousHypothesis ? this.uncommittedPart(this.previousHypothesis) : null;
     let agreed = 0;
     if (previous) {
-      while (
-        agreed < tail.length &&
-        agreed < previous.length &&
-        normalizeWord(tail[agreed].word) === normalizeWord(previous[agreed].word)
-      ) {
+      while (agreed < tail.length && agreed < previous.length && normalizeWord(tail[agreed].word) === normalizeWord(previous[agreed].word)) {
         agreed++;
       }
     }

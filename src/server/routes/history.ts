@@ -43,9 +43,7 @@ const subtitleFormat = z.enum(['srt', 'vtt']);
 export const subtitlesBody = z.object({
   format: subtitleFormat,
   language: z.string().max(16).optional(),
-  segments: z
-    .array(z.object({ start: z.number().min(0), end: z.number().min(0), text: z.string().max(10_000) }))
-    .max(20_000),
+  segments: z.array(z.object({ start: z.number().min(0), end: z.number().min(0), text: z.string().max(10_000) })).max(20_000),
 });
 
 function invalid(error: z.ZodError): ApiError {
@@ -93,7 +91,8 @@ function sendSubtitles(reply: FastifyReply, transcript: Transcript, format: 'srt
 
 export async function historyRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const store = (): HistoryStore => {
-    if (!ctx.history) throw new ApiError(503, 'history_disabled', 'transcript history is disabled on this server (config history.enabled) or its database could not be opened');
+    if (!ctx.history)
+      throw new ApiError(503, 'history_disabled', 'transcript history is disabled on this server (config history.enabled) or its database could not be opened');
     return ctx.history;
   };
 

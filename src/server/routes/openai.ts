@@ -109,41 +109,48 @@ export async function openAiRoutes(app: FastifyInstance, ctx: AppContext): Promi
     }
     try {
       const { transcript, keywords } = await ctx.transcription.transcribe({
-          source: 'openai',
-          audio: audio.samples,
-          model,
-          allowLoad,
-          keywords: enrich,
-          options: {
-            language,
-            task,
-            temperature,
-            temperatureIncrement: temperature !== undefined ? 0.2 : undefined,
-            initialPrompt: field(fields, 'prompt'),
-            wordTimestamps: wantWords || format === 'srt' || format === 'vtt',
-            beamSize: ctx.config.model.beamSize,
-            signal: abort.signal,
-            onSegment: stream
-              ? (segment: Segment) => {
-                  const delta = (streamed.length > 0 ? ' ' : '') + segment.text;
-                  streamed.push(segment.text);
-                  writeSse(reply, { type: 'transcript.text.delta', delta, logprobs: null });
-                }
-              : undefined,
-          },
+        source: 'openai',
+        audio: audio.samples,
+        model,
+        allowLoad,
+        keywords: enrich,
+        options: {
+          language,
+          task,
+          temperature,
+          temperatureIncrement: temperature !== undefined ? 0.2 : undefined,
+          initialPrompt: field(fields, 'prompt'),
+          wordTimestamps: wantWords || format === 'srt' || format === 'vtt',
+          beamSize: ctx.config.model.beamSize,
+          signal: abort.signal,
+          onSegment: stream
+            ? (segment: Segment) => {
+                const delta = (streamed.length > 0 ? ' ' : '') + segment.text;
+                streamed.push(segment.text);
+                writeSse(reply, { type: 'transcript.text.delta', delta, logprobs: null });
+              }
+            : undefined,
+        },
       });
       if (stream) {
         writeSse(reply, { type: 'transcript.text.done', text: transcript.text, logprobs: null });
         reply.raw.end();
         return reply;
       }
-      const out = render(transcript, format as ResponseFormat, { words: wantWords, segments: wantSegments, extra: keywords ? { keywords: wireKeywords(keywords) } : undefined });
+      const out = render(transcript, format as ResponseFormat, {
+        words: wantWords,
+        segments: wantSegments,
+        extra: keywords ? { keywords: wireKeywords(keywords) } : undefined,
+      });
       return reply.type(out.contentType).send(out.body);
     } catch (err) {
       if (!stream) throw err;
       // Headers are out: report the failure as a final SSE event in OpenAI's error shape.
       const api = toApiError(err);
-      writeSse(reply, { type: 'error', error: { message: api.message, type: api.status >= 500 ? 'server_error' : 'invalid_request_error', param: api.param ?? null, code: api.code } });
+      writeSse(reply, {
+        type: 'error',
+        error: { message: api.message, type: api.status >= 500 ? 'server_error' : 'invalid_request_error', param: api.param ?? null, code: api.code },
+      });
       reply.raw.end();
       return reply;
     } finally {

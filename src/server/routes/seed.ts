@@ -33,7 +33,10 @@ export function statusBody(ctx: AppContext): Record<string, unknown> {
     version: VERSION,
     status: healthStatus(ctx),
     model: ctx.engines.defaultModelId ?? ctx.engines.defaultModelSource,
-    engines: ctx.engines.list().filter((m) => !m.retiring).map((m) => ({ id: m.id, state: m.state, kind: m.info?.kind, default: m.default })),
+    engines: ctx.engines
+      .list()
+      .filter((m) => !m.retiring)
+      .map((m) => ({ id: m.id, state: m.state, kind: m.info?.kind, default: m.default })),
     device: ctx.engines.device,
     endpoints: ENDPOINTS,
     uptime: Math.round((Date.now() - ctx.startedAt) / 1000),
@@ -63,7 +66,12 @@ export async function seedRoutes(app: FastifyInstance, ctx: AppContext): Promise
       const entry = loaded.find((m) => m.id === route.model || m.source === route.model);
       return [
         language,
-        { model_id: entry?.id ?? route.model, engine: entry?.info?.kind ?? null, model_loaded: entry?.state === 'ready', ...(entry?.info ? { device: entry.info.device } : {}) },
+        {
+          model_id: entry?.id ?? route.model,
+          engine: entry?.info?.kind ?? null,
+          model_loaded: entry?.state === 'ready',
+          ...(entry?.info ? { device: entry.info.device } : {}),
+        },
       ];
     });
     return reply.status(status === 'ok' ? 200 : 503).send({

@@ -245,7 +245,14 @@ class WsConnection {
     session.on('final', (e) => this.send({ type: 'final', ...wireFinal(e) }));
     session.on('keywords', (e) => this.send({ type: 'keywords', utterance_id: e.utteranceId, ...wireKeywords(e.keywords) }));
     session.on('dropped', (e) =>
-      this.send({ type: 'filtered', utterance_id: e.utteranceId, start: e.start, end: e.end, text: e.text, reasons: e.reasons.map((r) => ({ rule: r.rule, pattern: r.pattern ?? null })) }),
+      this.send({
+        type: 'filtered',
+        utterance_id: e.utteranceId,
+        start: e.start,
+        end: e.end,
+        text: e.text,
+        reasons: e.reasons.map((r) => ({ rule: r.rule, pattern: r.pattern ?? null })),
+      }),
     );
     session.on('error', (e) => this.send({ type: 'error', code: e.code, message: e.message, utterance_id: e.utteranceId ?? null, fatal: e.fatal }));
     session.on('backpressure', (e) =>

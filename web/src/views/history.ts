@@ -89,7 +89,10 @@ export class HistoryView {
     } catch (err) {
       if (abort.signal.aborted) return;
       this.list.replaceChildren();
-      this.summary.textContent = err instanceof ApiRequestError && err.code === 'history_disabled' ? 'History is turned off on this server.' : `Could not load the history: ${(err as Error).message}`;
+      this.summary.textContent =
+        err instanceof ApiRequestError && err.code === 'history_disabled'
+          ? 'History is turned off on this server.'
+          : `Could not load the history: ${(err as Error).message}`;
     }
   }
 
@@ -116,7 +119,19 @@ export class HistoryView {
           h(
             'table',
             { class: 'segments' },
-            h('tbody', null, ...e.segments.map((s) => h('tr', null, h('td', { class: 'num', text: mediaTime(s.start) }), h('td', { class: 'num', text: mediaTime(s.end) }), h('td', { text: s.text })))),
+            h(
+              'tbody',
+              null,
+              ...e.segments.map((s) =>
+                h(
+                  'tr',
+                  null,
+                  h('td', { class: 'num', text: mediaTime(s.start) }),
+                  h('td', { class: 'num', text: mediaTime(s.end) }),
+                  h('td', { text: s.text }),
+                ),
+              ),
+            ),
           ),
         )
       : null;
@@ -148,7 +163,9 @@ export class HistoryView {
         e.model ? h('span', { class: 'muted', text: e.model }) : null,
       ),
       h('p', { class: 'utt-text', text: e.text }),
-      e.keywords.length ? h('ul', { class: 'chips', 'aria-label': 'Keywords' }, ...e.keywords.map((k) => keywordChip(k, (kw) => this.byKeyword(kw.text)))) : null,
+      e.keywords.length
+        ? h('ul', { class: 'chips', 'aria-label': 'Keywords' }, ...e.keywords.map((k) => keywordChip(k, (kw) => this.byKeyword(kw.text))))
+        : null,
       segments,
       h(
         'div',

@@ -8,12 +8,58 @@ import type { Status } from '../types.js';
 type Field = [label: string, key: string];
 
 const GROUPS: Array<[title: string, fields: Field[]]> = [
-  ['Server', [['State', 'state'], ['Version', 'version'], ['Uptime', 'uptime']]],
-  ['Model', [['Model', 'model'], ['Engine', 'engine'], ['Device', 'device'], ['VAD', 'vad']]],
-  ['Hardware', [['Processor', 'hardware'], ['Load', 'load'], ['Memory', 'memory'], ['Server', 'server-memory']]],
-  ['Keywords LLM', [['LLM', 'llm'], ['Model', 'llm-model'], ['Latency', 'llm-latency'], ['Errors', 'llm-errors']]],
-  ['Activity', [['Sessions', 'sessions'], ['Queue', 'queue'], ['Workers', 'workers'], ['History', 'history']]],
-  ['Hallucination filter', [['Checked', 'filter-checked'], ['Dropped', 'filter-dropped'], ['Trimmed', 'filter-trimmed']]],
+  [
+    'Server',
+    [
+      ['State', 'state'],
+      ['Version', 'version'],
+      ['Uptime', 'uptime'],
+    ],
+  ],
+  [
+    'Model',
+    [
+      ['Model', 'model'],
+      ['Engine', 'engine'],
+      ['Device', 'device'],
+      ['VAD', 'vad'],
+    ],
+  ],
+  [
+    'Hardware',
+    [
+      ['Processor', 'hardware'],
+      ['Load', 'load'],
+      ['Memory', 'memory'],
+      ['Server', 'server-memory'],
+    ],
+  ],
+  [
+    'Keywords LLM',
+    [
+      ['LLM', 'llm'],
+      ['Model', 'llm-model'],
+      ['Latency', 'llm-latency'],
+      ['Errors', 'llm-errors'],
+    ],
+  ],
+  [
+    'Activity',
+    [
+      ['Sessions', 'sessions'],
+      ['Queue', 'queue'],
+      ['Workers', 'workers'],
+      ['History', 'history'],
+    ],
+  ],
+  [
+    'Hallucination filter',
+    [
+      ['Checked', 'filter-checked'],
+      ['Dropped', 'filter-dropped'],
+      ['Trimmed', 'filter-trimmed'],
+    ],
+  ],
 ];
 
 export class StatusPanel {

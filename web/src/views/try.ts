@@ -226,7 +226,11 @@ export class TryView {
         h(
           'table',
           { class: 'segments' },
-          h('thead', null, h('tr', null, h('th', { scope: 'col', text: 'Start' }), h('th', { scope: 'col', text: 'End' }), h('th', { scope: 'col', text: 'Text' }))),
+          h(
+            'thead',
+            null,
+            h('tr', null, h('th', { scope: 'col', text: 'Start' }), h('th', { scope: 'col', text: 'End' }), h('th', { scope: 'col', text: 'Text' })),
+          ),
           h('tbody', null, ...rows),
         ),
       ),
