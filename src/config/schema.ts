@@ -213,6 +213,26 @@ export const configSchema = z.object({
       frameTimeoutSeconds: z.coerce.number().gt(0).default(10),
     })
     .prefault({}),
+  /**
+   * Cluster mode: set both URLs and several Earshot nodes share history (PostgreSQL), durable jobs,
+   * the live view and rate limits (Redis). Unset = the single-node embedded server (SQLite, memory).
+   */
+  cluster: z
+    .object({
+      /** postgres://user:pass@host:5432/db */
+      databaseUrl: z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+        .optional(),
+      /** redis://[:pass@]host:6379[/db] (rediss:// for TLS) */
+      redisUrl: z
+        .string()
+        .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+        .optional(),
+      /** this node's name in the cluster (monitor, jobs, logs); default the hostname */
+      nodeName: z.string().min(1).optional(),
+    })
+    .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** auto: readable lines on a terminal, JSON lines otherwise (Docker, systemd, files) */
   logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
@@ -287,6 +307,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = processEnv()): Dict {
       port: num(env.EARSHOT_METRICS_PORT),
       apiKey: env.EARSHOT_METRICS_KEY,
     },
+    cluster: {
+      databaseUrl: env.EARSHOT_DATABASE_URL || undefined,
+      redisUrl: env.EARSHOT_REDIS_URL || undefined,
+      nodeName: env.EARSHOT_NODE_NAME || undefined,
+    },
     logLevel: env.EARSHOT_LOG_LEVEL,
     logFormat: env.EARSHOT_LOG_FORMAT,
   };
@@ -356,7 +381,20 @@ export function publicConfig(config: Config): Dict {
     ...config,
     server: { ...config.server, apiKeys: config.server.apiKeys.map(() => '***'), keys: config.server.keys.map((k) => ({ ...k, key: '***' })) },
     metrics: { ...config.metrics, apiKey: config.metrics.apiKey ? '***' : undefined },
+    cluster: { ...config.cluster, databaseUrl: maskUrlPassword(config.cluster.databaseUrl), redisUrl: maskUrlPassword(config.cluster.redisUrl) },
     enrichment: publicEnrichConfig(config.enrichment),
     ...(config.wakeword ? { wakeword: { ...config.wakeword, apiKey: config.wakeword.apiKey ? '***' : undefined } } : {}),
   };
+}
+
+/** postgres://user:secret@host → postgres://user:***@host (the dashboard shows where, never the password) */
+function maskUrlPassword(url: string | undefined): string | undefined {
+  if (!url) return url;
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '***';
+  }
 }
