@@ -21,6 +21,7 @@ const UNIT = [
   'test/e2e/monitor-probe.test.ts',
   'test/enrich',
   'test/history',
+  'test/jobs/redis-helper.test.ts',
   'test/models/import.test.ts',
   'test/models/lock-and-disk.test.ts',
   'test/models/resolve.test.ts',
