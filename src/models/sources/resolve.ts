@@ -4,6 +4,7 @@
 //   https://host/path/model.bin                       any HTTP(S) URL
 //   s3://bucket/key                                   an S3 (or S3-compatible) object
 //   pypi:project==version[#sha256=…][+…]              Python wheels carrying a model (no Python needed)
+//   gdrive://FILE_ID | https://drive.google.com/…     a Google Drive file shared by link
 //   ./model.bin | /abs/folder | file:///x | ~/m.zip   local files and folders
 // Any of the remote or local forms may name a .tar.gz/.tgz/.tar.bz2/.zip archive holding a model.
 import { hubEndpoint, hubToken, processEnv, pypiIndexUrl } from '../../config/env.js';
@@ -14,6 +15,7 @@ import os from 'node:os';
 import { CATALOGUE_REPO, CATALOGUE_REVISION, catalogueEntry, looksLikeCatalogueName, suggestCatalogueNames, type CatalogueEntry } from '../catalogue.js';
 import { ModelSourceError } from './errors.js';
 import { parsePypiSpec, recipeNameOf, type WheelPin } from './pypi.js';
+import { driveFileId, driveLocation, type DriveLocation } from './gdrive.js';
 
 export type ArchiveKind = 'tar.gz' | 'tar.bz2' | 'tar' | 'zip';
 
@@ -47,6 +49,7 @@ export type ModelSource =
   | (Common & { kind: 'url'; url: string })
   | (Common & { kind: 's3'; s3: S3Location })
   | (Common & { kind: 'pypi'; wheels: WheelPin[]; index: string; recipe?: string })
+  | (Common & { kind: 'gdrive'; drive: DriveLocation })
   | (Common & { kind: 'local'; path: string; isDirectory: boolean });
 
 export interface ResolveOptions {
@@ -78,6 +81,8 @@ export function resolveSource(spec: string, opts: ResolveOptions = {}): ModelSou
     const recipe = recipeNameOf(wheels);
     return { kind: 'pypi', spec, wheels, index: pypiIndexUrl(env), ...(recipe ? { recipe } : {}) };
   }
+  const driveId = driveFileId(text);
+  if (driveId) return { kind: 'gdrive', spec, drive: driveLocation(driveId, env) };
   if (/^hf:\/\//i.test(text)) return { kind: 'hf', spec, hub: parseHub(text, env), ...archiveOf(text) };
   if (/^s3:\/\//i.test(text) || text === 's3') return { kind: 's3', spec, s3: parseS3(text, env, opts.s3Endpoint), ...archiveOf(text) };
   if (/^https?:\/\//i.test(text)) {
@@ -91,7 +96,10 @@ export function resolveSource(spec: string, opts: ResolveOptions = {}): ModelSou
   }
   if (/^file:\/\//i.test(text)) return local(spec, fileURLToPath(text));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
-    throw new ModelSourceError('bad_source', `unsupported source scheme in "${text}": use a catalogue name, hf://, https://, s3://, pypi: or a local path`);
+    throw new ModelSourceError(
+      'bad_source',
+      `unsupported source scheme in "${text}": use a catalogue name, hf://, https://, s3://, gdrive://, pypi: or a local path`,
+    );
   }
 
   const entry = catalogueEntry(text);
@@ -200,6 +208,10 @@ export function defaultModelId(source: ModelSource, quantize?: string): string {
       break;
     case 'pypi':
       base = source.recipe ?? source.wheels[0].project;
+      break;
+    case 'gdrive':
+      // Drive ids carry no name; --id gives a better one.
+      base = `gdrive-${source.drive.fileId}`;
       break;
   }
   base = base
