@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { EngineManager } from '../engines/manager.js';
-import { SqliteHistoryStore, type HistoryStore } from '../history/index.js';
+import { PostgresHistoryStore, SqliteHistoryStore, type HistoryStore } from '../history/index.js';
 import type { ModelResolver } from '../models/manifest.js';
 import { storeResolver } from '../models/resolver.js';
 import { ModelStore } from '../models/store.js';
@@ -71,7 +71,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const events = new AppEvents((err, event) => log.warn({ err, event }, 'event subscriber failed'));
   metrics?.watchFilter(filter);
   metrics?.subscribe(events);
-  const history = config.history.enabled ? openHistory(store.home, log) : undefined;
+  const history = config.history.enabled ? openHistory(store.home, log, config.cluster.databaseUrl) : undefined;
   const recorder = history ? new HistoryRecorder({ store: history, events, retentionDays: config.history.retentionDays, log }).start() : undefined;
   const live = new LiveSessions({ config, engines, vad, filter, enricher, events, log, metrics });
   const transcription = new TranscriptionService({ engines, events, filter, vad, skipSilence: config.batch.skipSilence, enricher, log });
@@ -82,17 +82,20 @@ export async function createServices(config: Config, opts: CreateServicesOptions
       live.closeAll();
       await engines.close();
       await vad.close();
-      recorder?.stop();
-      history?.close();
+      await recorder?.stop();
+      await history?.close();
     },
   };
 }
 
 /**
- * Opens `<home>/history.sqlite`. Returns undefined (and logs why) when the file cannot be opened:
- * the server runs on without history rather than not at all.
+ * The shared PostgreSQL history when a database URL is configured (cluster mode: its schema is made on
+ * first use, and while the database is unreachable the store answers "unavailable" and recovers by
+ * itself), else `<home>/history.sqlite`. Returns undefined (and logs why) when the file cannot be
+ * opened: the server runs on without history rather than not at all.
  */
-export function openHistory(home: string, log: AppLogger): HistoryStore | undefined {
+export function openHistory(home: string, log: AppLogger, databaseUrl?: string): HistoryStore | undefined {
+  if (databaseUrl) return new PostgresHistoryStore(databaseUrl, { log });
   const path = join(home, HISTORY_FILE);
   try {
     return new SqliteHistoryStore(path);

@@ -73,9 +73,10 @@ function modelStatus(app: AppServices): Array<Record<string, unknown>> {
     }));
 }
 
-function historyCount(app: AppServices): number | null {
+/** Entries in the history; null when it is off or its database cannot answer now. */
+async function historyCount(app: AppServices): Promise<number | null> {
   try {
-    return app.history ? app.history.count() : null;
+    return app.history ? await app.history.count() : null;
   } catch {
     return null;
   }
@@ -106,7 +107,7 @@ export async function collectStatus(app: AppServices, cpu: CpuUsage): Promise<Re
     filter: app.filter ? app.filter.stats.snapshot() : null,
     llm: llmStatus(app),
     vad: app.vad?.kind ?? null,
-    history: { enabled: Boolean(app.history), entries: historyCount(app) },
+    history: { enabled: Boolean(app.history), backend: app.history?.backend ?? null, entries: await historyCount(app) },
     system: {
       gpu: gpus,
       cpu: {

@@ -1,6 +1,7 @@
 // HistoryStore on a local SQLite file (better-sqlite3: synchronous, one connection per process;
-// WAL lets several Earshot processes share the file). Text search uses FTS5 when the SQLite build
-// has it, LIKE otherwise, and LIKE for scripts written without spaces (Chinese, Japanese).
+// WAL lets several Earshot processes share the file; the async methods answer at once). Text search
+// uses FTS5 when the SQLite build has it, LIKE otherwise, and LIKE for scripts written without
+// spaces (Chinese, Japanese).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -14,6 +15,7 @@ import {
   type HistoryStore,
   type NewHistoryEntry,
 } from './types.js';
+import { escapeLike, normalizeKeyword, searchWords, UNSPACED_SCRIPT } from './search-text.js';
 
 const SCHEMA_VERSION = 1;
 
@@ -59,9 +61,6 @@ END;
 INSERT INTO transcripts_fts(transcripts_fts) VALUES ('rebuild');
 `;
 
-/** Scripts whose words are not separated by spaces: a token-prefix search would miss most words. */
-const UNSPACED_SCRIPT = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}]/u;
-
 interface Row {
   id: number;
   created_at: number;
@@ -83,22 +82,15 @@ export interface SqliteHistoryOptions {
   disableFts?: boolean;
 }
 
-export function normalizeKeyword(text: string): string {
-  return text.trim().replace(/\s+/g, ' ').toLocaleLowerCase();
-}
-
 /** FTS5 query: every word must occur, each as a prefix ("disp" finds "disposed"). */
 export function ftsQuery(text: string): string | undefined {
-  const words = text.match(/[\p{L}\p{N}\p{M}']+/gu) ?? [];
+  const words = searchWords(text);
   if (words.length === 0) return undefined;
   return words.map((w) => `"${w.replace(/"/g, '""')}"*`).join(' ');
 }
 
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
 export class SqliteHistoryStore implements HistoryStore {
+  readonly backend = 'sqlite';
   readonly fts: boolean;
   private readonly db: Database.Database;
   private readonly insertEntry: Database.Statement;
@@ -145,7 +137,7 @@ export class SqliteHistoryStore implements HistoryStore {
     }
   }
 
-  add(entry: NewHistoryEntry): HistoryEntry {
+  async add(entry: NewHistoryEntry): Promise<HistoryEntry> {
     const row = {
       created_at: entry.createdAt ?? Date.now(),
       kind: entry.kind,
@@ -165,14 +157,14 @@ export class SqliteHistoryStore implements HistoryStore {
       this.writeKeywords(id, entry.keywords ?? []);
       return id;
     })();
-    return this.get(id)!;
+    return this.entry(id)!;
   }
 
   private writeKeywords(id: number, keywords: HistoryKeyword[]): void {
     for (const [i, k] of keywords.entries()) this.insertKeyword.run(id, i, k.text, k.category, normalizeKeyword(k.text), normalizeKeyword(k.category));
   }
 
-  setKeywords(id: number, keywords: HistoryKeyword[]): boolean {
+  async setKeywords(id: number, keywords: HistoryKeyword[]): Promise<boolean> {
     return this.db.transaction(() => {
       if (!this.db.prepare('SELECT 1 FROM transcripts WHERE id = ?').get(id)) return false;
       this.deleteKeywords.run(id);
@@ -181,7 +173,7 @@ export class SqliteHistoryStore implements HistoryStore {
     })();
   }
 
-  search(query: HistoryQuery = {}): HistoryPage {
+  async search(query: HistoryQuery = {}): Promise<HistoryPage> {
     const { page, pageSize } = normalizePaging(query);
     const where: string[] = [];
     const params: unknown[] = [];
@@ -193,7 +185,8 @@ export class SqliteHistoryStore implements HistoryStore {
         params.push(match);
       } else {
         // every word somewhere in the text (LIKE is case-insensitive for ASCII only)
-        const words = text.match(/[\p{L}\p{N}\p{M}']+/gu) ?? [text];
+        const found = searchWords(text);
+        const words = found.length ? found : [text];
         for (const word of words) {
           where.push("t.text LIKE ? ESCAPE '\\'");
           params.push(`%${escapeLike(word)}%`);
@@ -220,24 +213,30 @@ export class SqliteHistoryStore implements HistoryStore {
     return { items: this.withKeywords(rows), total, page, pageSize };
   }
 
-  get(id: number): HistoryEntry | undefined {
+  async get(id: number): Promise<HistoryEntry | undefined> {
+    return this.entry(id);
+  }
+
+  private entry(id: number): HistoryEntry | undefined {
     const row = this.db.prepare('SELECT * FROM transcripts WHERE id = ?').get(id) as Row | undefined;
     return row ? this.withKeywords([row])[0] : undefined;
   }
 
-  delete(id: number): boolean {
+  async delete(id: number): Promise<boolean> {
     return this.db.prepare('DELETE FROM transcripts WHERE id = ?').run(id).changes > 0;
   }
 
-  purgeOlderThan(cutoff: number): number {
+  async purgeOlderThan(cutoff: number): Promise<number> {
     return this.db.prepare('DELETE FROM transcripts WHERE created_at < ?').run(cutoff).changes;
   }
 
-  count(): number {
+  async count(): Promise<number> {
     return (this.db.prepare('SELECT count(*) AS n FROM transcripts').get() as { n: number }).n;
   }
 
-  close(): void {
+  async check(): Promise<void> {}
+
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 

@@ -1,6 +1,7 @@
 // The transcript history contract: what the server records (streaming finals, batch transcriptions,
-// their keywords) and how the dashboard reads it back. SQLite implements it today (sqlite.ts);
-// a server database can implement the same interface later without touching the routes.
+// their keywords) and how the dashboard reads it back. SQLite implements it for a single node
+// (sqlite.ts), PostgreSQL for a cluster (postgres.ts); the interface is asynchronous because a
+// server database is a network round trip away.
 
 export type HistoryKind = 'stream' | 'batch';
 
@@ -79,17 +80,33 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 200;
 
 export interface HistoryStore {
-  add(entry: NewHistoryEntry): HistoryEntry;
+  /** which engine holds the history (status pages) */
+  readonly backend: 'sqlite' | 'postgres';
+  add(entry: NewHistoryEntry): Promise<HistoryEntry>;
   /** replaces the keywords of an entry (enrichment arrives after the final); false when it is gone */
-  setKeywords(id: number, keywords: HistoryKeyword[]): boolean;
+  setKeywords(id: number, keywords: HistoryKeyword[]): Promise<boolean>;
   /** newest first */
-  search(query?: HistoryQuery): HistoryPage;
-  get(id: number): HistoryEntry | undefined;
-  delete(id: number): boolean;
+  search(query?: HistoryQuery): Promise<HistoryPage>;
+  get(id: number): Promise<HistoryEntry | undefined>;
+  delete(id: number): Promise<boolean>;
   /** deletes entries created before `cutoff` (ms since the epoch); returns how many */
-  purgeOlderThan(cutoff: number): number;
-  count(): number;
-  close(): void;
+  purgeOlderThan(cutoff: number): Promise<number>;
+  count(): Promise<number>;
+  /** resolves when the store can serve requests now; rejects with HistoryUnavailableError otherwise */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The history's database cannot be reached right now (a server database that is down or restarting).
+ * Routes answer 503 with its message; the store recovers by itself when the database is back.
+ */
+export class HistoryUnavailableError extends Error {
+  readonly code = 'history_unavailable';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HistoryUnavailableError';
+  }
 }
 
 /** Page and size after clamping to sane bounds. */

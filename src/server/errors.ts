@@ -1,6 +1,7 @@
 // One error type for every interface; each route family renders it in its own shape.
 import { AudioError } from '../audio/decode.js';
 import { EngineError } from '../engines/types.js';
+import { HistoryUnavailableError } from '../history/types.js';
 import { ModelSourceError, type ModelErrorCode } from '../models/sources/errors.js';
 
 export class ApiError extends Error {
@@ -64,6 +65,7 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof AudioError) return new ApiError(AUDIO_STATUS[err.code], err.code, err.message, 'file');
   if (err instanceof EngineError) return new ApiError(ENGINE_STATUS[err.code], err.code, err.message);
   if (err instanceof ModelSourceError) return new ApiError(MODEL_SOURCE_STATUS[err.code], err.code, err.message, 'model');
+  if (err instanceof HistoryUnavailableError) return new ApiError(503, err.code, err.message);
   const e = err as { code?: string; statusCode?: number; message?: string };
   // @fastify/multipart's and fastify's own errors
   if (e?.code === 'FST_REQ_FILE_TOO_LARGE' || e?.code === 'FST_PARTS_LIMIT' || e?.code === 'FST_FILES_LIMIT' || e?.code === 'FST_FIELDS_LIMIT') {

@@ -64,9 +64,9 @@ describe('monitor feed and history API (real server)', { timeout: 600_000 }, () 
     const home = await isolatedHome(dir);
     // history written by an earlier run: 25 recent entries and one past the 30-day retention
     const seed = new SqliteHistoryStore(join(home, 'history.sqlite'));
-    seed.add({ kind: 'batch', source: 'rest', text: 'an entry from last year', createdAt: now - 400 * DAY });
+    await seed.add({ kind: 'batch', source: 'rest', text: 'an entry from last year', createdAt: now - 400 * DAY });
     for (let i = 0; i < 25; i++) {
-      seed.add({
+      await seed.add({
         kind: i % 2 ? 'batch' : 'stream',
         source: i % 2 ? 'rest' : 'ws',
         text: i === 7 ? 'the meeting moved to Seoul on Friday' : `routine note number ${i}`,
@@ -85,7 +85,7 @@ describe('monitor feed and history API (real server)', { timeout: 600_000 }, () 
         createdAt: now - (25 - i) * 60_000,
       });
     }
-    seed.close();
+    await seed.close();
     // live sessions on Whisper base like the rest (model.live 'auto' would pick an installed Moonshine)
     server = await startServer({ env: { EARSHOT_HOME: home, EARSHOT_LIVE_MODEL: 'base' } });
     wsBase = server.url.replace('http', 'ws');

@@ -48,7 +48,7 @@ function transcript(text: string): Transcript {
   };
 }
 
-describe('HistoryRecorder', () => {
+describe('HistoryRecorder', async () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(os.tmpdir(), 'earshot-recorder-'));
@@ -72,8 +72,9 @@ describe('HistoryRecorder', () => {
       events.emit('utterance.partial', { sessionId: 'sess-1', utteranceId: 1, revision: 1, committed: 'he was', tentative: ' not' });
       events.emit('utterance.final', final('sess-1', 1, ' He was not an ill disposed young man.', 1.2, 4.3));
       events.emit('utterance.final', final('sess-1', 2, '', 5, 6));
-      assert.equal(store.count(), 1, 'partials and empty finals are not recorded');
-      const [e] = store.search().items;
+      await recorder.idle();
+      assert.equal(await store.count(), 1, 'partials and empty finals are not recorded');
+      const [e] = (await store.search()).items;
       assert.equal(e!.kind, 'stream');
       assert.equal(e!.source, 'ws');
       assert.equal(e!.text, 'He was not an ill disposed young man.');
@@ -87,6 +88,7 @@ describe('HistoryRecorder', () => {
       assert.deepEqual(e!.keywords, []);
 
       events.emit('session.ended', { sessionId: 'sess-1', endedAt: new Date().toISOString() });
+      await recorder.idle();
       // keywords may arrive after the session ended
       const keywords = {
         status: 'ok' as const,
@@ -98,17 +100,19 @@ describe('HistoryRecorder', () => {
         fallbackReason: null,
       };
       events.emit('utterance.keywords', { sessionId: 'sess-1', utteranceId: 1, keywords });
-      assert.deepEqual(store.get(e!.id)!.keywords, [{ text: 'young man', category: 'topic' }]);
+      await recorder.idle();
+      assert.deepEqual((await store.get(e!.id))!.keywords, [{ text: 'young man', category: 'topic' }]);
       assert.deepEqual(
-        store.search({ keyword: 'Young Man' }).items.map((x) => x.id),
+        (await store.search({ keyword: 'Young Man' })).items.map((x) => x.id),
         [e!.id],
       );
       // keywords for an utterance that was never recorded are ignored
       events.emit('utterance.keywords', { sessionId: 'other', utteranceId: 9, keywords: { ...keywords, keywords: [{ text: 'x', category: 'y', score: 1 }] } });
-      assert.equal(store.count(), 1);
+      await recorder.idle();
+      assert.equal(await store.count(), 1);
     } finally {
-      recorder.stop();
-      store.close();
+      await recorder.stop();
+      await store.close();
     }
   });
 
@@ -121,8 +125,9 @@ describe('HistoryRecorder', () => {
       const text = 'And Mister John Dashwood had then leisure to consider how much there might be prudently in his power to do for them';
       events.emit('transcription.done', { transcriptionId: 't1', source: 'rest', transcript: transcript(text), at });
       events.emit('transcription.done', { transcriptionId: 't2', source: 'openai', transcript: transcript('   '), at });
-      const [e] = store.search().items;
-      assert.equal(store.count(), 1);
+      await recorder.idle();
+      const [e] = (await store.search()).items;
+      assert.equal(await store.count(), 1);
       assert.equal(e!.kind, 'batch');
       assert.equal(e!.source, 'rest');
       assert.equal(e!.duration, 7.1);
@@ -130,47 +135,51 @@ describe('HistoryRecorder', () => {
       assert.deepEqual(e!.keywords, [], 'no keywords until they are published');
       const result = await new Enricher({}).enrich({ text, language: 'en' });
       events.emit('transcription.keywords', { transcriptionId: 't1', keywords: keywordsOf(result) });
-      const keywords = store.get(e!.id)!.keywords;
+      await recorder.idle();
+      const keywords = (await store.get(e!.id))!.keywords;
       assert.ok(keywords.length > 0);
       for (const k of keywords) assert.ok(text.toLowerCase().includes(k.text.toLowerCase()), `${k.text} is in the text`);
       assert.deepEqual(
-        store.search({ keyword: keywords[0]!.text }).items.map((x) => x.id),
+        (await store.search({ keyword: keywords[0]!.text })).items.map((x) => x.id),
         [e!.id],
       );
 
       events.emit('transcription.done', { transcriptionId: 't3', source: 'openai', transcript: transcript('He was not an ill disposed young man'), at });
-      assert.equal(store.search({ text: 'disposed' }).items[0]!.source, 'openai');
+      await recorder.idle();
+      assert.equal((await store.search({ text: 'disposed' })).items[0]!.source, 'openai');
     } finally {
-      recorder.stop();
-      store.close();
+      await recorder.stop();
+      await store.close();
     }
   });
 
-  it('purges by retention at start; 0 keeps everything', () => {
+  it('purges by retention at start; 0 keeps everything', async () => {
     const path = join(dir, 'retention.sqlite');
     const now = Date.now();
     const seed = new SqliteHistoryStore(path);
-    seed.add({ kind: 'stream', source: 'ws', text: 'ancient', createdAt: now - 400 * DAY });
-    seed.add({ kind: 'stream', source: 'ws', text: 'last week', createdAt: now - 7 * DAY });
-    seed.close();
+    await seed.add({ kind: 'stream', source: 'ws', text: 'ancient', createdAt: now - 400 * DAY });
+    await seed.add({ kind: 'stream', source: 'ws', text: 'last week', createdAt: now - 7 * DAY });
+    await seed.close();
 
     const opened = openHistory(dir, quiet);
     // openHistory uses <home>/history.sqlite; this one starts empty
-    assert.equal(opened!.count(), 0);
-    opened!.close();
+    assert.equal(await opened!.count(), 0);
+    await opened!.close();
 
     const store = new SqliteHistoryStore(path);
     const events = new AppEvents();
     const forever = new HistoryRecorder({ store, events, retentionDays: 0, log: quiet }).start();
-    assert.equal(store.count(), 2);
-    forever.stop();
+    await forever.idle();
+    assert.equal(await store.count(), 2);
+    await forever.stop();
     const month = new HistoryRecorder({ store, events, retentionDays: 30, log: quiet }).start();
+    await month.idle();
     assert.deepEqual(
-      store.search().items.map((e) => e.text),
+      (await store.search()).items.map((e) => e.text),
       ['last week'],
     );
-    month.stop();
-    store.close();
+    await month.stop();
+    await store.close();
   });
 
   it('keeps the server running when the history file cannot be opened', async () => {

@@ -100,7 +100,7 @@ export async function historyRoutes(app: FastifyInstance, ctx: AppContext): Prom
     const parsed = listQuery.safeParse(request.query ?? {});
     if (!parsed.success) throw invalid(parsed.error);
     const q = parsed.data;
-    const page = store().search({ text: q.q, keyword: q.keyword, category: q.category, sessionId: q.session, page: q.page, pageSize: q.page_size });
+    const page = await store().search({ text: q.q, keyword: q.keyword, category: q.category, sessionId: q.session, page: q.page, pageSize: q.page_size });
     return {
       items: page.items.map(entryJson),
       total: page.total,
@@ -112,14 +112,14 @@ export async function historyRoutes(app: FastifyInstance, ctx: AppContext): Prom
 
   app.get('/api/history/:id', async (request) => {
     const { id } = request.params as { id: string };
-    const entry = store().get(parseId(id));
+    const entry = await store().get(parseId(id));
     if (!entry) throw new ApiError(404, 'not_found', `no history entry ${id}`);
     return entryJson(entry);
   });
 
   app.delete('/api/history/:id', async (request) => {
     const { id } = request.params as { id: string };
-    if (!store().delete(parseId(id))) throw new ApiError(404, 'not_found', `no history entry ${id}`);
+    if (!(await store().delete(parseId(id)))) throw new ApiError(404, 'not_found', `no history entry ${id}`);
     return { success: true, id: Number(id) };
   });
 
@@ -127,7 +127,7 @@ export async function historyRoutes(app: FastifyInstance, ctx: AppContext): Prom
     const { id } = request.params as { id: string };
     const format = subtitleFormat.safeParse((request.query as { format?: string }).format ?? 'srt');
     if (!format.success) throw new ApiError(422, 'invalid_parameter', 'format must be "srt" or "vtt"', 'format');
-    const entry = store().get(parseId(id));
+    const entry = await store().get(parseId(id));
     if (!entry) throw new ApiError(404, 'not_found', `no history entry ${id}`);
     // stream entries carry session times; subtitles of one utterance start at zero
     const offset = entry.kind === 'stream' ? (entry.start ?? 0) : 0;
