@@ -53,6 +53,8 @@ const SERIAL = [
   'test/engines/ct2-engine.test.ts',
   'test/engines/whisper-cancel.test.ts',
   'test/server/shutdown.test.ts',
+  // three nodes + PostgreSQL + Redis + nginx on two cores
+  'test/cluster/cluster.test.ts',
 ];
 
 /** Not part of npm test: the Python benchmark smoke test runs as `npm run bench -- --quick`. */

@@ -21,6 +21,8 @@ export interface TestServer {
 }
 
 export interface StartOptions {
+  /** the port to listen on (a restarted cluster node keeps its own); default a free one */
+  port?: number;
   /** --model value; null: no flag (the configured default) */
   model?: string | null;
   args?: string[];
@@ -35,7 +37,7 @@ export interface StartOptions {
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const args = [
     join(ROOT, 'bin', 'earshot.js'),
     'serve',

@@ -55,7 +55,9 @@ export function register(program: Command): void {
 
   models
     .command('pull')
-    .description('download a model: catalogue name, hf://owner/repo[@rev]/path, https://..., s3://bucket/key, gdrive://FILE_ID or a Drive link, pypi:project==version, archive or local path')
+    .description(
+      'download a model: catalogue name, hf://owner/repo[@rev]/path, https://..., s3://bucket/key, gdrive://FILE_ID or a Drive link, pypi:project==version, archive or local path',
+    )
     .argument('<source>', 'where the model comes from')
     .option('--id <name>', 'install under this id (default: derived from the source)')
     .addOption(
