@@ -5,7 +5,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import os from 'node:os';
 import { createHash } from 'node:crypto';
+import assert from 'node:assert/strict';
 import { defaultHome, ModelStore } from '../../src/models/store.js';
+import { ModelSourceError } from '../../src/models/sources/errors.js';
 
 /** The store fetch:test-models filled; read once, before any test points EARSHOT_HOME elsewhere. */
 export const FIXTURE_HOME = defaultHome();
@@ -61,4 +63,17 @@ export function leftovers(home: string): string[] {
 export function modelDirs(home: string): string[] {
   const dir = join(home, 'models');
   return existsSync(dir) ? readdirSync(dir) : [];
+}
+
+/** Awaits `p` and asserts it failed with a ModelSourceError of this code (and message pattern). */
+export async function rejectsWith(p: Promise<unknown>, code: string, pattern?: RegExp): Promise<ModelSourceError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof ModelSourceError, `expected a ModelSourceError, got ${String((err as Error)?.stack ?? err)}`);
+    assert.equal(err.code, code, err.message);
+    if (pattern) assert.match(err.message, pattern);
+    return err;
+  }
+  assert.fail(`expected rejection with ${code}`);
 }

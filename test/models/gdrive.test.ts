@@ -9,7 +9,7 @@ import os from 'node:os';
 import { pullModel, resolveSource, ModelSourceError } from '../../src/models/pull.js';
 import { confirmationUrl } from '../../src/models/sources/gdrive.js';
 import { startDriveServer, type DriveServer } from '../helpers/gdrive-server.js';
-import { fixtureGgml, fileDigest, tempStore, leftovers, modelDirs } from './fixtures.js';
+import { fixtureGgml, fileDigest, tempStore, leftovers, modelDirs, rejectsWith } from './fixtures.js';
 
 const ID = {
   small: '1smallGgmlTinyEn_0123456789',
@@ -45,18 +45,6 @@ after(async () => {
   await drive?.close();
   rmSync(scratch, { recursive: true, force: true });
 });
-
-async function rejectsWith(p: Promise<unknown>, code: string, pattern?: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ModelSourceError, `expected a ModelSourceError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (pattern) assert.match(err.message, pattern);
-    return;
-  }
-  assert.fail(`expected rejection with ${code}`);
-}
 
 test('gdrive://ID and every Drive link form name the same file; other links stay plain URLs', () => {
   const id = '1AbC_dEf-GhIjKlMnOpQrStUvWxYz012';
