@@ -3,23 +3,11 @@
 // whisper's WorkerProcess runs it through its `launch` option. The worker returns each frame's greedy
 // id and probability; here they become text (exactly as the HF tokenizer decodes them), words with
 // times from frame indices, and segments split at pauses.
-import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { compressionRatio } from '../whisper/segments.js';
-import { WorkerPool } from '../pool/worker-pool.js';
-import type { WorkerInfo } from '../whisper/protocol.js';
+import { PooledEngine } from '../pool/pooled-engine.js';
 import { WorkerProcess, type WorkerLaunch } from '../whisper/worker-process.js';
-import {
-  EngineError,
-  SAMPLE_RATE,
-  type Engine,
-  type EngineInfo,
-  type EngineStats,
-  type Segment,
-  type Transcript,
-  type TranscribeOptions,
-  type Word,
-} from '../types.js';
+import { EngineError, SAMPLE_RATE, type Engine, type EngineInfo, type Segment, type Transcript, type TranscribeOptions, type Word } from '../types.js';
 import { readCtcSettings, type CtcModelSettings } from '../../models/ctc-settings.js';
 import { CtcTokenizer } from './tokenizer.js';
 
@@ -40,6 +28,11 @@ export interface CtcEngineOptions {
   /** a pause between words at least this long starts a new segment */
   segmentGapSeconds?: number;
   maxQueue?: number;
+  /** a job running longer than max(minJobTimeoutMs, audio seconds × this) is a hang: kill the worker */
+  jobTimeoutPerAudioSecond?: number;
+  minJobTimeoutMs?: number;
+  /** how long a cancelled job may take to stop before its worker is killed (default 30 s) */
+  abortGraceMs?: number;
 }
 
 /** What the CTC worker says when ready (it shares the whisper worker's frames, not its info). */
@@ -67,17 +60,33 @@ function workerLaunch(options: CtcEngineOptions): WorkerLaunch {
   };
 }
 
-export class CtcEngine extends EventEmitter implements Engine {
+export class CtcEngine extends PooledEngine<CtcWorkerInfo, WorkerProcess<CtcWorkerInfo>> implements Engine {
   readonly info: EngineInfo;
   private readonly settings: CtcModelSettings;
   private readonly tokenizer: CtcTokenizer;
   private readonly blankId: number;
-  private readonly pool: WorkerPool<WorkerInfo, WorkerProcess>;
-  private readonly readyPromise: Promise<void>;
-  private closed = false;
 
   constructor(readonly options: CtcEngineOptions) {
-    super();
+    super(
+      () =>
+        new WorkerProcess<CtcWorkerInfo>({
+          modelPath: options.modelDir,
+          launch: workerLaunch(options),
+          threads: options.threads,
+          parallel: 1,
+          gpu: options.device === 'cuda',
+        }),
+      {
+        processes: options.processes,
+        // The worker runs its jobs one at a time.
+        capacity: 1,
+        maxQueue: options.maxQueue,
+        minJobTimeoutMs: options.minJobTimeoutMs,
+        jobTimeoutPerAudioSecond: options.jobTimeoutPerAudioSecond,
+        // Cancellation is read between chunks; one chunk of a large model can take seconds on a busy CPU.
+        abortGraceMs: options.abortGraceMs ?? 30_000,
+      },
+    );
     this.settings = readCtcSettings(options.modelDir);
     this.tokenizer = new CtcTokenizer(this.settings.tokenizer);
     this.blankId = this.settings.tokenizer.vocab[this.tokenizer.pad] ?? -1;
@@ -98,54 +107,18 @@ export class CtcEngine extends EventEmitter implements Engine {
         frameSeconds: this.settings.samplesPerFrame / this.settings.samplingRate,
       },
     };
-    this.pool = new WorkerPool<WorkerInfo, WorkerProcess>({
-      spawn: () =>
-        new WorkerProcess({
-          modelPath: options.modelDir,
-          launch: workerLaunch(options),
-          threads: options.threads,
-          parallel: 1,
-          gpu: options.device === 'cuda',
-        }),
-      size: options.processes,
-      // The worker runs its jobs one at a time.
-      capacity: 1,
-      maxQueue: options.maxQueue,
-      // Cancellation is read between chunks; one chunk of a large model can take seconds on a busy CPU.
-      abortGraceMs: 30_000,
-      onWorkerExit: (event) => this.emit('worker_exit', event),
-    });
-    this.readyPromise = this.start();
-    this.readyPromise.catch(() => undefined);
+    this.launch();
   }
 
-  private async start(): Promise<void> {
-    const [first] = await this.pool.start();
-    const info = first as unknown as CtcWorkerInfo;
+  protected override started([info]: CtcWorkerInfo[]): void {
+    if (!info) return;
     // The worker tells the device it really got (no CUDA provider in this onnxruntime build → cpu).
     if (info.device === 'cpu' || info.device === 'cuda') this.info.device = info.device;
     Object.assign(this.info.detail, { onnxruntime: info.onnxruntime, ...(info.note ? { note: info.note } : {}) });
   }
 
-  ready(): Promise<void> {
-    return this.readyPromise;
-  }
-
-  /** pids of live workers (for tests, the status panel and benchmarks) */
-  workerPids(): number[] {
-    return this.pool
-      .liveWorkers()
-      .map((w) => w.pid)
-      .filter((p): p is number => p !== undefined);
-  }
-
-  stats(): EngineStats {
-    return this.pool.stats();
-  }
-
   async transcribe(audio: Float32Array, options: TranscribeOptions = {}): Promise<Transcript> {
-    if (this.closed) throw new EngineError('closed', 'engine is closed');
-    if (audio.length === 0) throw new EngineError('bad_audio', 'no audio samples');
+    this.checkAudio(audio);
     if (options.task === 'translate') {
       throw new EngineError(
         'unsupported',
@@ -161,12 +134,6 @@ export class CtcEngine extends EventEmitter implements Engine {
       start: (worker, job) => worker.submit({ id: job.id, resolve: (raw) => job.resolve(raw as unknown as CtcResult), reject: job.reject }, audio, wire),
     });
     return this.toTranscript(value, audio, options, runSeconds);
-  }
-
-  async close(graceMs = 5000): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.pool.close(graceMs);
   }
 
   private toTranscript(frame: CtcResult, audio: Float32Array, options: TranscribeOptions, elapsed: number): Transcript {

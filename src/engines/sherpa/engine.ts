@@ -2,15 +2,13 @@
 // streaming Zipformer…) in worker processes behind the shared WorkerPool. Offline kinds decode
 // whole utterances; online kinds also open true streams (feed chunks, get hypotheses and endpoints).
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import { WorkerPool } from '../pool/worker-pool.js';
+import { PooledEngine } from '../pool/pooled-engine.js';
 import {
   EngineError,
   SAMPLE_RATE,
   type Engine,
   type EngineInfo,
-  type EngineStats,
   type Segment,
   type StreamingRecognizer,
   type StreamingUpdate,
@@ -45,20 +43,25 @@ export interface SherpaEngineOptions {
   abortGraceMs?: number;
 }
 
-export class SherpaEngine extends EventEmitter implements Engine {
+export class SherpaEngine extends PooledEngine<SherpaWorkerInfo, SherpaWorkerProcess> implements Engine {
   readonly info: EngineInfo;
-  private readonly pool: WorkerPool<SherpaWorkerInfo, SherpaWorkerProcess>;
-  private readonly readyPromise: Promise<void>;
   private readonly spec: RecognizerSpec;
-  private closed = false;
 
   constructor(readonly options: SherpaEngineOptions) {
-    super();
-    const kind = KIND_INFO[options.details.kind];
-    this.spec = {
+    const spec: RecognizerSpec = {
       kind: options.details.kind,
       files: Object.fromEntries(Object.entries(options.details.files).map(([role, file]) => [role, join(options.modelDir, file)])),
     };
+    super(() => new SherpaWorkerProcess({ spec, threads: options.threads, provider: options.device }), {
+      processes: options.processes,
+      capacity: 1,
+      maxQueue: options.maxQueue,
+      minJobTimeoutMs: options.minJobTimeoutMs,
+      jobTimeoutPerAudioSecond: options.jobTimeoutPerAudioSecond,
+      abortGraceMs: options.abortGraceMs ?? 15_000,
+    });
+    this.spec = spec;
+    const kind = KIND_INFO[options.details.kind];
     const languages = options.languages ?? kind.languages ?? ['en'];
     this.info = {
       modelId: options.modelId,
@@ -71,50 +74,24 @@ export class SherpaEngine extends EventEmitter implements Engine {
       streaming: kind.mode === 'online',
       detail: { sherpaKind: this.spec.kind, mode: kind.mode, threads: options.threads, processes: options.processes },
     };
-    this.pool = new WorkerPool<SherpaWorkerInfo, SherpaWorkerProcess>({
-      spawn: () => new SherpaWorkerProcess({ spec: this.spec, threads: options.threads, provider: options.device }),
-      size: options.processes,
-      capacity: 1,
-      maxQueue: options.maxQueue,
-      minJobTimeoutMs: options.minJobTimeoutMs,
-      jobTimeoutPerAudioSecond: options.jobTimeoutPerAudioSecond,
-      abortGraceMs: options.abortGraceMs ?? 15_000,
-      onWorkerExit: (event) => this.emit('worker_exit', event),
-      // 'job' (EngineJobEvent in app/metrics.ts): queue wait, run time and outcome of each finished job
-      onJob: (event) => this.emit('job', { modelId: this.info.modelId, kind: this.info.kind, ...event }),
-    });
-    this.readyPromise = this.start();
-    this.readyPromise.catch(() => undefined);
+    this.launch();
   }
 
-  private async start(): Promise<void> {
+  protected override async prepare(): Promise<void> {
     try {
       await validateSherpaModel(this.options.modelDir, this.options.details);
     } catch (err) {
       if (err instanceof SherpaModelError) throw new EngineError('model_load_failed', `model ${this.info.modelId}: ${err.message}`);
       throw err;
     }
-    const [first] = await this.pool.start();
-    Object.assign(this.info.detail, { sherpaVersion: first!.sherpaVersion, loadSeconds: first!.loadSeconds, provider: first!.provider });
   }
 
-  ready(): Promise<void> {
-    return this.readyPromise;
+  protected override started([first]: SherpaWorkerInfo[]): void {
+    Object.assign(this.info.detail, { sherpaVersion: first!.sherpaVersion, loadSeconds: first!.loadSeconds, provider: first!.provider });
   }
 
   get streaming(): boolean {
     return KIND_INFO[this.spec.kind].mode === 'online';
-  }
-
-  workerPids(): number[] {
-    return this.pool
-      .liveWorkers()
-      .map((w) => w.pid)
-      .filter((p): p is number => p !== undefined);
-  }
-
-  stats(): EngineStats {
-    return this.pool.stats();
   }
 
   private checkRequest(options: TranscribeOptions): void {
@@ -134,8 +111,7 @@ export class SherpaEngine extends EventEmitter implements Engine {
   }
 
   async transcribe(audio: Float32Array, options: TranscribeOptions = {}): Promise<Transcript> {
-    if (this.closed) throw new EngineError('closed', 'engine is closed');
-    if (audio.length === 0) throw new EngineError('bad_audio', 'no audio samples');
+    this.checkAudio(audio);
     this.checkRequest(options);
     // Streaming models cut their own segments at endpoints; offline ones get pause-cut pieces.
     const chunks = this.streaming ? [[0, audio.length] as [number, number]] : splitAtPauses(audio, SAMPLE_RATE, this.options.maxChunkSeconds ?? 20);
@@ -188,7 +164,7 @@ export class SherpaEngine extends EventEmitter implements Engine {
     // Only online kinds: offline models (Moonshine…) serve live sessions through VAD-cut re-decodes.
     if (!this.streaming) throw new EngineError('unsupported', `model ${this.info.modelId} (${this.spec.kind}) is not a streaming model`);
     if (this.closed) throw new EngineError('closed', 'engine is closed');
-    await this.readyPromise;
+    await this.ready();
     const worker = [...this.pool.liveWorkers()].filter((w) => w.alive).sort((a, b) => a.streams - b.streams)[0];
     if (!worker) throw new EngineError('worker_crashed', 'no sherpa worker is running');
     const id = randomUUID();
@@ -200,11 +176,5 @@ export class SherpaEngine extends EventEmitter implements Engine {
       finish: async () => toUpdates(await worker.streamCall(id)),
       close: () => worker.closeStream(id),
     };
-  }
-
-  async close(graceMs = 5000): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.pool.close(graceMs);
   }
 }

@@ -1,9 +1,8 @@
 // WhisperEngine: a pool of worker processes (each: one model copy, `parallel` decoding states) behind
 // the shared WorkerPool (priority queue, cancellation, watchdogs and restarts). The worker is the
 // whisper.cpp binary or another program speaking its protocol (the CTranslate2 worker, ../ct2/).
-import { EventEmitter } from 'node:events';
-import { EngineError, SAMPLE_RATE, type Engine, type EngineInfo, type EngineStats, type Transcript, type TranscribeOptions } from '../types.js';
-import { WorkerPool } from '../pool/worker-pool.js';
+import { EngineError, SAMPLE_RATE, type Engine, type EngineInfo, type Transcript, type TranscribeOptions } from '../types.js';
+import { PooledEngine } from '../pool/pooled-engine.js';
 import type { RawResult, WorkerInfo } from './protocol.js';
 import { joinText, toSegment } from './segments.js';
 import { WorkerProcess, type WorkerLaunch, type WorkerProcessOptions } from './worker-process.js';
@@ -42,14 +41,19 @@ export interface WhisperEngineOptions {
   languages?: string[] | '*';
 }
 
-export class WhisperEngine extends EventEmitter implements Engine {
+export class WhisperEngine extends PooledEngine<WorkerInfo, WorkerProcess> implements Engine {
   readonly info: EngineInfo;
-  private readonly pool: WorkerPool<WorkerInfo, WorkerProcess>;
-  private closed = false;
-  private readyPromise: Promise<void>;
 
   constructor(readonly options: WhisperEngineOptions) {
-    super();
+    super(() => new WorkerProcess(workerOptions(options)), {
+      processes: options.processes,
+      capacity: options.parallel,
+      maxQueue: options.maxQueue,
+      jobTimeoutPerAudioSecond: options.jobTimeoutPerAudioSecond,
+      minJobTimeoutMs: options.minJobTimeoutMs,
+      // The worker checks the abort flag between graph nodes; past this grace it is killed.
+      abortGraceMs: options.abortGraceMs ?? 5_000,
+    });
     this.info = {
       modelId: options.modelId,
       kind: options.kind ?? 'whisper',
@@ -61,38 +65,10 @@ export class WhisperEngine extends EventEmitter implements Engine {
       windows: options.kind === 'ct2',
       detail: { threads: options.threads, parallel: options.parallel, processes: options.processes, path: options.modelPath },
     };
-    this.pool = new WorkerPool<WorkerInfo, WorkerProcess>({
-      spawn: () => new WorkerProcess(this.workerOptions()),
-      size: options.processes,
-      capacity: options.parallel,
-      maxQueue: options.maxQueue,
-      jobTimeoutPerAudioSecond: options.jobTimeoutPerAudioSecond,
-      minJobTimeoutMs: options.minJobTimeoutMs,
-      // The worker checks the abort flag between graph nodes; past this grace it is killed.
-      abortGraceMs: options.abortGraceMs ?? 5_000,
-      onWorkerExit: (event) => this.emit('worker_exit', event),
-      // 'job' (EngineJobEvent in app/metrics.ts): queue wait, run time and outcome of each finished job
-      onJob: (event) => this.emit('job', { modelId: this.info.modelId, kind: this.info.kind, ...event }),
-    });
-    this.readyPromise = this.start();
-    this.readyPromise.catch(() => undefined);
+    this.launch();
   }
 
-  private workerOptions(): WorkerProcessOptions {
-    return {
-      modelPath: this.options.modelPath,
-      threads: this.options.threads,
-      parallel: this.options.parallel,
-      gpu: this.options.device === 'cuda',
-      gpuDevice: this.options.gpuDevice,
-      flashAttn: this.options.flashAttn ?? true,
-      dtw: this.options.dtw ?? true,
-      launch: this.options.launch?.(),
-    };
-  }
-
-  private async start(): Promise<void> {
-    const infos = await this.pool.start();
+  protected override started(infos: WorkerInfo[]): void {
     const first = infos[0]!;
     this.info.multilingual = first.multilingual;
     this.info.canTranslate = first.multilingual;
@@ -105,25 +81,8 @@ export class WhisperEngine extends EventEmitter implements Engine {
     });
   }
 
-  ready(): Promise<void> {
-    return this.readyPromise;
-  }
-
-  /** pids of live workers (for tests and the status panel) */
-  workerPids(): number[] {
-    return this.pool
-      .liveWorkers()
-      .map((w) => w.pid)
-      .filter((p): p is number => p !== undefined);
-  }
-
-  stats(): EngineStats {
-    return this.pool.stats();
-  }
-
   async transcribe(audio: Float32Array, options: TranscribeOptions = {}): Promise<Transcript> {
-    if (this.closed) throw new EngineError('closed', 'engine is closed');
-    if (audio.length === 0) throw new EngineError('bad_audio', 'no audio samples');
+    this.checkAudio(audio);
     if (options.windows && !this.info.windows) {
       throw new EngineError('unsupported', `the ${this.info.kind} engine does not decode separate windows`);
     }
@@ -189,10 +148,17 @@ export class WhisperEngine extends EventEmitter implements Engine {
       processingTime: elapsed,
     };
   }
+}
 
-  async close(graceMs = 5000): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.pool.close(graceMs);
-  }
+function workerOptions(options: WhisperEngineOptions): WorkerProcessOptions {
+  return {
+    modelPath: options.modelPath,
+    threads: options.threads,
+    parallel: options.parallel,
+    gpu: options.device === 'cuda',
+    gpuDevice: options.gpuDevice,
+    flashAttn: options.flashAttn ?? true,
+    dtw: options.dtw ?? true,
+    launch: options.launch?.(),
+  };
 }

@@ -44,13 +44,14 @@ export interface RunningJob {
  * Emits 'exit' (code, signal, jobs that were running) once, whatever ends the process.
  * Never throws to its caller: a dead worker rejects its own jobs with worker_crashed.
  */
-export class WorkerProcess extends EventEmitter {
+/** Info: what the worker's ready frame carries (whisper.cpp's WorkerInfo; another program's own). */
+export class WorkerProcess<Info = WorkerInfo> extends EventEmitter {
   readonly pid: number | undefined;
-  info: WorkerInfo | undefined;
+  info: Info | undefined;
   private readonly child: ChildProcess;
   private readonly jobs = new Map<string, RunningJob>();
   private readonly decoder = new FrameDecoder();
-  private readonly readyPromise: Promise<WorkerInfo>;
+  private readonly readyPromise: Promise<Info>;
   private stderrTail = '';
   private exited = false;
 
@@ -77,7 +78,7 @@ export class WorkerProcess extends EventEmitter {
     this.child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
     this.pid = this.child.pid;
 
-    this.readyPromise = new Promise<WorkerInfo>((resolve, reject) => {
+    this.readyPromise = new Promise<Info>((resolve, reject) => {
       this.once('ready', resolve);
       this.once('exit', () =>
         reject(new EngineError('model_load_failed', `worker exited before loading the model: ${this.stderrTail.trim().slice(-500) || 'no output'}`)),
@@ -104,7 +105,7 @@ export class WorkerProcess extends EventEmitter {
     this.child.on('exit', (code, signal) => this.finish(code, signal));
   }
 
-  ready(): Promise<WorkerInfo> {
+  ready(): Promise<Info> {
     return this.readyPromise;
   }
 
@@ -160,7 +161,7 @@ export class WorkerProcess extends EventEmitter {
     const job = typeof frame.id === 'string' ? this.jobs.get(frame.id) : undefined;
     switch (type) {
       case 'ready':
-        this.info = frame.info as WorkerInfo;
+        this.info = frame.info as Info;
         this.emit('ready', this.info);
         break;
       case 'segment':
