@@ -1,6 +1,8 @@
 // Everything the interfaces use, built once from a Config: model store, engines, VAD, filter,
 // enricher, the event bus and the services over them, plus the event subscribers (history).
 import { join } from 'node:path';
+import os from 'node:os';
+import { connectCluster, type ClusterRedis } from '../cluster/index.js';
 import type { Config } from '../config/schema.js';
 import { EngineManager } from '../engines/manager.js';
 import { PostgresHistoryStore, SqliteHistoryStore, type HistoryStore } from '../history/index.js';
@@ -41,6 +43,10 @@ export interface AppServices {
   transcription: TranscriptionService;
   /** Prometheus metrics, a subscriber of the events (absent when metrics.enabled is false) */
   metrics?: Metrics;
+  /** this node's name in a cluster (config cluster.nodeName, else the hostname) */
+  node: string;
+  /** Redis links shared with the other nodes (config cluster.redisUrl): live view, limits */
+  cluster?: ClusterRedis;
 }
 
 export interface CreateServicesOptions {
@@ -75,7 +81,24 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const recorder = history ? new HistoryRecorder({ store: history, events, retentionDays: config.history.retentionDays, log }).start() : undefined;
   const live = new LiveSessions({ config, engines, vad, filter, enricher, events, log, metrics });
   const transcription = new TranscriptionService({ engines, events, filter, vad, skipSilence: config.batch.skipSilence, enricher, log });
-  const services: AppServices = { config, store, engines, events, startedAt: Date.now(), filter, vad, enricher, history, live, transcription, metrics };
+  const node = config.cluster.nodeName ?? os.hostname();
+  const cluster = config.cluster.redisUrl ? connectCluster(config.cluster.redisUrl, node, log) : undefined;
+  const services: AppServices = {
+    config,
+    store,
+    engines,
+    events,
+    startedAt: Date.now(),
+    filter,
+    vad,
+    enricher,
+    history,
+    live,
+    transcription,
+    metrics,
+    node,
+    cluster,
+  };
   return {
     services,
     close: async () => {
@@ -84,6 +107,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
       await vad.close();
       await recorder?.stop();
       await history?.close();
+      await cluster?.close();
     },
   };
 }

@@ -97,6 +97,8 @@ export interface MonitorUtterance {
 
 export interface MonitorSession {
   id: string;
+  /** the node running the session (config cluster.nodeName; the hostname by default) */
+  node: string;
   state: 'started' | 'ended';
   started: string;
   ended: string | null;

@@ -26,14 +26,20 @@ export interface BuildOptions {
 }
 
 /**
- * Paths that answer without an API key: probes, the dashboard shell, the API description and its
+ * Paths that answer without an API key: probes (/health, /health/live, /health/ready), the dashboard shell, the API description and its
  * viewer (public documentation), and /metrics (which has its own key, metrics.apiKey).
  */
-const PUBLIC_PATHS = new Set(['/health', '/', '/openapi.json', '/metrics']);
+const PUBLIC_PATHS = new Set(['/health', '/health/live', '/health/ready', '/', '/openapi.json', '/metrics']);
 const isPublic = (request: FastifyRequest) => PUBLIC_PATHS.has(request.routeOptions.url ?? '') || request.url === '/docs' || request.url.startsWith('/docs/');
 
 export async function buildApp({ ctx, plugins = [] }: BuildOptions): Promise<FastifyInstance> {
   ctx.keys ??= new KeyRing(ctx.config.server);
+  let closeLimits: (() => void) | undefined;
+  if (!ctx.limits && ctx.cluster) {
+    const clustered = Limits.clustered(ctx.cluster, ctx.metrics, ctx.log);
+    ctx.limits = clustered.limits;
+    closeLimits = clustered.close;
+  }
   ctx.limits ??= new Limits(undefined, undefined, ctx.metrics);
   const { keys, limits } = ctx;
   const tls = readTls(ctx.config.server.tls);
@@ -106,6 +112,7 @@ export async function buildApp({ ctx, plugins = [] }: BuildOptions): Promise<Fas
     return reply.status(404).send({ success: false, error: { code: 'not_found', message } });
   });
 
+  if (closeLimits) app.addHook('onClose', async () => closeLimits());
   await app.register(async (instance) => seedRoutes(instance, ctx));
   for (const plugin of plugins) await app.register(async (instance) => plugin(instance, ctx));
   return app;

@@ -6,6 +6,7 @@ import rateLimit, { type FastifyRateLimitStore } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Metrics } from '../app/metrics.js';
+import { RedisRateStore, RedisSessionSlots, type ClusterLogger, type ClusterRedis } from '../cluster/index.js';
 import type { Identity } from './auth.js';
 import { ApiError } from './errors.js';
 
@@ -18,8 +19,8 @@ export const CLOSE_GOING_AWAY = 1001;
 
 /**
  * Counter store for requests per window, shared by every route and interface so a key's budget is one
- * budget. The shape is @fastify/rate-limit's store contract: a Redis-backed store (the plugin's own, or
- * any with incr/child) drops in here when several instances must share counts.
+ * budget. The shape is @fastify/rate-limit's store contract; in cluster mode it is the Redis store
+ * (src/cluster/rate-store.ts), so the budget is the cluster's.
  */
 export type RateStore = FastifyRateLimitStore;
 
@@ -54,11 +55,11 @@ export class MemoryRateStore implements RateStore {
   }
 }
 
-/** Concurrent live sessions per identity. Pluggable like RateStore (a shared one for several instances). */
+/** Concurrent live sessions per identity. Pluggable like RateStore (cluster mode: src/cluster/session-slots.ts). */
 export interface SessionCounter {
   /** takes a slot when fewer than `max` are held (max 0 = unlimited); returns its release, or undefined */
   acquire(id: string, max: number): Promise<(() => void) | undefined>;
-  held(id: string): number;
+  held(id: string): Promise<number>;
 }
 
 export class MemorySessionCounter implements SessionCounter {
@@ -78,7 +79,7 @@ export class MemorySessionCounter implements SessionCounter {
     };
   }
 
-  held(id: string): number {
+  async held(id: string): Promise<number> {
     return this.counts.get(id) ?? 0;
   }
 }
@@ -86,6 +87,12 @@ export class MemorySessionCounter implements SessionCounter {
 export type Admission = { ok: true; release: () => void } | { ok: false; code: 'rate_limited' | 'too_many_sessions'; message: string; retryAfter: number };
 
 export class Limits {
+  /** the limits of a cluster node: counters and session slots in Redis, this node's own while Redis is away */
+  static clustered(cluster: ClusterRedis, metrics?: Metrics, log?: ClusterLogger): { limits: Limits; close(): void } {
+    const slots = new RedisSessionSlots(cluster.redis, new MemorySessionCounter(), cluster.node, log);
+    return { limits: new Limits(new RedisRateStore(cluster.redis, new MemoryRateStore(), log), slots, metrics), close: () => slots.close() };
+  }
+
   constructor(
     readonly rates: RateStore = new MemoryRateStore(),
     readonly sessions: SessionCounter = new MemorySessionCounter(),
@@ -143,7 +150,7 @@ export function refuseSocket(socket: WebSocket, refusal: Extract<Admission, { ok
 }
 
 /** Paths outside the per-key request budget: probes, metrics (its own key), the API description. */
-const UNLIMITED_PATHS = new Set(['/health', '/metrics', '/openapi.json']);
+const UNLIMITED_PATHS = new Set(['/health', '/health/live', '/health/ready', '/metrics', '/openapi.json']);
 
 /**
  * @fastify/rate-limit over every HTTP route (register before the routes). The key is the caller's

@@ -68,6 +68,21 @@ function errors(shape: Schema, extra: Record<string, string> = {}): Record<strin
 }
 
 const json = (schema: Schema, description = 'OK'): Schema => ({ description, content: { 'application/json': { schema } } });
+
+/** /health/ready's answer: each check (model, shutdown, database, redis) with its error when failing. */
+const readinessBody = (status: 'ready' | 'not_ready'): Schema => ({
+  type: 'object',
+  required: ['status', 'node', 'checks'],
+  properties: {
+    status: { const: status },
+    node: { type: 'string' },
+    checks: {
+      type: 'object',
+      additionalProperties: { type: 'object', required: ['ok'], properties: { ok: { type: 'boolean' }, error: { type: 'string' } } },
+    },
+    reasons: { type: 'array', items: { type: 'string' } },
+  },
+});
 const anyObject: Schema = { type: 'object', additionalProperties: true };
 
 const segment: Schema = {
@@ -169,6 +184,25 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
         { type: 'object', required: ['status'], properties: { status: { enum: ['loading', 'error'] } }, additionalProperties: true },
         'model loading or failed',
       ),
+      ...errors(seedError),
+    },
+  },
+  'GET /health/live': {
+    summary: 'Liveness: 200 while the process serves HTTP',
+    tags: ['health'],
+    security: [],
+    response: {
+      '200': json({ type: 'object', required: ['status', 'node'], properties: { status: { const: 'ok' }, node: { type: 'string' } } }),
+      ...errors(seedError),
+    },
+  },
+  'GET /health/ready': {
+    summary: 'Readiness: model loaded and the configured PostgreSQL and Redis reachable',
+    tags: ['health'],
+    security: [],
+    response: {
+      '200': json(readinessBody('ready')),
+      '503': json(readinessBody('not_ready'), 'not ready: `reasons` says why (model loading, a dependency unreachable, shutting down)'),
       ...errors(seedError),
     },
   },

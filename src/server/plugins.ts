@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from './context.js';
 import { configRoutes } from './routes/config.js';
 import { enrichRoutes } from './routes/enrich.js';
+import { healthRoutes } from './routes/health.js';
 import { historyRoutes } from './routes/history.js';
 import { modelRoutes } from './routes/models.js';
 import { monitorRoutes } from './routes/monitor.js';
@@ -13,7 +14,7 @@ import { realtimeRoutes } from './routes/realtime.js';
 export type RoutePlugin = (app: FastifyInstance, ctx: AppContext) => Promise<void> | void;
 
 export async function serverPlugins(ctx: AppContext): Promise<RoutePlugin[]> {
-  const plugins: RoutePlugin[] = [openAiRoutes, wsRoutes, realtimeRoutes, modelRoutes, monitorRoutes, historyRoutes, configRoutes];
+  const plugins: RoutePlugin[] = [healthRoutes, openAiRoutes, wsRoutes, realtimeRoutes, modelRoutes, monitorRoutes, historyRoutes, configRoutes];
   if (ctx.enricher) plugins.push(enrichRoutes(ctx.enricher));
   return plugins;
 }

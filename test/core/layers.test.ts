@@ -18,6 +18,8 @@ const LAYER: Record<string, number> = {
   types: 0,
   audio: 1,
   history: 1,
+  /** Redis links of cluster mode (counters, session slots, the bus) */
+  cluster: 1,
   models: 1,
   eval: 1,
   engines: 2,
