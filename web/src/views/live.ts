@@ -77,7 +77,8 @@ export class LiveView {
       ...all.map((s) =>
         h('option', {
           value: s.id,
-          text: `${shortId(s.id)} · ${s.state === 'started' ? 'live' : 'ended'} · since ${clockTime(s.started)}${s.language ? ` · ${s.language}` : ''}`,
+          // the node matters once several share the view (cluster mode)
+          text: `${shortId(s.id)} · ${s.state === 'started' ? 'live' : 'ended'} · since ${clockTime(s.started)}${s.language ? ` · ${s.language}` : ''} · ${s.node}`,
         }),
       ),
     );
