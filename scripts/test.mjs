@@ -20,6 +20,7 @@ const UNIT = [
   'test/ctc/decoding.test.ts',
   'test/e2e/monitor-probe.test.ts',
   'test/enrich',
+  'test/cluster/redis-limits.test.ts',
   'test/history',
   'test/jobs/redis-helper.test.ts',
   'test/models/import.test.ts',

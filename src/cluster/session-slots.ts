@@ -15,7 +15,6 @@ export interface SlotCounter {
 
 /** a crashed node's sessions stop counting after this long */
 export const SLOT_TTL_MS = 15_000;
-const REFRESH_MS = SLOT_TTL_MS / 3;
 
 const NOW_MS = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
@@ -50,6 +49,8 @@ export class RedisSessionSlots implements SlotCounter {
   private readonly mine = new Map<string, Set<string>>();
   private readonly timer: NodeJS.Timeout;
   private degraded = false;
+  private readonly ttlMs: number;
+  private readonly prefix: string;
 
   constructor(
     private readonly redis: Redis,
@@ -57,9 +58,13 @@ export class RedisSessionSlots implements SlotCounter {
     private readonly fallback: SlotCounter,
     private readonly node: string,
     private readonly log?: ClusterLogger,
-    private readonly prefix = 'earshot:live:',
+    /** ttlMs: how long a slot outlives its holder's last refresh (tests shorten it); prefix: the Redis key prefix */
+    options: { ttlMs?: number; prefix?: string } = {},
   ) {
-    this.timer = setInterval(() => void this.refresh(), REFRESH_MS);
+    this.ttlMs = options.ttlMs ?? SLOT_TTL_MS;
+    this.prefix = options.prefix ?? 'earshot:live:';
+    // refreshed three times per lifetime: one late or lost refresh does not drop a live session's slot
+    this.timer = setInterval(() => void this.refresh(), this.ttlMs / 3);
     this.timer.unref();
   }
 
@@ -72,7 +77,7 @@ export class RedisSessionSlots implements SlotCounter {
     const member = `${this.node}:${randomUUID()}`;
     let taken: unknown;
     try {
-      taken = await this.redis.eval(ACQUIRE, 1, key, String(SLOT_TTL_MS), String(max), member);
+      taken = await this.redis.eval(ACQUIRE, 1, key, String(this.ttlMs), String(max), member);
     } catch (err) {
       this.fallBack(err as Error);
       return this.fallback.acquire(id, max);
@@ -98,6 +103,7 @@ export class RedisSessionSlots implements SlotCounter {
     return Number(await this.redis.eval(HELD, 1, this.prefix + id));
   }
 
+  /** Stops refreshing (the node is going away; slots still held lapse after the TTL). */
   close(): void {
     clearInterval(this.timer);
   }
@@ -106,7 +112,7 @@ export class RedisSessionSlots implements SlotCounter {
   private async refresh(): Promise<void> {
     if (this.mine.size === 0 || !redisReady(this.redis)) return;
     try {
-      await Promise.all([...this.mine].map(([key, members]) => this.redis.eval(REFRESH, 1, key, String(SLOT_TTL_MS), ...members)));
+      await Promise.all([...this.mine].map(([key, members]) => this.redis.eval(REFRESH, 1, key, String(this.ttlMs), ...members)));
     } catch (err) {
       this.log?.warn({ err: (err as Error).message }, 'cluster: could not refresh live-session slots');
     }
