@@ -98,7 +98,14 @@ describe('Redis-backed limits shared by nodes', { timeout: 60_000 }, () => {
     holder.close();
     const crashedAt = Date.now();
     let got: (() => void) | undefined;
-    await until('slot after the holder crashed', async () => (got = await other.acquire('key:lapse', 1)) !== undefined, 5_000);
+    await until(
+      'slot after the holder crashed',
+      async () => {
+        got = await other.acquire('key:lapse', 1);
+        return got !== undefined;
+      },
+      5_000,
+    );
     assert.ok(Date.now() - crashedAt <= 2 * ttlMs + 500, `lapsed after ${Date.now() - crashedAt} ms`);
     got!();
   });
