@@ -174,11 +174,13 @@ export interface BatchDeps {
   plan: BatchPlan;
   python: string;
   log: (line: string) => void;
+  /** called with the result so far after each corpus pair, so a run cut short still leaves its finished pairs */
+  onProgress?: (partial: BatchResult) => void;
 }
 
 const LANGUAGE = 'en';
 
-export async function runBatch({ corpus, plan, python, log }: BatchDeps): Promise<BatchResult> {
+export async function runBatch({ corpus, plan, python, log, onProgress }: BatchDeps): Promise<BatchResult> {
   const began = performance.now();
   const store = new ModelStore();
   const ct2Dir = ct2ModelDir('base');
@@ -298,10 +300,44 @@ export async function runBatch({ corpus, plan, python, log }: BatchDeps): Promis
     let repsRun = 1;
     const corpusClips = [...corpus.clips, corpus.long];
     const corpusRuns = new Map(corpusPairs.map((p) => [p.key, corpusClips.map((clip): ClipRun => ({ clip, samples: [] }))]));
+    // The result so far: finished corpus pairs only (a pair cut short would understate its time).
+    const snapshot = async (corpusDone: PairSpec[]): Promise<BatchResult> => {
+      const processPeaks: BatchResult['processPeaks'] = [];
+      for (const [config, engine] of earshot) {
+        const kb = engine.workerPids().map((pid) => statusKb(pid, 'VmHWM') ?? 0);
+        processPeaks.push({ engine: 'earshot', config, peakMiB: kb.length ? Math.max(...kb) / 1024 : null });
+      }
+      for (const [config, runner] of fw) processPeaks.push({ engine: 'faster-whisper', config, peakMiB: (await runner.memory()).peakMiB });
+      const anyEngine = [...earshot.values()][0]!;
+      const anyRunner = [...fw.values()][0]!;
+      return {
+        plan: {
+          matrixClips: plan.matrixClipIds,
+          repsPlanned: plan.reps,
+          repsRun,
+          corpusPairs: corpusDone.map((p) => p.key),
+          corpusReps: plan.corpusReps,
+          corpusClips: corpusClips.map((c) => c.id),
+        },
+        settings: batchSettings(round(sum([...vadSeconds.values()]), 2)),
+        loadTimes: loadTimes.map((l) => ({ ...l, seconds: round(l.seconds)! })),
+        matrix: pairs.map((p) => summarize(p, 'matrix', matrixRuns.get(p.key)!)),
+        corpus: corpusDone.map((p) => summarize(p, 'corpus', corpusRuns.get(p.key)!)),
+        processPeaks: processPeaks.map((m) => ({ ...m, peakMiB: round(m.peakMiB ?? undefined, 1) })),
+        versions: {
+          whisperCpp: anyEngine.info.detail.whisperVersion as string | undefined,
+          whisperSystemInfo: anyEngine.info.detail.systemInfo as string | undefined,
+          fasterWhisper: anyRunner.versions.faster_whisper,
+          ctranslate2: anyRunner.versions.ctranslate2,
+        },
+        wallSeconds: round((performance.now() - began) / 1000, 1)!,
+      };
+    };
     for (let rep = 0; rep < plan.corpusReps; rep++) {
       for (const [i, p] of corpusPairs.entries()) {
         for (const [j, run] of corpusRuns.get(p.key)!.entries()) await runOne(p, run, (rep + i + j) % 2 === 1);
         log(`batch: corpus ${p.key} repetition ${rep + 1} done (${((performance.now() - began) / 1000).toFixed(0)} s)`);
+        if (rep === plan.corpusReps - 1) onProgress?.(await snapshot(corpusPairs.slice(0, i + 1)));
       }
     }
     for (let rep = 1; rep < plan.reps; rep++) {
@@ -313,58 +349,33 @@ export async function runBatch({ corpus, plan, python, log }: BatchDeps): Promis
       repsRun++;
     }
 
-    const processPeaks: BatchResult['processPeaks'] = [];
-    for (const [config, engine] of earshot) {
-      const kb = engine.workerPids().map((pid) => statusKb(pid, 'VmHWM') ?? 0);
-      processPeaks.push({ engine: 'earshot', config, peakMiB: kb.length ? Math.max(...kb) / 1024 : null });
-    }
-    for (const [config, runner] of fw) processPeaks.push({ engine: 'faster-whisper', config, peakMiB: (await runner.memory()).peakMiB });
-
-    const anyEngine = [...earshot.values()][0]!;
-    const anyRunner = [...fw.values()][0]!;
-    return {
-      plan: {
-        matrixClips: plan.matrixClipIds,
-        repsPlanned: plan.reps,
-        repsRun,
-        corpusPairs: corpusPairs.map((p) => p.key),
-        corpusReps: plan.corpusReps,
-        corpusClips: corpusClips.map((c) => c.id),
-      },
-      settings: {
-        language: LANGUAGE,
-        temperature: 0,
-        temperatureFallback: '0.2 steps up to 1.0 on both sides (whisper.cpp temperature_inc 0.2; faster-whisper temperature=[0, 0.2, …, 1.0])',
-        bestOf: 1,
-        patience: 1,
-        conditionOnPreviousText: true,
-        timestamps: 'segment timestamps on both (whisper.cpp default; faster-whisper without_timestamps=False)',
-        wordTimestamps: false,
-        vad: 'off, except pairs marked "skip silence" (Earshot as the server does in batch: Silero speech windows of up to 30 s, batched on CTranslate2, joined regions on whisper.cpp — the VAD pass itself is reported as vadSeconds, not in the engine time; faster-whisper: vad_filter=True)',
-        vadSeconds: round(sum([...vadSeconds.values()]), 2),
-        suppress: 'blank only (whisper.cpp suppress_nst off; faster-whisper suppress_tokens=[])',
-        ompWaitPolicy: 'PASSIVE on both (Earshot sets it for its worker; the bench sets it for faster-whisper)',
-        timing:
-          'wall: Earshot engine.transcribe() seen from the bench process (sending the audio to the worker included), faster-whisper transcribe() plus draining its segment generator inside Python; CPU: user+system seconds of the engine process (whisper.cpp worker / Python) across the same call, from /proc',
-        ct2Float16: 'not measured: CTranslate2 float16 has no fast CPU path; float32 is the unquantized CPU baseline (weights stored as float16)',
-      },
-      loadTimes: loadTimes.map((l) => ({ ...l, seconds: round(l.seconds)! })),
-      matrix: pairs.map((p) => summarize(p, 'matrix', matrixRuns.get(p.key)!)),
-      corpus: corpusPairs.map((p) => summarize(p, 'corpus', corpusRuns.get(p.key)!)),
-      processPeaks: processPeaks.map((m) => ({ ...m, peakMiB: round(m.peakMiB ?? undefined, 1) })),
-      versions: {
-        whisperCpp: anyEngine.info.detail.whisperVersion as string | undefined,
-        whisperSystemInfo: anyEngine.info.detail.systemInfo as string | undefined,
-        fasterWhisper: anyRunner.versions.faster_whisper,
-        ctranslate2: anyRunner.versions.ctranslate2,
-      },
-      wallSeconds: round((performance.now() - began) / 1000, 1)!,
-    };
+    return await snapshot(corpusPairs);
   } finally {
     await Promise.all([...earshot.values()].map((e) => e.close()));
     await Promise.all([...fw.values()].map((r) => r.close()));
     await vad?.close();
   }
+}
+
+/** The decoding settings both sides ran with, as the report prints them. */
+function batchSettings(vadSeconds: number | null): Record<string, unknown> {
+  return {
+    language: LANGUAGE,
+    temperature: 0,
+    temperatureFallback: '0.2 steps up to 1.0 on both sides (whisper.cpp temperature_inc 0.2; faster-whisper temperature=[0, 0.2, …, 1.0])',
+    bestOf: 1,
+    patience: 1,
+    conditionOnPreviousText: true,
+    timestamps: 'segment timestamps on both (whisper.cpp default; faster-whisper without_timestamps=False)',
+    wordTimestamps: false,
+    vad: 'off, except pairs marked "skip silence" (Earshot as the server does in batch: Silero speech windows of up to 30 s, batched on CTranslate2, joined regions on whisper.cpp — the VAD pass itself is reported as vadSeconds, not in the engine time; faster-whisper: vad_filter=True)',
+    vadSeconds,
+    suppress: 'blank only (whisper.cpp suppress_nst off; faster-whisper suppress_tokens=[])',
+    ompWaitPolicy: 'PASSIVE on both (Earshot sets it for its worker; the bench sets it for faster-whisper)',
+    timing:
+      'wall: Earshot engine.transcribe() seen from the bench process (sending the audio to the worker included), faster-whisper transcribe() plus draining its segment generator inside Python; CPU: user+system seconds of the engine process (whisper.cpp worker / Python) across the same call, from /proc',
+    ct2Float16: 'not measured: CTranslate2 float16 has no fast CPU path; float32 is the unquantized CPU baseline (weights stored as float16)',
+  };
 }
 
 const med = (run: ClipRun, pick: (s: Sample) => number) => median(run.samples.map(pick));

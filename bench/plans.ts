@@ -37,6 +37,19 @@ export function enginesBatchPlan(): BatchPlan {
   };
 }
 
+/** Session settings tried against the defaults on a fast (CPU-class) live model, one stream each: hangover, pause, partial cadence. */
+export function liveVariants(): NonNullable<StreamPlan['variants']> {
+  return [
+    { label: 'hangover 400 ms', config: { vad: { min_silence_ms: 400 } } },
+    { label: 'hangover 500 ms', config: { vad: { min_silence_ms: 500 } } },
+    { label: 'hangover 1000 ms', config: { vad: { min_silence_ms: 1000 } } },
+    { label: 'pause 150 ms', config: { vad: { min_pause_ms: 150 } } },
+    { label: 'pause 400 ms', config: { vad: { min_pause_ms: 400 } } },
+    { label: 'partials every 250 ms', config: { partial_interval_ms: 250 } },
+    { label: 'partials every 1000 ms', config: { partial_interval_ms: 1000 } },
+  ];
+}
+
 export function fullPlan(): BenchPlan {
   return {
     batch: {

@@ -23,6 +23,8 @@ export interface BenchResult {
   memory?: MemoryResult;
   latency?: LatencyResult;
   notes: string[];
+  /** written mid-run: the sections and pairs finished so far */
+  partial?: true;
 }
 
 const n = (v: number | null | undefined, digits = 2) => (v === null || v === undefined ? '—' : v.toFixed(digits));
@@ -152,7 +154,9 @@ export function keyRatios(r: BenchResult): string[] {
 export function renderMarkdown(r: BenchResult): string {
   const m = r.machine;
   const out: string[] = [];
-  out.push(`# Earshot vs faster-whisper — ${r.started.slice(0, 10)} on ${m.host}${r.mode === 'quick' ? ' (quick smoke run: timings mean nothing)' : ''}`);
+  out.push(
+    `# Earshot vs faster-whisper — ${r.started.slice(0, 10)} on ${m.host}${r.mode === 'quick' ? ' (quick smoke run: timings mean nothing)' : ''}${r.partial ? ' (partial: written mid-run)' : ''}`,
+  );
   out.push('');
   const parts = Object.entries(r.sectionSeconds)
     .map(([k, v]) => `${k} ${n(v, 0)} s`)
@@ -334,6 +338,12 @@ export function renderMarkdown(r: BenchResult): string {
       `Largest count sustained in real time: **${s.maxSustainedStreams}** (nothing dropped or lost, no errors, p95 end-of-speech → final ≤ ${s.sustainP95Seconds} s). Latency runs from sending a clip's last sample to the final's arrival, VAD hangover included; frames of ${s.frameMs.join('/')} ms.`,
     );
     out.push('');
+    if (s.batch) {
+      out.push(
+        `The same model in batch on stream 1's ${s.batch.clips} clips (POST /transcribe, same server): WER ${pct(s.batch.wer)}, median ${n(s.batch.medianSeconds)} s per clip.`,
+      );
+      out.push('');
+    }
     const scheduled = s.levels.filter((l) => l.schedule);
     if (scheduled.length) {
       out.push("Schedule, from the sessions' own `stats` reports (all streams of a level together):");

@@ -15,7 +15,7 @@ import { loadAverageNow, machineFacts } from './lib/machine.js';
 import { runLatency } from './latency.js';
 import { runLoad } from './load.js';
 import { runMemory } from './memory.js';
-import { enginesBatchPlan, fullPlan, quickPlan } from './plans.js';
+import { enginesBatchPlan, fullPlan, liveVariants, quickPlan } from './plans.js';
 import { renderMarkdown, type BenchResult } from './report.js';
 import { runStreaming } from './stream.js';
 import { engineKindOf, registeredEngineKinds } from '../src/engines/index.js';
@@ -27,7 +27,16 @@ type Section = (typeof SECTIONS)[number];
 /** Default wall-clock budget of a full run: the batch section drops repetitions that would overrun it. */
 const DEFAULT_BUDGET_SECONDS = 570;
 
-function parse(): { quick: boolean; sections: Section[]; out?: string; budget: number; engines: boolean } {
+interface StreamArgs {
+  /** the stream section on these models instead of the plan's (the first as `stream`, the rest as `streamAlso`) */
+  models?: string[];
+  levels?: number[];
+  sustainP95?: number;
+  /** run the session-setting variants (hangover, pause, cadence) on each model */
+  variants: boolean;
+}
+
+function parse(): { quick: boolean; sections: Section[]; out?: string; budget: number; engines: boolean; pairs?: string[]; stream: StreamArgs } {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
@@ -35,6 +44,11 @@ function parse(): { quick: boolean; sections: Section[]; out?: string; budget: n
       out: { type: 'string' },
       budget: { type: 'string' },
       plan: { type: 'string' },
+      pairs: { type: 'string' },
+      'stream-models': { type: 'string' },
+      levels: { type: 'string' },
+      'sustain-p95': { type: 'string' },
+      variants: { type: 'boolean', default: false },
     },
     allowPositionals: false,
   });
@@ -49,7 +63,30 @@ function parse(): { quick: boolean; sections: Section[]; out?: string; budget: n
   if (!(budget > 0)) throw new Error('--budget: seconds, a positive number');
   if (values.plan !== undefined && values.plan !== 'engines') throw new Error('--plan: only "engines" (every shipped engine over the corpus, batch only)');
   const engines = values.plan === 'engines';
-  return { quick: values.quick ?? false, sections: engines ? ['batch'] : SECTIONS.filter((s) => only.includes(s)), out: values.out, budget, engines };
+  // --pairs: a comma-separated list of words; only batch pairs whose key contains one of them run (a long plan in pieces)
+  const pairs = values.pairs
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const list = (v: string | undefined) =>
+    v
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  const levels = list(values.levels)?.map(Number);
+  if (levels?.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--levels: stream counts, e.g. 1,2,4,6');
+  const sustainP95 = values['sustain-p95'] === undefined ? undefined : Number(values['sustain-p95']);
+  if (sustainP95 !== undefined && !(sustainP95 > 0)) throw new Error('--sustain-p95: seconds, a positive number');
+  const stream: StreamArgs = { models: list(values['stream-models']), levels, sustainP95, variants: values.variants ?? false };
+  return {
+    quick: values.quick ?? false,
+    sections: engines ? ['batch'] : SECTIONS.filter((s) => only.includes(s)),
+    out: values.out,
+    budget,
+    engines,
+    pairs,
+    stream,
+  };
 }
 
 function log(line: string): void {
@@ -60,6 +97,12 @@ async function main(): Promise<void> {
   const args = parse();
   const plan = args.quick ? quickPlan() : fullPlan();
   if (args.engines) plan.batch = args.quick ? { ...enginesBatchPlan(), matrixClipIds: ['cards-001'], reps: 1 } : enginesBatchPlan();
+  if (args.pairs) {
+    const wanted = args.pairs;
+    const keep = (key: string) => wanted.some((w) => key.includes(w));
+    plan.batch = { ...plan.batch, pairs: plan.batch.pairs.filter((p) => keep(p.key)), corpusPairKeys: plan.batch.corpusPairKeys.filter(keep) };
+    if (!plan.batch.pairs.length) throw new Error(`--pairs ${wanted.join(',')}: no batch pair matches`);
+  }
   const began = performance.now();
   const started = new Date().toISOString();
   const machine = machineFacts();
@@ -77,6 +120,11 @@ async function main(): Promise<void> {
       args.quick || args.sections.length < SECTIONS.length ? '--' : '',
       args.quick ? '--quick' : '',
       args.engines ? '--plan engines' : args.sections.length < SECTIONS.length ? `--only ${args.sections.join(',')}` : '',
+      args.pairs ? `--pairs ${args.pairs.join(',')}` : '',
+      args.stream.models ? `--stream-models ${args.stream.models.join(',')}` : '',
+      args.stream.levels ? `--levels ${args.stream.levels.join(',')}` : '',
+      args.stream.sustainP95 !== undefined ? `--sustain-p95 ${args.stream.sustainP95}` : '',
+      args.stream.variants ? '--variants' : '',
     ]
       .filter(Boolean)
       .join(' '),
@@ -87,6 +135,26 @@ async function main(): Promise<void> {
       "OMP_WAIT_POLICY=PASSIVE on both sides (Earshot sets it for its worker). With libgomp's default spin-waiting, faster-whisper at 2 threads was several times slower on this busy 2-core machine — a load artifact, so it is not measured that way.",
       'CTranslate2 float16 is not benchmarked: it has no fast CPU path.',
     ],
+  };
+  const complete = !args.quick && !args.pairs && !args.stream.models && args.sections.length === SECTIONS.length;
+  const outDir = args.out ?? join(BENCH_DIR, 'results', complete ? '' : 'tmp');
+  const suffix = args.quick ? 'quick' : args.engines ? 'engines' : args.sections.join('-');
+  const name = `${started.slice(0, 10)}-${machine.host}${complete ? '' : `-${suffix}`}${args.pairs ? `-${args.pairs.join('-').replace(/[^\w.-]+/g, '_')}` : ''}`;
+  // Written after each finished batch pair as well, marked partial, so a run cut short keeps what it measured.
+  const write = (final: boolean): string => {
+    result.machine.loadAverage.end = loadAverageNow();
+    result.wallSeconds = Math.round((performance.now() - began) / 100) / 10;
+    result.partial = final ? undefined : true;
+    mkdirSync(outDir, { recursive: true });
+    const json = JSON.stringify(result, null, 2) + '\n';
+    const md = renderMarkdown(result) + '\n';
+    writeFileSync(join(outDir, `${name}.json`), json);
+    writeFileSync(join(outDir, `${name}.md`), md);
+    if (final && complete && !args.out) {
+      writeFileSync(join(outDir, 'latest.json'), json);
+      writeFileSync(join(outDir, 'latest.md'), md);
+    }
+    return md;
   };
   try {
     const needsPython = args.sections.includes('batch') || args.sections.includes('memory');
@@ -109,7 +177,29 @@ async function main(): Promise<void> {
     };
     result.sectionSeconds.setup = Math.round((performance.now() - began) / 100) / 10;
     // Fixed-cost sections first; the batch section last, its extra repetitions sized to what is left of the budget.
-    if (args.sections.includes('stream')) {
+    if (args.sections.includes('stream') && args.stream.models) {
+      // named models only (e.g. the CPU-class Moonshine models), each with its batch WER on the same clips
+      const s = args.stream;
+      await timed('stream', async () => {
+        for (const model of s.models!) {
+          const r = await runStreaming(
+            streamPool,
+            {
+              ...plan.stream,
+              model,
+              levels: s.levels ?? plan.stream.levels,
+              sustainP95Seconds: s.sustainP95 ?? plan.stream.sustainP95Seconds,
+              variants: s.variants ? liveVariants() : undefined,
+              batchWer: true,
+            },
+            log,
+          );
+          if (result.stream) result.streamAlso = [...(result.streamAlso ?? []), r];
+          else result.stream = r;
+          write(false);
+        }
+      });
+    } else if (args.sections.includes('stream')) {
       result.stream = await timed('stream', () => runStreaming(streamPool, plan.stream, log));
       // the same streams on the CPU-class models, when installed (engines issue: Moonshine on sherpa-onnx)
       for (const model of plan.streamAlso ?? []) {
@@ -142,28 +232,25 @@ async function main(): Promise<void> {
     if (args.sections.includes('batch')) {
       const left = args.budget - (performance.now() - began) / 1000;
       result.batch = await timed('batch', () =>
-        runBatch({ corpus, plan: { ...plan.batch, budgetSeconds: Math.min(plan.batch.budgetSeconds, left) }, python, log }),
+        runBatch({
+          corpus,
+          plan: { ...plan.batch, budgetSeconds: Math.min(plan.batch.budgetSeconds, left) },
+          python,
+          log,
+          onProgress: (partial) => {
+            result.batch = partial;
+            Object.assign(result.machine.versions, partial.versions);
+            write(false);
+            log(`batch: wrote ${join(outDir, name)}.{json,md} so far (${partial.corpus.length} corpus pair(s))`);
+          },
+        }),
       );
       Object.assign(result.machine.versions, result.batch.versions);
     }
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
-  result.machine.loadAverage.end = loadAverageNow();
-  result.wallSeconds = Math.round((performance.now() - began) / 100) / 10;
-
-  const complete = !args.quick && args.sections.length === SECTIONS.length;
-  const outDir = args.out ?? join(BENCH_DIR, 'results', complete ? '' : 'tmp');
-  mkdirSync(outDir, { recursive: true });
-  const name = `${started.slice(0, 10)}-${machine.host}${complete ? '' : `-${args.quick ? 'quick' : args.engines ? 'engines' : args.sections.join('-')}`}`;
-  const json = JSON.stringify(result, null, 2) + '\n';
-  const md = renderMarkdown(result) + '\n';
-  writeFileSync(join(outDir, `${name}.json`), json);
-  writeFileSync(join(outDir, `${name}.md`), md);
-  if (complete && !args.out) {
-    writeFileSync(join(outDir, 'latest.json'), json);
-    writeFileSync(join(outDir, 'latest.md'), md);
-  }
+  const md = write(true);
   process.stdout.write(md);
   log(`wrote ${join(outDir, name)}.{json,md} in ${result.wallSeconds} s`);
   // A quick run is CI's smoke test of the benchmark: it fails when any section came out incomplete.

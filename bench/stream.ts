@@ -16,7 +16,7 @@
 import WebSocket from 'ws';
 import { pooledWer } from '../src/eval/wer.js';
 import { SAMPLE_RATE } from '../src/engines/types.js';
-import { float32ToS16le } from '../src/audio/pcm.js';
+import { encodeWav, float32ToS16le } from '../src/audio/pcm.js';
 import type { BenchClip } from './lib/corpus.js';
 import { startServer } from './lib/server.js';
 import { percentile, round, sum } from './lib/stats.js';
@@ -33,6 +33,8 @@ export interface StreamPlan {
   sustainP95Seconds: number;
   /** one-stream runs with other /ws session settings (merged into the config message) */
   variants?: Array<{ label: string; config: Record<string, unknown> }>;
+  /** also transcribe the streamed clips in batch (POST /transcribe, same server, same model): the WER a stream should match */
+  batchWer?: boolean;
 }
 
 interface Placed {
@@ -92,6 +94,8 @@ export interface StreamResult {
   variants?: Array<{ label: string; config: Record<string, unknown>; result: StreamLevelResult }>;
   /** largest level that kept up in real time (0: none) */
   maxSustainedStreams: number;
+  /** the one-stream level's clips through POST /transcribe on the same model: pooled WER and median seconds per clip */
+  batch?: { wer: number | null; medianSeconds: number | null; clips: number };
   serverPeakMiB?: number | null;
 }
 
@@ -170,7 +174,10 @@ async function runStream(
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
-  ws.send(JSON.stringify({ type: 'config', language: 'en', sample_rate: SAMPLE_RATE, encoding: 'pcm_s16le', enrich: false, ...sessionConfig }));
+  // the session names its model: a server's live route would otherwise pick its own (model.live auto)
+  ws.send(
+    JSON.stringify({ type: 'config', language: 'en', sample_rate: SAMPLE_RATE, encoding: 'pcm_s16le', enrich: false, model: plan.model, ...sessionConfig }),
+  );
   await ready;
 
   const frames = Math.ceil(samples.length / frameSamples);
@@ -283,6 +290,25 @@ async function runLevel(
   };
 }
 
+/** The clips of stream 0 through POST /transcribe, one by one, on the same model. */
+async function batchOf(url: string, plan: StreamPlan, placed: Placed[]): Promise<NonNullable<StreamResult['batch']>> {
+  const pairs: Array<{ reference: string; hypothesis: string }> = [];
+  const seconds: number[] = [];
+  for (const { clip } of placed) {
+    const form = new FormData();
+    form.append('file', new Blob([encodeWav(clip.samples)], { type: 'audio/wav' }), 'clip.wav');
+    form.append('language', 'en');
+    form.append('model', plan.model);
+    const t = performance.now();
+    const res = await fetch(`${url}/transcribe`, { method: 'POST', body: form });
+    const body = (await res.json()) as { text?: string };
+    if (!res.ok) throw new Error(`batch ${clip.id}: ${res.status} ${JSON.stringify(body)}`);
+    seconds.push((performance.now() - t) / 1000);
+    pairs.push({ reference: clip.reference, hypothesis: body.text ?? '' });
+  }
+  return { wer: round(pooledWer(pairs), 4), medianSeconds: round(percentile(seconds, 50)), clips: pairs.length };
+}
+
 export async function runStreaming(pool: BenchClip[], plan: StreamPlan, log: (line: string) => void): Promise<StreamResult> {
   const server = await startServer({ model: plan.model });
   try {
@@ -302,8 +328,11 @@ export async function runStreaming(pool: BenchClip[], plan: StreamPlan, log: (li
         `stream variant ${v.label}: final p50 ${r.finalLatency.p50} s p95 ${r.finalLatency.p95} s, first text p50 ${r.firstText.p50} s, finals ${r.finalsReceived}, WER ${r.wer}`,
       );
     }
+    const batch = plan.batchWer ? await batchOf(server.url, plan, layout(pool, 0, plan.clipsPerStream).placed) : undefined;
+    if (batch) log(`stream: ${plan.model} in batch on the same clips: WER ${batch.wer}, median ${batch.medianSeconds} s per clip`);
     return {
       model: plan.model,
+      batch,
       frameMs: plan.frameMs,
       sustainP95Seconds: plan.sustainP95Seconds,
       levels,
