@@ -2,7 +2,7 @@
 // engine → hallucination filter → publish → keywords once (when the server allows enrichment and
 // either the client asked for them or a subscriber such as the history wants them).
 import { randomUUID } from 'node:crypto';
-import type { EngineManager } from '../engines/manager.js';
+import type { EngineManager, EngineOverride } from '../engines/manager.js';
 import type { TranscribeOptions, Transcript } from '../engines/types.js';
 import { transcribeBatch } from '../pipeline/batch.js';
 import type { Enricher } from '../pipeline/enrich/index.js';
@@ -18,6 +18,8 @@ export interface TranscriptionRequest {
   model?: string;
   /** whether the request may load a model that is not loaded yet */
   allowLoad?: boolean;
+  /** run a Whisper model on this engine instead of the configured one */
+  engine?: EngineOverride;
   options: TranscribeOptions;
   /** the client wants keywords in the answer */
   keywords?: boolean;
@@ -55,7 +57,7 @@ export class TranscriptionService {
     const { engines, events, filter, vad, enricher } = this.deps;
     const { transcript, dropped } = await transcribeBatch(
       engines,
-      { audio: req.audio, model: req.model, allowLoad: req.allowLoad, options: req.options },
+      { audio: req.audio, model: req.model, allowLoad: req.allowLoad, engine: req.engine, options: req.options },
       { filter, vad, skipSilence: this.deps.skipSilence },
     );
     const transcriptionId = randomUUID();

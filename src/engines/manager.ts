@@ -12,7 +12,9 @@ import os from 'node:os';
 import type { InstalledModel, ModelResolver } from '../models/manifest.js';
 import type { ModelStore } from '../models/store.js';
 import { ModelSourceError } from '../models/sources/errors.js';
-import { createEngine } from './index.js';
+import { ct2WeightsOf } from '../models/ct2-weights.js';
+import { ct2RuntimeReady } from './ct2/runtime.js';
+import { createEngine, engineKindOf } from './index.js';
 import { EngineError, type Engine, type EngineInfo, type EngineStats } from './types.js';
 
 export type { ModelResolver } from '../models/manifest.js';
@@ -40,6 +42,10 @@ export interface Lease {
   modelId: string;
   release(): void;
 }
+
+/** A request's choice of engine for a Whisper model: whisper.cpp or CTranslate2 (config model.engine decides otherwise). */
+export const ENGINE_OVERRIDES = ['whisper', 'ct2'] as const;
+export type EngineOverride = (typeof ENGINE_OVERRIDES)[number];
 
 /** What a request is for: files and jobs, or a live session (/ws and the other live protocols). */
 export type ModelUse = 'batch' | 'live';
@@ -123,8 +129,10 @@ export class EngineManager extends EventEmitter<EngineManagerEvents> {
   }
 
   /** The one way an engine comes to life: built by kind, started, warmed up; closed again if any step fails. */
-  private async startEngine(model: InstalledModel): Promise<Engine> {
-    const engine = await createEngine(model, { config: this.opts.config, device: this.device, home: this.opts.store.home });
+  private async startEngine(model: InstalledModel, engineChoice?: EngineOverride): Promise<Engine> {
+    const base = this.opts.config;
+    const config = engineChoice ? { ...base, model: { ...base.model, engine: engineChoice } } : base;
+    const engine = await createEngine(model, { config, device: this.device, home: this.opts.store.home });
     try {
       await engine.ready();
       // Warm-up: the first decode allocates buffers; pay for it before taking traffic.
@@ -331,7 +339,8 @@ export class EngineManager extends EventEmitter<EngineManagerEvents> {
    * A lease on a ready engine. Loads the model first when `allowLoad` (catalogue names, routes).
    * Throws EngineError('model_load_failed' | 'unsupported') with a message fit for the client.
    */
-  async acquire(opts: { model?: string; language?: string; use?: ModelUse; allowLoad?: boolean } = {}): Promise<Lease> {
+  async acquire(opts: { model?: string; language?: string; use?: ModelUse; allowLoad?: boolean; engine?: EngineOverride } = {}): Promise<Lease> {
+    if (opts.engine) return this.acquireOn(opts.engine, opts);
     const id = this.routeFor(opts);
     if (!id) throw new EngineError('model_load_failed', 'no model is configured');
     let entry = this.models.get(id);
@@ -351,13 +360,77 @@ export class EngineManager extends EventEmitter<EngineManagerEvents> {
       if (opts.model && entry.failure instanceof ModelSourceError) throw entry.failure;
       throw new EngineError('model_load_failed', `model "${entry.id}" failed to load: ${entry.error ?? 'unknown error'}`);
     }
+    return this.lease(entry);
+  }
+
+  /**
+   * A lease on the routed model run by a chosen engine (a request's `engine`). The model's own entry
+   * serves when it already runs there; otherwise the same model is loaded a second time on that
+   * engine, under its own key, and unloads when idle like any model that is not the default.
+   */
+  private async acquireOn(choice: EngineOverride, opts: Omit<Parameters<EngineManager['acquire']>[0] & object, 'engine'>): Promise<Lease> {
+    // An installed model of another family is refused before anything loads.
+    const routed = this.routeFor(opts);
+    const installed = routed ? await this.opts.store.get(routed) : undefined;
+    if (installed) this.checkOverride(installed, choice);
+    const own = await this.acquire({ ...opts, engine: undefined });
+    if (own.engine.info.kind === choice) return own;
+    const modelId = own.modelId;
+    own.release();
+    const model = await this.resolve(modelId);
+    this.checkOverride(model, choice);
+    const key = `${modelId}@${choice}`;
+    let entry = this.models.get(key);
+    if (!entry || entry.retiring || entry.state === 'error') {
+      entry = { id: key, source: modelId, state: 'loading', lastUsed: Date.now(), leases: 0, retiring: false };
+      const loading = entry;
+      this.models.set(key, loading);
+      const started = performance.now();
+      loading.settled = this.startEngine(model, choice).then(
+        (engine) => {
+          loading.engine = engine;
+          loading.state = 'ready';
+          loading.loadedAt = new Date().toISOString();
+          this.emitLoad(key, started, engine);
+        },
+        (err: unknown) => {
+          this.emitLoad(key, started);
+          loading.state = 'error';
+          loading.error = (err as Error).message;
+          loading.failure = loadError(key, err);
+        },
+      );
+    }
+    await entry.settled;
+    if (entry.state !== 'ready' || !entry.engine) throw entry.failure ?? new EngineError('model_load_failed', `${key} failed to load`);
+    return this.lease(entry, modelId);
+  }
+
+  /** Whether `choice` can run `model` here: a Whisper model, with CTranslate2 weights and a runtime for ct2. */
+  private checkOverride(model: InstalledModel, choice: EngineOverride): void {
+    const kind = engineKindOf(model);
+    if (kind !== 'whisper') throw new EngineError('unsupported', `engine "${choice}" runs Whisper models; model ${model.id} runs on the ${kind} engine`);
+    if (choice !== 'ct2') return;
+    if (model.format !== 'ggml' || !ct2WeightsOf(model.dir)) {
+      throw new EngineError(
+        'unsupported',
+        `model ${model.id} has no CTranslate2 weights, so engine "ct2" cannot run it (import it from a CTranslate2/faster-whisper folder)`,
+      );
+    }
+    const ct2 = this.opts.config.ct2;
+    if (!ct2.python && !ct2.install && !ct2RuntimeReady(this.opts.store.home)) {
+      throw new EngineError('unsupported', 'engine "ct2" is not installed on this server (its runtime is missing and config ct2.install is off)');
+    }
+  }
+
+  private lease(entry: LoadedModel, modelId = entry.id): Lease {
     const held = entry;
     held.leases++;
     held.lastUsed = Date.now();
     let released = false;
     return {
       engine: held.engine!,
-      modelId: held.id,
+      modelId,
       release: () => {
         if (released) return;
         released = true;

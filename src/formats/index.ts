@@ -20,6 +20,8 @@ export function seedJson(t: Transcript, extra: Record<string, unknown> = {}): Re
     language: t.language,
     segments: t.segments.map((s) => ({ start: round(s.start, 2), end: round(s.end, 2), text: s.text })),
     model: t.model,
+    // which engine decoded it (whisper, ct2, sherpa, ctc): the answer to a request's `engine` field
+    engine: t.engine,
     duration: round(t.duration),
     processing_time: round(t.processingTime),
     ...extra,

@@ -1,7 +1,7 @@
 // One transcription path for every batch interface (seed REST, OpenAI, CLI): lease an engine,
 // decode only the speech (the VAD first, as faster-whisper's vad_filter), filter hallucinations,
 // publish the result.
-import type { EngineManager } from '../engines/manager.js';
+import type { EngineManager, EngineOverride } from '../engines/manager.js';
 import { SAMPLE_RATE, type Engine, type Segment, type Transcript, type TranscribeOptions } from '../engines/types.js';
 import type { DroppedSegment, HallucinationFilter } from './filter/index.js';
 import { SpeechMap, speechWindows, type SpeechTimeline } from './vad/index.js';
@@ -11,6 +11,8 @@ export interface BatchRequest {
   audio: Float32Array;
   model?: string;
   allowLoad?: boolean;
+  /** the request's engine for a Whisper model (whisper.cpp or CTranslate2); undefined = config model.engine */
+  engine?: EngineOverride;
   options: TranscribeOptions;
 }
 
@@ -32,7 +34,7 @@ export interface BatchPost {
 export async function transcribeBatch(engines: EngineManager, req: BatchRequest, post: BatchPost = {}): Promise<BatchResult> {
   const speech = post.vad && (post.skipSilence ?? false) ? await SpeechMap.compute(req.audio, post.vad.create()) : undefined;
   const { transcript, decodedSeconds } = await engines.withEngine(
-    { model: req.model, language: req.options.language, use: 'batch', allowLoad: req.allowLoad },
+    { model: req.model, language: req.options.language, use: 'batch', allowLoad: req.allowLoad, engine: req.engine },
     (engine) =>
       speech
         ? transcribeSpeechOnly(engine, req.audio, speech, req.options)

@@ -1,5 +1,6 @@
 // Request helpers shared by the route families (routes never import each other).
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ENGINE_OVERRIDES, type EngineOverride } from '../engines/manager.js';
 import { normalizeLanguage } from '../util/languages.js';
 import { ApiError } from './errors.js';
 
@@ -10,6 +11,18 @@ export function parseLanguage(value: string | undefined, param = 'language'): st
   } catch (err) {
     throw new ApiError(422, 'invalid_language', (err as Error).message, param);
   }
+}
+
+/** Parses a request's `engine` field (whisper | ct2); whether the model can run there is the engine manager's answer. */
+export function parseEngine(value: string | undefined, status: 400 | 422 = 422): EngineOverride | undefined {
+  if (value === undefined || value === '') return undefined;
+  if ((ENGINE_OVERRIDES as readonly string[]).includes(value)) return value as EngineOverride;
+  throw new ApiError(
+    status,
+    status === 400 ? 'invalid_value' : 'invalid_parameter',
+    `engine must be one of ${ENGINE_OVERRIDES.join(', ')}, not "${value}"`,
+    'engine',
+  );
 }
 
 /**

@@ -106,6 +106,11 @@ const seedTranscribeFields: Schema = {
   word_timestamps: { type: 'string', enum: ['true', 'false'] },
   enrich: { type: 'string', enum: ['true', 'false'], description: 'add LLM keywords' },
   model: { type: 'string', description: 'a loaded or installed model id' },
+  engine: {
+    type: 'string',
+    enum: ['whisper', 'ct2'],
+    description: 'run a Whisper model on whisper.cpp or CTranslate2 instead of the configured engine (model.engine)',
+  },
   format: { type: 'string', enum: ['pcm_s16le', 'pcm_f32le'], description: 'headerless PCM input' },
   sample_rate: { type: 'string', description: 'sample rate of headerless PCM input (4000-192000)' },
 };
@@ -120,6 +125,7 @@ const openAiFields: Schema = {
   'timestamp_granularities[]': { type: 'array', items: { type: 'string', enum: ['word', 'segment'] } },
   stream: { type: 'boolean' },
   enrich: { type: 'boolean' },
+  engine: { type: 'string', enum: ['whisper', 'ct2'], description: 'Earshot extension: run a Whisper model on whisper.cpp or CTranslate2' },
 };
 
 const transcriptionJson: Schema = {

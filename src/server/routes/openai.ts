@@ -6,7 +6,7 @@ import { isResponseFormat, render, RESPONSE_FORMATS, type ResponseFormat } from 
 import { wireKeywords } from '../../app/wire.js';
 import type { AppContext } from '../context.js';
 import { ApiError, toApiError } from '../errors.js';
-import { abortOnDisconnect, parseLanguage } from '../http.js';
+import { abortOnDisconnect, parseEngine, parseLanguage } from '../http.js';
 import { field, readUpload, type Fields } from '../upload.js';
 
 /** Names clients send that mean "the server's default model". */
@@ -98,6 +98,7 @@ export async function openAiRoutes(app: FastifyInstance, ctx: AppContext): Promi
       throw new ApiError(400, 'invalid_value', 'stream=true supports response_format json or text', 'stream');
     }
     const { model, allowLoad } = await resolveModel(ctx, field(fields, 'model'));
+    const engine = parseEngine(field(fields, 'engine'), 400);
     const wantWords = granularities.includes('word');
     const wantSegments = granularities.length === 0 || granularities.includes('segment');
 
@@ -113,6 +114,7 @@ export async function openAiRoutes(app: FastifyInstance, ctx: AppContext): Promi
         audio: audio.samples,
         model,
         allowLoad,
+        engine,
         keywords: enrich,
         options: {
           language,

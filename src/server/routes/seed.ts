@@ -7,7 +7,7 @@ import { VERSION } from '../../version.js';
 import type { AppContext } from '../context.js';
 import { sendDashboard, wantsHtml } from '../dashboard-page.js';
 import { ApiError } from '../errors.js';
-import { abortOnDisconnect, parseLanguage } from '../http.js';
+import { abortOnDisconnect, parseEngine, parseLanguage } from '../http.js';
 import { field, readUpload } from '../upload.js';
 
 export const ENDPOINTS = [
@@ -106,6 +106,7 @@ export async function seedRoutes(app: FastifyInstance, ctx: AppContext): Promise
       throw new ApiError(422, 'invalid_parameter', `response_format must be one of ${RESPONSE_FORMATS.join(', ')}`, 'response_format');
     }
     const words = field(fields, 'word_timestamps') === 'true';
+    const engine = parseEngine(field(fields, 'engine'));
     const abort = abortOnDisconnect(request, reply);
     try {
       const { transcript, dropped, keywords } = await ctx.transcription.transcribe({
@@ -113,6 +114,7 @@ export async function seedRoutes(app: FastifyInstance, ctx: AppContext): Promise
         audio: audio.samples,
         model: field(fields, 'model'),
         allowLoad: ctx.config.server.allowModelLoading,
+        engine,
         keywords: field(fields, 'enrich') === 'true',
         options: { language, task, wordTimestamps: words || format === 'srt' || format === 'vtt', signal: abort.signal, beamSize: ctx.config.model.beamSize },
       });
