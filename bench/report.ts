@@ -5,6 +5,7 @@ import { renderLatency, type LatencyResult } from './latency.js';
 import type { LoadResult } from './load.js';
 import type { MemoryResult } from './memory.js';
 import type { StreamResult } from './stream.js';
+import type { WlkResult } from './whisperlivekit.js';
 
 export interface BenchResult {
   schema: 1;
@@ -19,6 +20,8 @@ export interface BenchResult {
   batch?: BatchResult;
   stream?: StreamResult;
   streamAlso?: StreamResult[];
+  /** the streaming peer on the same streams (WhisperLiveKit) */
+  streamPeer?: WlkResult;
   load?: LoadResult;
   memory?: MemoryResult;
   latency?: LatencyResult;
@@ -381,6 +384,29 @@ export function renderMarkdown(r: BenchResult): string {
       );
       out.push('');
     }
+  }
+
+  const peer = r.streamPeer;
+  if (peer) {
+    out.push(`## Streaming peer: ${peer.system} ${peer.version ?? ''} (${peer.policy}), the same streams, after Earshot's`);
+    out.push('');
+    out.push(
+      table(
+        ['streams', 'end → committed p50 / p95 s', 'first text p50 / p95 s', 'clips never committed', 'errors', 'WER', 'real time'],
+        peer.levels.map((x) => [
+          String(x.streams),
+          `${n(x.finalLatency.p50)} / ${n(x.finalLatency.p95)}`,
+          `${n(x.firstText.p50)} / ${n(x.firstText.p95)}`,
+          String(x.clipsWithoutFinal),
+          String(x.errors.length),
+          pct(x.wer),
+          x.sustained ? 'yes' : 'no',
+        ]),
+      ),
+    );
+    out.push('');
+    for (const s of peer.settings) out.push(`- ${s}`);
+    out.push('');
   }
 
   const l = r.load;

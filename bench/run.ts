@@ -18,6 +18,7 @@ import { runMemory } from './memory.js';
 import { enginesBatchPlan, fullPlan, liveVariants, quickPlan } from './plans.js';
 import { renderMarkdown, type BenchResult } from './report.js';
 import { runStreaming } from './stream.js';
+import { runWhisperLiveKit } from './whisperlivekit.js';
 import { engineKindOf, registeredEngineKinds } from '../src/engines/index.js';
 import { ModelStore } from '../src/models/store.js';
 
@@ -34,6 +35,8 @@ interface StreamArgs {
   sustainP95?: number;
   /** run the session-setting variants (hangover, pause, cadence) on each model */
   variants: boolean;
+  /** the streaming peer on the same streams after Earshot's, one system at a time */
+  peer?: 'whisperlivekit';
 }
 
 function parse(): { quick: boolean; sections: Section[]; out?: string; budget: number; engines: boolean; pairs?: string[]; stream: StreamArgs } {
@@ -49,6 +52,7 @@ function parse(): { quick: boolean; sections: Section[]; out?: string; budget: n
       levels: { type: 'string' },
       'sustain-p95': { type: 'string' },
       variants: { type: 'boolean', default: false },
+      peer: { type: 'string' },
     },
     allowPositionals: false,
   });
@@ -77,7 +81,14 @@ function parse(): { quick: boolean; sections: Section[]; out?: string; budget: n
   if (levels?.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--levels: stream counts, e.g. 1,2,4,6');
   const sustainP95 = values['sustain-p95'] === undefined ? undefined : Number(values['sustain-p95']);
   if (sustainP95 !== undefined && !(sustainP95 > 0)) throw new Error('--sustain-p95: seconds, a positive number');
-  const stream: StreamArgs = { models: list(values['stream-models']), levels, sustainP95, variants: values.variants ?? false };
+  if (values.peer !== undefined && values.peer !== 'whisperlivekit') throw new Error('--peer: only "whisperlivekit"');
+  const stream: StreamArgs = {
+    models: list(values['stream-models']),
+    levels,
+    sustainP95,
+    variants: values.variants ?? false,
+    peer: values.peer as StreamArgs['peer'],
+  };
   return {
     quick: values.quick ?? false,
     sections: engines ? ['batch'] : SECTIONS.filter((s) => only.includes(s)),
@@ -125,6 +136,7 @@ async function main(): Promise<void> {
       args.stream.levels ? `--levels ${args.stream.levels.join(',')}` : '',
       args.stream.sustainP95 !== undefined ? `--sustain-p95 ${args.stream.sustainP95}` : '',
       args.stream.variants ? '--variants' : '',
+      args.stream.peer ? `--peer ${args.stream.peer}` : '',
     ]
       .filter(Boolean)
       .join(' '),
@@ -219,6 +231,28 @@ async function main(): Promise<void> {
           result.notes.push(`Streaming on ${model} not measured: ${(err as Error).message.split('\n')[0]}`);
         }
       }
+    }
+    if (args.sections.includes('stream') && args.stream.peer === 'whisperlivekit') {
+      const s = args.stream;
+      try {
+        result.streamPeer = await runWhisperLiveKit(
+          streamPool,
+          {
+            levels: s.levels ?? plan.stream.levels,
+            clipsPerStream: plan.stream.clipsPerStream,
+            frameMs: 100,
+            drainTimeoutSeconds: 60,
+            sustainP95Seconds: s.sustainP95 ?? plan.stream.sustainP95Seconds,
+            policy: 'localagreement',
+          },
+          log,
+        );
+      } catch (err) {
+        const why = (err as Error).message.split('\n').slice(0, 3).join(' | ');
+        log(`whisperlivekit not measured: ${why}`);
+        result.notes.push(`WhisperLiveKit not measured: ${why}`);
+      }
+      write(false);
     }
     if (args.sections.includes('load')) result.load = await timed('load', () => runLoad(loadPool, plan.load, log));
     if (args.sections.includes('latency')) {

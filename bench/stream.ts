@@ -37,7 +37,7 @@ export interface StreamPlan {
   batchWer?: boolean;
 }
 
-interface Placed {
+export interface Placed {
   clip: BenchClip;
   /** stream seconds */
   start: number;
@@ -102,7 +102,7 @@ export interface StreamResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 /** Lays clips out on a stream: 0.5 s lead-in, 1–2 s gaps (varied per stream), 2 s tail. */
-function layout(pool: BenchClip[], streamIndex: number, count: number): { placed: Placed[]; samples: Float32Array } {
+export function layout(pool: BenchClip[], streamIndex: number, count: number): { placed: Placed[]; samples: Float32Array } {
   const chosen = Array.from({ length: count }, (_, k) => pool[(streamIndex * count + k) % pool.length]!);
   const placed: Placed[] = [];
   let t = 0.5;

@@ -40,8 +40,14 @@ describe('per-request engine override', () => {
     // the CTranslate2 copy is a model entry of its own beside the default, which stays on whisper.cpp
     const models = (await (await fetch(`${server.url}/`, { headers: { accept: 'application/json' } })).json()) as { engines: Array<Record<string, unknown>> };
     const rows = models.engines.map((e) => [e.id, e.kind, e.default]);
-    assert.ok(rows.some(([id, kind, def]) => id === 'base' && kind === 'whisper' && def === true), JSON.stringify(rows));
-    assert.ok(rows.some(([id, kind]) => id === 'base@ct2' && kind === 'ct2'), JSON.stringify(rows));
+    assert.ok(
+      rows.some(([id, kind, def]) => id === 'base' && kind === 'whisper' && def === true),
+      JSON.stringify(rows),
+    );
+    assert.ok(
+      rows.some(([id, kind]) => id === 'base@ct2' && kind === 'ct2'),
+      JSON.stringify(rows),
+    );
   });
 
   it('the query string works for raw audio uploads', async () => {
