@@ -15,10 +15,15 @@ export type EngineChoice = 'auto' | 'whisper' | 'ct2';
 export interface ProbeResult {
   /** seconds of work per engine for the probe audio: CPU seconds on a CPU, wall seconds on CUDA */
   whisper: number;
-  ct2: number;
+  /** null: CTranslate2 could not be had (its runtime failed to install or start; see ct2Error) */
+  ct2: number | null;
   winner: 'whisper' | 'ct2';
   measured: string;
+  ct2Error?: string;
 }
+
+/** A CTranslate2 runtime that failed (offline, no venv module) is tried again after this long, not at every start. */
+export const CT2_RETRY_MS = 24 * 3600_000;
 
 /** 30 s of quiet deterministic noise: one full Whisper window, so the probe weighs encoder and decoder as real audio does. */
 export function probeAudio(): Float32Array {
@@ -119,7 +124,8 @@ export async function selectEngine(d: SelectDeps): Promise<Engine> {
   }
   const key = ProbeCache.key(d.model, d.device, d.threads);
   const known = d.cache.get(key);
-  if (known) return known.winner === 'ct2' ? d.createCt2() : d.createWhisper();
+  const failedRecently = known?.ct2 === null && Date.now() - Date.parse(known.measured) < CT2_RETRY_MS;
+  if (known && (known.ct2 !== null || failedRecently)) return known.winner === 'ct2' ? d.createCt2() : d.createWhisper();
 
   d.log?.(`measuring whisper.cpp and CTranslate2 on ${d.model.id} (once; the answer is kept in the store)`);
   const whisper = d.createWhisper();
@@ -131,9 +137,14 @@ export async function selectEngine(d: SelectDeps): Promise<Engine> {
       ct2 = await d.createCt2();
       ct2Seconds = await measureEngine(ct2, d.device);
     } catch (err) {
-      // A runtime that cannot install or start is not a reason to fail: whisper.cpp serves.
-      d.log?.(`CTranslate2 engine unavailable: ${(err as Error).message}`);
+      // A runtime that cannot install or start (offline, say) is not a reason to fail: whisper.cpp
+      // serves, and the failure is kept so the next starts do not wait for pip again (retried after a day).
+      const reason = (err as Error).message;
+      d.log?.(`CTranslate2 engine unavailable, whisper.cpp serves: ${reason}`);
       await ct2?.close(0).catch(() => undefined);
+      await d.cache
+        .set(key, { whisper: whisperSeconds, ct2: null, winner: 'whisper', measured: new Date().toISOString(), ct2Error: reason.slice(0, 500) })
+        .catch(() => undefined);
       return whisper;
     }
     const winner = ct2Seconds < whisperSeconds ? 'ct2' : 'whisper';

@@ -141,13 +141,53 @@ describe('CTranslate2 engine', () => {
     };
     const first = await selectEngine(deps);
     const probe = cache.get(ProbeCache.key(model, 'cpu', 2));
-    assert.ok(probe && probe.whisper > 0 && probe.ct2 > 0);
+    assert.ok(probe && probe.whisper > 0 && probe.ct2 !== null && probe.ct2 > 0);
     assert.equal(first.info.kind, probe.winner);
     assert.equal(created, 2);
     await first.close();
     const second = await selectEngine(deps);
     assert.equal(second.info.kind, probe.winner);
     assert.equal(created, 3);
+    await second.close();
+  });
+
+  it('auto offline: a CTranslate2 runtime that cannot install leaves whisper.cpp serving, and the next start does not try again', async () => {
+    const cache = new ProbeCache(join(mkdtempSync(join(tmpdir(), 'earshot-probe-')), 'engine-probes.json'));
+    // the real installer, pointed at a package index that refuses connections (what pip meets offline)
+    const home = mkdtempSync(join(tmpdir(), 'earshot-offline-home-'));
+    let installs = 0;
+    const deps = {
+      choice: 'auto' as const,
+      model,
+      device: 'cpu' as const,
+      threads: 2,
+      cache,
+      ct2Available: () => true,
+      createWhisper: () => new WhisperEngine({ modelId: model.id, modelPath: model.path, threads: 2, parallel: 1, processes: 1, device: 'cpu' }),
+      createCt2: async () => {
+        installs++;
+        const offline = { ...process.env, PIP_INDEX_URL: 'http://127.0.0.1:9/simple', PIP_EXTRA_INDEX_URL: '', PIP_FIND_LINKS: '', PIP_RETRIES: '0' };
+        const saved = { ...process.env };
+        Object.assign(process.env, offline);
+        try {
+          const py = await ensureCt2Runtime({ home, install: true });
+          return createCt2Engine({ modelId: model.id, modelDir: ct2WeightsOf(model.dir)!, python: py, threads: 2, parallel: 1, processes: 1, device: 'cpu' });
+        } finally {
+          for (const k of Object.keys(offline)) if (saved[k] === undefined) delete process.env[k];
+          Object.assign(process.env, saved);
+        }
+      },
+    };
+    const first = await selectEngine(deps);
+    assert.equal(first.info.kind, 'whisper');
+    assert.equal((await first.transcribe(audio, { language: 'en' })).engine, 'whisper');
+    await first.close();
+    const probe = cache.get(ProbeCache.key(model, 'cpu', 2));
+    assert.ok(probe && probe.ct2 === null && probe.winner === 'whisper', JSON.stringify(probe));
+    assert.match(probe.ct2Error ?? '', /could not install the CTranslate2 runtime/);
+    const second = await selectEngine(deps);
+    assert.equal(second.info.kind, 'whisper');
+    assert.equal(installs, 1, 'the failed install is remembered, not retried at every start');
     await second.close();
   });
 });
