@@ -151,7 +151,9 @@ async function main(): Promise<void> {
   const complete = !args.quick && !args.pairs && !args.stream.models && args.sections.length === SECTIONS.length;
   const outDir = args.out ?? join(BENCH_DIR, 'results', complete ? '' : 'tmp');
   const suffix = args.quick ? 'quick' : args.engines ? 'engines' : args.sections.join('-');
-  const name = `${started.slice(0, 10)}-${machine.host}${complete ? '' : `-${suffix}`}${args.pairs ? `-${args.pairs.join('-').replace(/[^\w.-]+/g, '_')}` : ''}`;
+  // a partial run's name says what it ran, so it never overwrites another run's results
+  const detail = [...(args.pairs ?? []), ...(args.stream.models ?? []), ...(args.stream.peer ? [args.stream.peer] : [])];
+  const name = `${started.slice(0, 10)}-${machine.host}${complete ? '' : `-${suffix}`}${detail.length ? `-${detail.join('-').replace(/[^\w.-]+/g, '_')}` : ''}`;
   // Written after each finished batch pair as well, marked partial, so a run cut short keeps what it measured.
   const write = (final: boolean): string => {
     result.machine.loadAverage.end = loadAverageNow();

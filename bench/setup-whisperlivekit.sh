@@ -4,8 +4,8 @@
 #
 # PyTorch: whisperlivekit requires torch + torchaudio. PyPI's Linux torch wheel pulls ~2.5 GB of CUDA
 # packages, so a CPU wheel is taken from a local file (WLK_TORCH_WHEEL, default: the one in /opt/wheels).
-# torchaudio is installed without its
-# pinned torch (only its Python part is imported on this path). The Silero VAD is the copy bundled in
+# torchaudio, which its metadata lists,
+# is left out: no PyPI build matches this torch, and whisperlivekit never imports it. The Silero VAD is the copy bundled in
 # the whisperlivekit wheel: nothing is fetched from GitHub at run time.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -18,8 +18,7 @@ if [ -z "$torch_wheel" ]; then
   exit 1
 fi
 "$pip" install -q "$torch_wheel"
-"$pip" install -q --no-deps whisperlivekit==0.2.26
+"$pip" install -q --no-deps whisperlivekit==0.2.26   # its deps below, without torchaudio
 "$pip" install -q faster-whisper==1.2.1 ctranslate2==4.8.5 "fastapi>=0.141.1" librosa soundfile uvicorn websockets \
   huggingface-hub tiktoken "python-multipart>=0.0.31" "starlette>=1.3.1" tqdm
-"$pip" install -q --no-deps torchaudio==2.11.1
 "$venv/bin/python" -c 'import whisperlivekit, faster_whisper, torch; print("whisperlivekit ready, torch", torch.__version__)'

@@ -11,10 +11,11 @@
 //   first text:            from sending the clip's first sample to the first message with more words
 //                          (committed + buffer) than just before the clip began.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { float32ToS16le } from '../src/audio/pcm.js';
+import { encodeWav, float32ToS16le } from '../src/audio/pcm.js';
 import { SAMPLE_RATE } from '../src/engines/types.js';
 import { pooledWer } from '../src/eval/wer.js';
 import { freePort } from '../src/util/free-port.js';
@@ -74,7 +75,7 @@ interface Snapshot {
   totalWords: number;
 }
 
-async function startWlk(plan: WlkPlan, log: (line: string) => void): Promise<{ url: string; child: ChildProcess; output: () => string }> {
+async function startWlk(plan: WlkPlan, warmupWav: string, log: (line: string) => void): Promise<{ url: string; child: ChildProcess; output: () => string }> {
   const bin = join(WLK_VENV, 'bin', 'whisperlivekit-server');
   if (!existsSync(bin)) throw new Error(`WhisperLiveKit is not installed (${bin}): run bench/setup-whisperlivekit.sh`);
   const port = await freePort();
@@ -94,6 +95,9 @@ async function startWlk(plan: WlkPlan, log: (line: string) => void): Promise<{ u
     '--pcm-input',
     '--log-level',
     'WARNING',
+    // its default warm-up file is a download; warm it on a local clip instead, as Earshot warms its engine
+    '--warmup-file',
+    warmupWav,
   ];
   // the same thread budget and wait policy as the faster-whisper reference; no network
   const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: '2', HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1' };
@@ -203,7 +207,9 @@ async function runLevel(url: string, pool: BenchClip[], streams: number, plan: W
 }
 
 export async function runWhisperLiveKit(pool: BenchClip[], plan: WlkPlan, log: (line: string) => void): Promise<WlkResult> {
-  const server = await startWlk(plan, log);
+  const warmupWav = join(mkdtempSync(join(tmpdir(), 'earshot-wlk-')), 'warmup.wav');
+  writeFileSync(warmupWav, encodeWav(pool[0]!.samples));
+  const server = await startWlk(plan, warmupWav, log);
   try {
     const levels: WlkLevel[] = [];
     for (const n of plan.levels) {
@@ -226,7 +232,7 @@ export async function runWhisperLiveKit(pool: BenchClip[], plan: WlkPlan, log: (
       policy: plan.policy,
       settings: [
         `--backend faster-whisper --backend-policy ${plan.policy} --pcm-input --lan en, the CTranslate2 base folder of the faster-whisper reference (--model-path)`,
-        'its bundled Silero VAD (VAC on, the default); OMP_NUM_THREADS=2, OMP_WAIT_POLICY=PASSIVE',
+        'its bundled Silero VAD (VAC on, the default); warmed up on a local clip; OMP_NUM_THREADS=2, OMP_WAIT_POLICY=PASSIVE; torchaudio left out (not imported on this path)',
         'final = the first message whose committed lines reach the clip end (within 0.5 s); first text = first message with more words than before the clip',
       ],
       levels,
