@@ -22,6 +22,7 @@ const UNIT = [
   'test/enrich',
   'test/cluster/redis-limits.test.ts',
   'test/history',
+  'test/jobs/fetch-guard.test.ts',
   'test/jobs/redis-helper.test.ts',
   'test/models/import.test.ts',
   'test/models/lock-and-disk.test.ts',
@@ -56,6 +57,7 @@ const SERIAL = [
   'test/server/shutdown.test.ts',
   // three nodes + PostgreSQL + Redis + nginx on two cores
   'test/cluster/cluster.test.ts',
+  'test/jobs/jobs-redis.test.ts',
 ];
 
 /** Not part of npm test: the Python benchmark smoke test runs as `npm run bench -- --quick`. */

@@ -14,6 +14,10 @@ import { HallucinationFilter } from '../pipeline/filter/index.js';
 import { createVad, type CreatedVad } from '../pipeline/vad/index.js';
 import { AppEvents } from './events.js';
 import { HistoryRecorder } from './history-recorder.js';
+import { JobsService } from './jobs.js';
+import { MemoryJobBackend } from '../jobs/memory.js';
+import { RedisJobBackend } from '../jobs/redis.js';
+import { LocalAudioStore, S3AudioStore, type AudioStore } from '../jobs/storage.js';
 import { LiveSessions } from './live-sessions.js';
 import { Metrics } from './metrics.js';
 import { TranscriptionService } from './transcription.js';
@@ -47,6 +51,8 @@ export interface AppServices {
   node: string;
   /** Redis links shared with the other nodes (config cluster.redisUrl): live view, limits */
   cluster?: ClusterRedis;
+  /** durable transcription jobs (absent when jobs.enabled is false); its workers start with the server */
+  jobs?: JobsService;
 }
 
 export interface CreateServicesOptions {
@@ -83,6 +89,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const transcription = new TranscriptionService({ engines, events, filter, vad, skipSilence: config.batch.skipSilence, enricher, log });
   const node = config.cluster.nodeName ?? os.hostname();
   const cluster = config.cluster.redisUrl ? connectCluster(config.cluster.redisUrl, node, log) : undefined;
+  const jobs = config.jobs.enabled ? createJobs(config, store.home, transcription, node, log) : undefined;
   const services: AppServices = {
     config,
     store,
@@ -98,10 +105,13 @@ export async function createServices(config: Config, opts: CreateServicesOptions
     metrics,
     node,
     cluster,
+    jobs,
   };
   return {
     services,
     close: async () => {
+      // running jobs go back to their queue (another node, or this one after a restart, takes them)
+      await jobs?.close();
       live.closeAll();
       await engines.close();
       await vad.close();
@@ -127,4 +137,22 @@ export function openHistory(home: string, log: AppLogger, databaseUrl?: string):
     log.error({ err, path }, `history disabled: cannot open ${path}: ${(err as Error).message}`);
     return undefined;
   }
+}
+
+/**
+ * Jobs in BullMQ on Redis when cluster.redisUrl is set, else in this process. Uploads wait in S3 when
+ * jobs.storage.bucket is set; a single node may keep them in its home folder, a cluster may not (its
+ * nodes do not share a disk), so a cluster without a bucket takes URL and s3:// sources only.
+ */
+function createJobs(config: Config, home: string, transcription: TranscriptionService, node: string, log: AppLogger): JobsService {
+  const retentionMs = config.jobs.retentionHours * 3600_000;
+  const { storage } = config.jobs;
+  const redisUrl = config.cluster.redisUrl;
+  let audio: AudioStore | undefined;
+  if (storage.bucket) audio = new S3AudioStore({ bucket: storage.bucket, prefix: storage.prefix, region: storage.region, endpoint: storage.endpoint });
+  else if (!redisUrl) audio = new LocalAudioStore(join(home, 'jobs'));
+  const backend = redisUrl
+    ? new RedisJobBackend({ url: redisUrl, node, leaseMs: config.jobs.leaseSeconds * 1000, maxRetries: config.jobs.maxRetries, retentionMs, log })
+    : new MemoryJobBackend({ node, retentionMs });
+  return new JobsService({ config, backend, audio, transcription, node, log });
 }

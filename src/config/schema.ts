@@ -12,6 +12,7 @@
 //   enrichment  keywords after each final: LLM, fallback, categories, breaker, queue
 //   history     the transcript history
 //   metrics     Prometheus /metrics (port, key)
+//   jobs        durable transcription jobs (/v1/jobs): queue lease, storage of uploads, webhooks, SSRF guard
 //   wakeword    `earshot listen` settings, when kept in the same file (see listen.ts)
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -233,6 +234,54 @@ export const configSchema = z.object({
       nodeName: z.string().min(1).optional(),
     })
     .prefault({}),
+  /**
+   * Durable transcription jobs (/v1/jobs). With cluster.redisUrl they live in BullMQ on Redis and any node
+   * serving the model takes them; without it, in this process (same API, lost on restart).
+   */
+  jobs: z
+    .object({
+      enabled: z.boolean().default(true),
+      /** jobs this node runs at once */
+      concurrency: z.coerce.number().int().min(1).max(64).default(1),
+      /**
+       * models this node takes jobs for (ids or sources); empty = model.name plus the languages' batch
+       * models. A job waits in its model's queue until a node serving that model is up.
+       */
+      models: z.array(z.string().min(1)).default([]),
+      /** a running job's lease: a node that stops renewing it (killed, frozen) loses the job to another node after this long */
+      leaseSeconds: z.coerce.number().min(1).max(3600).default(30),
+      /** how often a job may lose its node (lease expired) before it is failed */
+      maxRetries: z.coerce.number().int().min(0).max(100).default(3),
+      /** finished jobs (status, result) are kept this long */
+      retentionHours: z.coerce.number().min(0.01).default(24),
+      /** fetch source URLs and call webhooks on loopback, private, link-local addresses (SSRF guard off) */
+      allowPrivateNetworks: z.boolean().default(false),
+      /** buckets an s3:// source may name (read with the server's AWS credentials); "*" = any; empty = s3:// sources refused */
+      s3SourceBuckets: z.array(z.string().min(1)).default([]),
+      /** where uploaded audio waits for its job: S3 (required in cluster mode for uploads); unset = the node's home folder (single node) */
+      storage: z
+        .object({
+          bucket: z.string().min(1).optional(),
+          /** key prefix inside the bucket */
+          prefix: z.string().default('earshot-jobs/'),
+          /** an S3-compatible endpoint (MinIO, moto, R2); default AWS (AWS_ENDPOINT_URL is honoured by the SDK) */
+          endpoint: z.string().url().optional(),
+          region: z.string().min(1).default('us-east-1'),
+        })
+        .strict()
+        .prefault({}),
+      webhook: z
+        .object({
+          /** HMAC-SHA256 key for the webhook-signature header ("whsec_" + base64, or any string) */
+          secret: z.string().min(8).optional(),
+          /** delivery attempts (exponential backoff from 1 s) */
+          attempts: z.coerce.number().int().min(1).max(20).default(5),
+          timeoutSeconds: z.coerce.number().min(1).max(120).default(10),
+        })
+        .strict()
+        .prefault({}),
+    })
+    .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** auto: readable lines on a terminal, JSON lines otherwise (Docker, systemd, files) */
   logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
@@ -312,6 +361,24 @@ export function configFromEnv(env: NodeJS.ProcessEnv = processEnv()): Dict {
       redisUrl: env.EARSHOT_REDIS_URL || undefined,
       nodeName: env.EARSHOT_NODE_NAME || undefined,
     },
+    jobs: {
+      enabled: env.EARSHOT_JOBS === undefined || env.EARSHOT_JOBS === '' ? undefined : !['0', 'false', 'off'].includes(env.EARSHOT_JOBS),
+      concurrency: num(env.EARSHOT_JOBS_CONCURRENCY),
+      models: csv(env.EARSHOT_JOBS_MODELS),
+      leaseSeconds: num(env.EARSHOT_JOBS_LEASE_SECONDS),
+      maxRetries: num(env.EARSHOT_JOBS_MAX_RETRIES),
+      retentionHours: num(env.EARSHOT_JOBS_RETENTION_HOURS),
+      allowPrivateNetworks:
+        env.EARSHOT_JOBS_ALLOW_PRIVATE_NETWORKS === undefined ? undefined : ['1', 'true', 'yes', 'on'].includes(env.EARSHOT_JOBS_ALLOW_PRIVATE_NETWORKS),
+      s3SourceBuckets: csv(env.EARSHOT_JOBS_S3_SOURCE_BUCKETS),
+      storage: {
+        bucket: env.EARSHOT_JOBS_S3_BUCKET || undefined,
+        prefix: env.EARSHOT_JOBS_S3_PREFIX,
+        endpoint: env.EARSHOT_JOBS_S3_ENDPOINT || undefined,
+        region: env.EARSHOT_JOBS_S3_REGION || undefined,
+      },
+      webhook: { secret: env.EARSHOT_JOBS_WEBHOOK_SECRET || undefined, attempts: num(env.EARSHOT_JOBS_WEBHOOK_ATTEMPTS) },
+    },
     logLevel: env.EARSHOT_LOG_LEVEL,
     logFormat: env.EARSHOT_LOG_FORMAT,
   };
@@ -382,6 +449,7 @@ export function publicConfig(config: Config): Dict {
     server: { ...config.server, apiKeys: config.server.apiKeys.map(() => '***'), keys: config.server.keys.map((k) => ({ ...k, key: '***' })) },
     metrics: { ...config.metrics, apiKey: config.metrics.apiKey ? '***' : undefined },
     cluster: { ...config.cluster, databaseUrl: maskUrlPassword(config.cluster.databaseUrl), redisUrl: maskUrlPassword(config.cluster.redisUrl) },
+    jobs: { ...config.jobs, webhook: { ...config.jobs.webhook, secret: config.jobs.webhook.secret ? '***' : undefined } },
     enrichment: publicEnrichConfig(config.enrichment),
     ...(config.wakeword ? { wakeword: { ...config.wakeword, apiKey: config.wakeword.apiKey ? '***' : undefined } } : {}),
   };

@@ -1,5 +1,5 @@
 // The HTTP server: framework setup, auth, error rendering, route registration.
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import websocket from '@fastify/websocket';
 import type { Readable } from 'node:stream';
@@ -51,6 +51,8 @@ export async function buildApp({ ctx, plugins = [] }: BuildOptions): Promise<Fas
     // a hop count is supported by Fastify (proxy-addr) though its types omit numbers
     trustProxy: ctx.config.server.trustProxy as boolean | string,
     ...(tls ? { https: tls } : {}),
+    // errors the router raises before any hook (a path parameter over maxParamLength: 414, a bad URL) in the family's shape too
+    frameworkErrors: (error, request, reply) => sendError(request.url, reply, toApiError(error)),
   }) as unknown as FastifyInstance;
 
   await app.register(multipart, {
@@ -98,11 +100,7 @@ export async function buildApp({ ctx, plugins = [] }: BuildOptions): Promise<Fas
   app.setErrorHandler((error, request, reply) => {
     const api = toApiError(error);
     if (api.status >= 500) request.log.error({ err: error }, 'request failed');
-    const url = request.url;
-    if (url.startsWith('/v1/')) {
-      return reply.status(api.status).send({ error: { message: api.message, type: openAiErrorType(api.status), param: api.param ?? null, code: api.code } });
-    }
-    return reply.status(api.status).send({ success: false, error: { code: api.code, message: api.message } });
+    return sendError(request.url, reply, api);
   });
   app.setNotFoundHandler((request, reply) => {
     const message = `no route for ${request.method} ${request.url.split('?')[0]}`;
@@ -116,6 +114,14 @@ export async function buildApp({ ctx, plugins = [] }: BuildOptions): Promise<Fas
   await app.register(async (instance) => seedRoutes(instance, ctx));
   for (const plugin of plugins) await app.register(async (instance) => plugin(instance, ctx));
   return app;
+}
+
+/** An error in its route family's shape: OpenAI's under /v1/, the seed's elsewhere. */
+function sendError(url: string, reply: FastifyReply, api: ApiError): FastifyReply {
+  if (url.startsWith('/v1/')) {
+    return reply.status(api.status).send({ error: { message: api.message, type: openAiErrorType(api.status), param: api.param ?? null, code: api.code } });
+  }
+  return reply.status(api.status).send({ success: false, error: { code: api.code, message: api.message } });
 }
 
 export function openAiErrorType(status: number): string {

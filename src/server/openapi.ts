@@ -12,6 +12,7 @@ import { RESPONSE_FORMATS } from '../formats/index.js';
 import { VERSION } from '../version.js';
 import { enrichBody } from './routes/enrich.js';
 import { listQuery, subtitlesBody } from './routes/history.js';
+import { jobJsonBody, jobListQuery, jobQuery } from './routes/jobs.js';
 import { loadBody } from './routes/models.js';
 
 type Schema = Record<string, unknown>;
@@ -132,6 +133,46 @@ const transcriptionJson: Schema = {
   type: 'object',
   required: ['text'],
   properties: { text: { type: 'string' }, language: { type: 'string' }, duration: { type: 'number' }, segments: { type: 'array', items: segment } },
+  additionalProperties: true,
+};
+
+const nullable = (schema: Schema): Schema => ({ anyOf: [schema, { type: 'null' }] });
+
+const jobFields: Schema = {
+  file: audioFile,
+  model: { type: 'string', description: '"whisper-1" (the default route) or a model id' },
+  language: { type: 'string' },
+  prompt: { type: 'string' },
+  temperature: { type: 'number', minimum: 0, maximum: 1 },
+  task: { type: 'string', enum: ['transcribe', 'translate'] },
+  'timestamp_granularities[]': { type: 'array', items: { type: 'string', enum: ['word', 'segment'] } },
+  word_timestamps: { type: 'string', enum: ['true', 'false'] },
+  webhook_url: { type: 'string', description: 'called once the job ends (POST, JSON, signed when jobs.webhook.secret is set)' },
+};
+
+const jobObject: Schema = {
+  type: 'object',
+  required: ['id', 'object', 'status', 'progress', 'created_at', 'attempts'],
+  properties: {
+    id: { type: 'string' },
+    object: { const: 'transcription.job' },
+    status: { type: 'string', enum: ['queued', 'running', 'completed', 'failed', 'cancelled'] },
+    model: nullable({ type: 'string' }),
+    progress: { type: 'number', minimum: 0, maximum: 1, description: 'fraction of the audio done' },
+    created_at: { type: 'string', format: 'date-time' },
+    started_at: nullable({ type: 'string', format: 'date-time' }),
+    finished_at: nullable({ type: 'string', format: 'date-time' }),
+    node: nullable({ type: 'string', description: 'the node running or that ran it' }),
+    attempts: { type: 'integer', description: 'runs started (2+ after a node was lost mid-job)' },
+    source: { type: 'object', additionalProperties: true },
+    webhook_url: nullable({ type: 'string' }),
+    error: nullable({ type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } }),
+    response_format: { type: 'string', enum: [...RESPONSE_FORMATS] },
+    result: {
+      description: 'the transcript once completed, in response_format (an object for json and verbose_json, a string otherwise)',
+      anyOf: [{ type: 'object', additionalProperties: true }, { type: 'string' }, { type: 'null' }],
+    },
+  },
   additionalProperties: true,
 };
 
@@ -289,6 +330,76 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
         },
       },
       ...errors(openAiError),
+    },
+  },
+  'POST /v1/jobs': {
+    summary: 'Queue a transcription job (long audio; any node serving the model runs it)',
+    description:
+      'Multipart upload (field "file"), a bare audio/* body (options in the query), or JSON {"url": "https://… | s3://bucket/key"}. ' +
+      'Answers 202 at once; poll GET /v1/jobs/{id} or pass webhook_url for a signed callback (Standard Webhooks headers). ' +
+      '503 with the reason when the job queue is unreachable.',
+    tags: ['jobs'],
+    body: {
+      content: {
+        'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: jobFields } },
+        'application/json': { schema: fromZod(jobJsonBody) },
+        ...rawAudio,
+      },
+    },
+    response: { '202': json(jobObject, 'queued'), ...errors(openAiError, { '413': 'upload over the limit', '415': 'not multipart, JSON or audio/*' }) },
+  },
+  'GET /v1/jobs': {
+    summary: "Recent jobs (newest first; with API keys, the key's own)",
+    tags: ['jobs'],
+    querystring: fromZod(jobListQuery),
+    response: {
+      '200': json({ type: 'object', required: ['object', 'data'], properties: { object: { const: 'list' }, data: { type: 'array', items: jobObject } } }),
+      ...errors(openAiError),
+    },
+  },
+  'GET /v1/jobs/:id': {
+    summary: 'A job: status, progress, node, timestamps, and its result in the response format asked',
+    tags: ['jobs'],
+    params: idParam('job id'),
+    querystring: fromZod(jobQuery),
+    response: { '200': json(jobObject), ...errors(openAiError, { '404': 'no such job' }) },
+  },
+  'GET /v1/jobs/:id/result': {
+    summary: 'The result of a completed job alone, in the response format asked (a file for text, srt, vtt)',
+    tags: ['jobs'],
+    params: idParam('job id'),
+    querystring: fromZod(jobQuery),
+    response: {
+      '200': {
+        description: 'the transcript',
+        content: {
+          'application/json': { schema: transcriptionJson },
+          'text/plain': textOut('text'),
+          'text/vtt': textOut('WebVTT'),
+          'application/x-subrip': textOut('SRT'),
+        },
+      },
+      ...errors(openAiError, { '404': 'no such job', '409': 'the job is not completed' }),
+    },
+  },
+  'POST /v1/jobs/:id/cancel': {
+    summary: 'Cancel a job (queued: removed from its queue; running: its decode is stopped on whichever node runs it); the record stays',
+    tags: ['jobs'],
+    params: idParam('job id'),
+    body: { content: { 'application/json': { schema: { type: 'object', properties: {}, additionalProperties: false, description: 'no parameters' } } } },
+    response: { '200': json(jobObject, 'the job after the cancellation'), ...errors(openAiError, { '404': 'no such job', '409': 'already ended' }) },
+  },
+  'DELETE /v1/jobs/:id': {
+    summary: 'Delete a job: cancelled first if it has not ended, then its record and result are gone',
+    tags: ['jobs'],
+    params: idParam('job id'),
+    response: {
+      '200': json({
+        type: 'object',
+        required: ['id', 'object', 'deleted'],
+        properties: { id: { type: 'string' }, object: { const: 'transcription.job.deleted' }, deleted: { const: true } },
+      }),
+      ...errors(openAiError, { '404': 'no such job' }),
     },
   },
   'GET /ws': websocketDoc(

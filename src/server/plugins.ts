@@ -5,6 +5,7 @@ import { configRoutes } from './routes/config.js';
 import { enrichRoutes } from './routes/enrich.js';
 import { healthRoutes } from './routes/health.js';
 import { historyRoutes } from './routes/history.js';
+import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
 import { monitorRoutes } from './routes/monitor.js';
 import { openAiRoutes } from './routes/openai.js';
@@ -14,7 +15,7 @@ import { realtimeRoutes } from './routes/realtime.js';
 export type RoutePlugin = (app: FastifyInstance, ctx: AppContext) => Promise<void> | void;
 
 export async function serverPlugins(ctx: AppContext): Promise<RoutePlugin[]> {
-  const plugins: RoutePlugin[] = [healthRoutes, openAiRoutes, wsRoutes, realtimeRoutes, modelRoutes, monitorRoutes, historyRoutes, configRoutes];
+  const plugins: RoutePlugin[] = [healthRoutes, openAiRoutes, wsRoutes, realtimeRoutes, modelRoutes, monitorRoutes, historyRoutes, jobRoutes, configRoutes];
   if (ctx.enricher) plugins.push(enrichRoutes(ctx.enricher));
   return plugins;
 }

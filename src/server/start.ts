@@ -70,6 +70,8 @@ export async function startServer(
       ),
     );
 
+  // this node starts taking jobs (queued ones too: they survive restarts in the Redis backend)
+  await ctx.jobs?.start();
   const address = opts.http === false ? '' : await app.listen({ host: config.server.host, port: config.server.port });
   const wyoming = config.wyoming.uri ? await startWyoming(ctx, config.wyoming, config.wyoming.uri) : undefined;
   const metricsServer = metrics && config.metrics.port > 0 ? await startMetricsServer(metrics, config.metrics, config.server.host) : undefined;

@@ -23,6 +23,8 @@ const LAYER: Record<string, number> = {
   models: 1,
   eval: 1,
   engines: 2,
+  /** job queue backends (in-process, BullMQ), job audio storage, guarded fetch: below the app's jobs service */
+  jobs: 2,
   pipeline: 3,
   /** renders transcripts (engine types) for the interfaces */
   formats: 3,
