@@ -81,7 +81,13 @@ describe('cluster: three nodes, PostgreSQL, Redis, nginx', { timeout: 420_000 },
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('finds on node C a transcript made through node A', async () => {
+  it('finds on node C a transcript made through node A', async (t) => {
+    t.diagnostic(`nodes (${cluster.network}): ${cluster.nodes.map((n) => `${n.name} ${n.url}`).join(', ')}; balancer ${cluster.url}`);
+    if (cluster.network === 'netns') {
+      // separate hosts: one address each, all on the same port
+      assert.equal(new Set(cluster.nodes.map((n) => new URL(n.url).hostname)).size, cluster.nodes.length);
+      assert.equal(new Set(cluster.nodes.map((n) => n.port)).size, 1);
+    }
     const [a, , c] = cluster.nodes;
     const res = await postForm(`${a!.url}/transcribe`, { fileField: 'audio', file: fileBlob(clip.path), fields: { language: 'en' }, headers: auth() });
     assert.equal(res.status, 200, await res.clone().text());

@@ -4,8 +4,9 @@
 // read-only volume would), and nginx in front, running deploy/nginx/earshot.conf itself with the
 // upstream servers and listen address swapped for loopback ports.
 //
-// Nodes share the loopback interface (separate network namespaces would need CAP_NET_ADMIN and
-// veth plumbing on the CI machine; nothing here depends on the nodes being on one host beyond that).
+// Network: where the machine allows it (root), each node runs in its own network namespace, a separate
+// host on a bridge (test/cluster/netns.ts), every node on port 8003; elsewhere the nodes share loopback,
+// each on its own port. EARSHOT_CLUSTER_NETWORK=netns|loopback forces one; cluster.network says which.
 //
 //   const cluster = await startCluster({ nodes: 3, env: { EARSHOT_RATE_LIMIT: '5' } });
 //   cluster.nodes[0].url, cluster.url (nginx), cluster.redis.stop(), cluster.nodes[1].kill()
@@ -19,12 +20,13 @@ import { defaultHome } from '../../src/models/store.js';
 import { startChild, waitUntil, type Child } from '../helpers/child.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { startRedisServer, type RedisTestServer } from '../helpers/redis-server.js';
+import { createNodeNetwork, netnsAvailable } from './netns.js';
 import { freePort, ROOT, startServer, TEST_MODEL, type TestServer } from '../helpers/server.js';
 
 export interface ClusterNode {
   /** EARSHOT_NODE_NAME: node-1, node-2, … */
   readonly name: string;
-  /** http://127.0.0.1:PORT, stable across restarts */
+  /** http://ADDRESS:PORT (its namespace's address, or 127.0.0.1), stable across restarts */
   readonly url: string;
   readonly port: number;
   /** the running server process (undefined while stopped or killed) */
@@ -42,6 +44,8 @@ export interface ClusterNode {
 }
 
 export interface Cluster {
+  /** how the nodes are separated: a network namespace each, or ports on the shared loopback */
+  network: 'netns' | 'loopback';
   pg: TestPostgres;
   redis: RedisTestServer;
   nodes: ClusterNode[];
@@ -68,7 +72,12 @@ export interface ClusterOptions {
   args?: string[];
   /** ms to wait for each node's /health (default 180 s: three nodes load models on two cores) */
   startTimeoutMs?: number;
+  /** default: EARSHOT_CLUSTER_NETWORK, else netns where available, else loopback */
+  network?: 'auto' | 'netns' | 'loopback';
 }
+
+/** The port every node listens on inside its own namespace (compose's too). */
+const NODE_PORT = 8003;
 
 const NGINX_CONF = join(ROOT, 'deploy', 'nginx', 'earshot.conf');
 
@@ -145,27 +154,37 @@ async function nodeHome(dir: string, name: string): Promise<string> {
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const count = opts.nodes ?? 3;
+  const wanted = opts.network ?? (process.env.EARSHOT_CLUSTER_NETWORK as ClusterOptions['network']) ?? 'auto';
+  if (wanted === 'netns' && !netnsAvailable())
+    throw new Error('EARSHOT_CLUSTER_NETWORK=netns: network namespaces are not available here (root and iproute2 needed)');
+  const net = wanted === 'loopback' || (wanted === 'auto' && !netnsAvailable()) ? undefined : createNodeNetwork(count);
   const dir = await mkdtemp(join(os.tmpdir(), 'earshot-cluster-'));
   const started: Array<{ close(): Promise<void> }> = [];
+  if (net) started.push({ close: async () => net.close() });
   try {
-    const [pg, redis] = await Promise.all([startPostgres(), startRedisServer()]);
+    const also = net ? [net.hostIp] : [];
+    const [pg, redis] = await Promise.all([startPostgres({ alsoListen: also }), startRedisServer({ alsoBind: also })]);
     started.push({ close: () => pg.destroy() }, { close: () => redis.close() });
-    const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
+    // the nodes reach the shared services through the bridge; the test keeps using loopback
+    const seenByNodes = (url: string) => (net ? url.replace('127.0.0.1', net.hostIp) : url);
+    const ports = net ? Array(count).fill(NODE_PORT) : await Promise.all(Array.from({ length: count }, () => freePort()));
     const nodes = await Promise.all(
-      ports.map(async (port, i) => {
+      ports.map(async (port: number, i) => {
         const name = `node-${i + 1}`;
         const home = await nodeHome(dir, name);
         return makeNode(name, port, {
+          host: net?.nodeIps[i] ?? '127.0.0.1',
+          prefix: net?.prefix(i),
           model: opts.model ?? TEST_MODEL,
           args: opts.args ?? [],
           timeoutMs: opts.startTimeoutMs ?? 180_000,
           env: {
             EARSHOT_HOME: home,
-            EARSHOT_DATABASE_URL: pg.url,
-            EARSHOT_REDIS_URL: redis.url,
+            EARSHOT_DATABASE_URL: seenByNodes(pg.url),
+            EARSHOT_REDIS_URL: seenByNodes(redis.url),
             EARSHOT_NODE_NAME: name,
-            // the nodes see clients through nginx on loopback: believe its X-Forwarded-For
-            EARSHOT_TRUST_PROXY: '127.0.0.1',
+            // the nodes see clients through nginx: believe its X-Forwarded-For
+            EARSHOT_TRUST_PROXY: net?.hostIp ?? '127.0.0.1',
             ...(opts.env ?? {}),
             ...(opts.nodeEnv?.(i) ?? {}),
           },
@@ -177,11 +196,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     for (const node of nodes) await node.start();
     const nginx = await startNginx(
       dir,
-      nodes.map((n) => `127.0.0.1:${n.port}`),
+      nodes.map((n) => new URL(n.url).host),
     );
     started.push({ close: () => nginx.child.stop() });
     const url = `http://127.0.0.1:${nginx.port}`;
     return {
+      network: net ? 'netns' : 'loopback',
       pg,
       redis,
       nodes,
@@ -193,6 +213,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         await nginx.child.stop();
         await Promise.all(nodes.map((n) => n.stop()));
         await Promise.all([redis.close(), pg.destroy()]);
+        net?.close();
         await rm(dir, { recursive: true, force: true });
       },
     };
@@ -203,9 +224,13 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   }
 }
 
-function makeNode(name: string, port: number, o: { model: string; args: string[]; env: Record<string, string>; timeoutMs: number }): ClusterNode {
+function makeNode(
+  name: string,
+  port: number,
+  o: { host: string; prefix?: string[]; model: string; args: string[]; env: Record<string, string>; timeoutMs: number },
+): ClusterNode {
   let server: TestServer | undefined;
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${o.host}:${port}`;
   return {
     name,
     url,
@@ -221,7 +246,7 @@ function makeNode(name: string, port: number, o: { model: string; args: string[]
     },
     output: () => server?.output() ?? '',
     start: async () => {
-      server = await startServer({ port, model: o.model, args: o.args, env: o.env, timeoutMs: o.timeoutMs });
+      server = await startServer({ port, host: o.host, prefix: o.prefix, model: o.model, args: o.args, env: o.env, timeoutMs: o.timeoutMs });
     },
     stop: async () => {
       await server?.stop();

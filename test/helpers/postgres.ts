@@ -4,7 +4,7 @@
 // so under root the data folder belongs to, and the server runs as, the `postgres` user.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -39,7 +39,8 @@ function runAs(): { uid?: number; gid?: number } {
 }
 
 export async function startPostgres(
-  opts: { host?: string; port?: number; wrap?: (cmd: string, args: string[]) => [string, string[]] } = {},
+  /** host: the address in `url` (default 127.0.0.1); alsoListen: further addresses to listen on */
+  opts: { host?: string; port?: number; alsoListen?: string[] } = {},
 ): Promise<TestPostgres> {
   const bin = pgBin();
   const host = opts.host ?? '127.0.0.1';
@@ -56,28 +57,33 @@ export async function startPostgres(
     ...user,
     stdio: 'pipe',
   });
+  // clients on the extra addresses' subnets (a cluster test's nodes) are trusted like loopback ones
+  if (opts.alsoListen?.length) await appendFile(join(data, 'pg_hba.conf'), '\nhost all all samenet trust\n');
   let child: Child | undefined;
   const url = `postgres://earshot@${host}:${port}/earshot`;
   const start = async () => {
-    const [cmd, args] = (opts.wrap ?? ((c, a) => [c, a]))(join(bin, 'postgres'), [
-      '-D',
-      data,
-      '-h',
-      host,
-      '-p',
-      String(port),
-      '-k',
-      dir,
-      // a test database: durability off, fast start and stop
-      '-c',
-      'fsync=off',
-      '-c',
-      'synchronous_commit=off',
-      '-c',
-      'full_page_writes=off',
-      '-c',
-      'max_connections=100',
-    ]);
+    const [cmd, args] = [
+      join(bin, 'postgres'),
+      [
+        '-D',
+        data,
+        '-h',
+        [host, ...(opts.alsoListen ?? [])].join(','),
+        '-p',
+        String(port),
+        '-k',
+        dir,
+        // a test database: durability off, fast start and stop
+        '-c',
+        'fsync=off',
+        '-c',
+        'synchronous_commit=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'max_connections=100',
+      ],
+    ] as [string, string[]];
     child = startChild(cmd, args, user);
     const admin = `postgres://earshot@${host}:${port}/postgres`;
     await waitUntil('postgres', child, async () => {

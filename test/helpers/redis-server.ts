@@ -37,6 +37,8 @@ export interface RedisStartOptions {
   binary?: string;
   /** milliseconds to wait for PING to answer; default 20 s */
   timeoutMs?: number;
+  /** addresses to listen on besides 127.0.0.1 (a cluster test's bridge to its nodes' network namespaces) */
+  alsoBind?: string[];
 }
 
 function binaryOf(opts: RedisStartOptions): string {
@@ -83,7 +85,7 @@ export async function startRedisServer(opts: RedisStartOptions = {}): Promise<Re
       '--port',
       String(port),
       '--bind',
-      '127.0.0.1',
+      ['127.0.0.1', ...(opts.alsoBind ?? [])].join(' '),
       '--dir',
       dir,
       '--appendonly',

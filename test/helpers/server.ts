@@ -23,6 +23,10 @@ export interface TestServer {
 export interface StartOptions {
   /** the port to listen on (a restarted cluster node keeps its own); default a free one */
   port?: number;
+  /** the address to listen on and reach it at (default 127.0.0.1; a cluster node in a network namespace has its own) */
+  host?: string;
+  /** a command the server runs under, e.g. ['ip', 'netns', 'exec', NS] (it must exec the server, keeping its pid) */
+  prefix?: string[];
   /** --model value; null: no flag (the configured default) */
   model?: string | null;
   args?: string[];
@@ -42,13 +46,14 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     join(ROOT, 'bin', 'earshot.js'),
     'serve',
     '--host',
-    '127.0.0.1',
+    opts.host ?? '127.0.0.1',
     '--port',
     String(port),
     ...(opts.model === null ? [] : ['--model', opts.model ?? TEST_MODEL]),
     ...(opts.args ?? []),
   ];
-  const child = spawn(process.execPath, args, {
+  const [command, ...commandArgs] = [...(opts.prefix ?? []), process.execPath, ...args];
+  const child = spawn(command!, commandArgs, {
     cwd: ROOT,
     env: { ...process.env, EARSHOT_LOG_LEVEL: process.env.EARSHOT_LOG_LEVEL ?? 'warn', ...(opts.env ?? {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -64,7 +69,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  const url = `${opts.tlsCa ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const url = `${opts.tlsCa ? 'https' : 'http'}://${opts.host ?? '127.0.0.1'}:${port}`;
   const probe = opts.tlsCa ? await trustingFetch(opts.tlsCa) : fetch;
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
