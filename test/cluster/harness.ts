@@ -7,6 +7,8 @@
 // Network: where the machine allows it (root), each node runs in its own network namespace, a separate
 // host on a bridge (test/cluster/netns.ts), every node on port 8003; elsewhere the nodes share loopback,
 // each on its own port. EARSHOT_CLUSTER_NETWORK=netns|loopback forces one; cluster.network says which.
+// The test reaches everything from its own namespace (node URLs, nginx, PostgreSQL and Redis on
+// 127.0.0.1); a server the test adds for the nodes (S3, webhooks) must listen on cluster.hostAddress.
 //
 //   const cluster = await startCluster({ nodes: 3, env: { EARSHOT_RATE_LIMIT: '5' } });
 //   cluster.nodes[0].url, cluster.url (nginx), cluster.redis.stop(), cluster.nodes[1].kill()
@@ -46,6 +48,12 @@ export interface ClusterNode {
 export interface Cluster {
   /** how the nodes are separated: a network namespace each, or ports on the shared loopback */
   network: 'netns' | 'loopback';
+  /**
+   * The address at which nodes reach a server the test starts itself (an S3 or webhook server): the
+   * bridge address in netns mode, 127.0.0.1 on loopback. Such a server must listen on it (or 0.0.0.0),
+   * and URLs handed to the nodes must use it.
+   */
+  hostAddress: string;
   pg: TestPostgres;
   redis: RedisTestServer;
   nodes: ClusterNode[];
@@ -202,6 +210,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     const url = `http://127.0.0.1:${nginx.port}`;
     return {
       network: net ? 'netns' : 'loopback',
+      hostAddress: net?.hostIp ?? '127.0.0.1',
       pg,
       redis,
       nodes,
