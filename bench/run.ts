@@ -1,4 +1,5 @@
 // npm run bench [-- --quick (CI's smoke test: fails unless every section is complete)] [-- --only batch,stream,load,memory,latency] [-- --plan engines] [-- --out DIR] [-- --budget SECONDS]
+// npm run bench -- --only soak [--minutes 30]   the reliability soak (bench/soak.ts), on its own: bench/results/reliability-soak-*.{json,md}
 // Earshot measured side by side with faster-whisper on this machine: batch (processing time, RTF,
 // WER per configuration), streaming, server under load, memory. Writes JSON + Markdown results.
 // A full run of every section writes bench/results/<date>-<host>.{json,md} and latest.{json,md};
@@ -17,6 +18,7 @@ import { runLoad } from './load.js';
 import { runMemory } from './memory.js';
 import { enginesBatchPlan, fullPlan, liveVariants, quickPlan } from './plans.js';
 import { renderMarkdown, type BenchResult } from './report.js';
+import { renderSoakMarkdown, runSoak, soakPlan } from './soak.js';
 import { runStreaming } from './stream.js';
 import { runWhisperLiveKit } from './whisperlivekit.js';
 import { engineKindOf, registeredEngineKinds } from '../src/engines/index.js';
@@ -39,9 +41,10 @@ interface StreamArgs {
   peer?: 'whisperlivekit';
 }
 
-function parse(): { quick: boolean; sections: Section[]; out?: string; budget: number; engines: boolean; pairs?: string[]; stream: StreamArgs } {
+function parse(): { quick: boolean; sections: Section[]; out?: string; budget: number; engines: boolean; pairs?: string[]; stream: StreamArgs; soakMinutes?: number } {
   const { values } = parseArgs({
     options: {
+      minutes: { type: 'string' },
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       out: { type: 'string' },
@@ -62,6 +65,12 @@ function parse(): { quick: boolean; sections: Section[]; out?: string; budget: n
         .map((s) => s.trim())
         .filter(Boolean)
     : [...SECTIONS];
+  if (only.includes('soak')) {
+    if (only.length > 1) throw new Error('--only soak runs on its own (it is long and loads the machine itself)');
+    const minutes = values.minutes === undefined ? 30 : Number(values.minutes);
+    if (!(minutes > 0)) throw new Error('--minutes: a positive number');
+    return { quick: false, sections: [], out: values.out, budget: 0, engines: false, stream: { variants: false }, soakMinutes: minutes };
+  }
   for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section "${s}" (use ${SECTIONS.join(',')})`);
   const budget = values.budget === undefined ? DEFAULT_BUDGET_SECONDS : Number(values.budget);
   if (!(budget > 0)) throw new Error('--budget: seconds, a positive number');
@@ -104,8 +113,25 @@ function log(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 }
 
+/** The reliability soak: its own report, named reliability-soak-<date>-<host>; runs under 10 minutes go to results/tmp. */
+async function soak(minutes: number, out: string | undefined): Promise<void> {
+  const machine = machineFacts();
+  log(`soak: ${minutes} min on ${machine.cpuModel}, ${machine.cores} cores, load average ${machine.loadAverage.start.join(' ')}`);
+  const result = await runSoak(soakPlan(minutes), log);
+  const outDir = out ?? join(BENCH_DIR, 'results', minutes >= 10 ? '' : 'tmp');
+  mkdirSync(outDir, { recursive: true });
+  const name = `reliability-soak-${result.started.slice(0, 10)}-${machine.host}`;
+  const md = renderSoakMarkdown(result) + '\n';
+  writeFileSync(join(outDir, `${name}.json`), JSON.stringify({ ...result, machine }, null, 2) + '\n');
+  writeFileSync(join(outDir, `${name}.md`), md);
+  process.stdout.write(md);
+  log(`wrote ${join(outDir, name)}.{json,md}: ${result.pass ? 'PASS' : 'FAIL'}`);
+  if (!result.pass) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
   const args = parse();
+  if (args.soakMinutes !== undefined) return soak(args.soakMinutes, args.out);
   const plan = args.quick ? quickPlan() : fullPlan();
   if (args.engines) plan.batch = args.quick ? { ...enginesBatchPlan(), matrixClipIds: ['cards-001'], reps: 1 } : enginesBatchPlan();
   if (args.pairs) {

@@ -21,14 +21,16 @@ export interface ServerOptions {
   args?: string[];
   /** extra environment (e.g. EARSHOT_METRICS=false for a peer without metrics) */
   env?: Record<string, string>;
+  /** config file contents (default: history off, warnings only) */
+  config?: Record<string, unknown>;
 }
 
 export async function startServer(opts: ServerOptions): Promise<BenchServer> {
   const port = await freePort();
-  // History off: a benchmark must not fill the user's transcript history.
+  // History off unless asked: a benchmark must not fill the user's transcript history.
   const dir = mkdtempSync(join(tmpdir(), 'earshot-bench-'));
   const configFile = join(dir, 'config.json');
-  writeFileSync(configFile, JSON.stringify({ history: { enabled: false }, logLevel: 'warn' }));
+  writeFileSync(configFile, JSON.stringify(opts.config ?? { history: { enabled: false }, logLevel: 'warn' }));
   const args = [
     join(BENCH_DIR, '..', 'bin', 'earshot.js'),
     'serve',
