@@ -1,11 +1,12 @@
 // Everything the interfaces use, built once from a Config: model store, engines, VAD, filter,
 // enricher, the event bus and the services over them, plus the event subscribers (history).
+import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
 import { connectCluster, type ClusterRedis } from '../cluster/index.js';
 import type { Config } from '../config/schema.js';
 import { EngineManager } from '../engines/manager.js';
-import { PostgresHistoryStore, SqliteHistoryStore, type HistoryStore } from '../history/index.js';
+import { PostgresHistoryStore, SqliteHistoryStore, type HistoryStore, type SqliteHistoryOptions } from '../history/index.js';
 import type { ModelResolver } from '../models/manifest.js';
 import { storeResolver } from '../models/resolver.js';
 import { ModelStore } from '../models/store.js';
@@ -125,15 +126,43 @@ export async function createServices(config: Config, opts: CreateServicesOptions
 /**
  * The shared PostgreSQL history when a database URL is configured (cluster mode: its schema is made on
  * first use, and while the database is unreachable the store answers "unavailable" and recovers by
- * itself), else `<home>/history.sqlite`. Returns undefined (and logs why) when the file cannot be
- * opened: the server runs on without history rather than not at all.
+ * itself), else `<home>/history.sqlite`. A file that is not a database or is damaged is moved aside
+ * (`history.sqlite.corrupt-<time>`, kept for recovery with sqlite3's .recover) and a fresh history
+ * starts, logged as an error. A file another process keeps locked past the busy timeout, or any other
+ * failure, leaves the server running without history (logged with the reason): transcription matters
+ * more than its record, and a crash loop would serve no one.
  */
-export function openHistory(home: string, log: AppLogger, databaseUrl?: string): HistoryStore | undefined {
+export function openHistory(home: string, log: AppLogger, databaseUrl?: string, options: SqliteHistoryOptions = {}): HistoryStore | undefined {
   if (databaseUrl) return new PostgresHistoryStore(databaseUrl, { log });
   const path = join(home, HISTORY_FILE);
   try {
-    return new SqliteHistoryStore(path);
+    return new SqliteHistoryStore(path, options);
   } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+      const aside = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      try {
+        renameSync(path, aside);
+        // the WAL and shared-memory files belong to the damaged database, not to the fresh one
+        for (const suffix of ['-wal', '-shm']) if (existsSync(path + suffix)) renameSync(path + suffix, aside + suffix);
+        const fresh = new SqliteHistoryStore(path, options);
+        log.error(
+          { path, movedTo: aside, code },
+          `history database ${path} is damaged (${(err as Error).message}): moved to ${aside}, starting a fresh history`,
+        );
+        return fresh;
+      } catch (again) {
+        log.error({ err: again, path }, `history disabled: ${path} is damaged and could not be replaced: ${(again as Error).message}`);
+        return undefined;
+      }
+    }
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+      log.error(
+        { path, code },
+        `history disabled for this run: ${path} is locked by another process (waited ${(options.busyTimeoutMs ?? 5000) / 1000} s); stop that process and restart to record history again`,
+      );
+      return undefined;
+    }
     log.error({ err, path }, `history disabled: cannot open ${path}: ${(err as Error).message}`);
     return undefined;
   }

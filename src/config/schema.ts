@@ -144,6 +144,13 @@ export const configSchema = z.object({
         .min(1)
         .default(3 * 3600),
       maxQueue: z.coerce.number().int().min(1).default(64),
+      /**
+       * Engine watchdog: a job still running after max(jobTimeoutFloorSeconds, audio seconds ×
+       * jobTimeoutPerAudioSecond) is a hung worker: it is killed (the job answers 503 worker_timeout)
+       * and respawned. Generous on purpose: a busy 2-core machine decodes far slower than real time.
+       */
+      jobTimeoutPerAudioSecond: z.coerce.number().gt(0).default(10),
+      jobTimeoutFloorSeconds: z.coerce.number().gt(0).default(60),
     })
     .prefault({}),
   streaming: z

@@ -3,5 +3,5 @@
 // subscriber of the server's events.
 export * from './types.js';
 export { normalizeKeyword } from './search-text.js';
-export { SqliteHistoryStore, ftsQuery } from './sqlite.js';
+export { SqliteHistoryStore, ftsQuery, type SqliteHistoryOptions } from './sqlite.js';
 export { PostgresHistoryStore, tsQuery } from './postgres.js';

@@ -80,6 +80,8 @@ interface Row {
 export interface SqliteHistoryOptions {
   /** use LIKE even when FTS5 exists (tests of the fallback) */
   disableFts?: boolean;
+  /** how long to wait for another process's lock before failing with SQLITE_BUSY (default 5 s) */
+  busyTimeoutMs?: number;
 }
 
 /** FTS5 query: every word must occur, each as a prefix ("disp" finds "disposed"). */
@@ -104,10 +106,13 @@ export class SqliteHistoryStore implements HistoryStore {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     try {
+      // busy_timeout first: switching to WAL needs a lock, and another process may hold one for a moment.
+      this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
       this.db.pragma('journal_mode = WAL');
+      // In WAL mode NORMAL loses nothing when the process dies (kill -9, a crash): a commit is in the
+      // WAL file before add() returns. Only a power loss or OS crash can drop the last commits.
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = ON');
-      this.db.pragma('busy_timeout = 5000');
       this.db.exec(SCHEMA);
       this.fts = !options.disableFts && this.ensureFts();
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);

@@ -13,6 +13,8 @@ export const createCtcEngine: EngineFactory = (model, { config, device }) =>
     chunkSeconds: config.ctc.chunkSeconds,
     strideSeconds: config.ctc.strideSeconds,
     maxQueue: config.limits.maxQueue,
+    jobTimeoutPerAudioSecond: config.limits.jobTimeoutPerAudioSecond,
+    minJobTimeoutMs: config.limits.jobTimeoutFloorSeconds * 1000,
   });
 
 export { CtcEngine } from './engine.js';

@@ -223,7 +223,12 @@ export class WorkerPool<Info, W extends PoolWorker<Info>> {
     this.running.set(job.id, job);
     const timeoutMs = Math.max(this.options.minJobTimeoutMs ?? 60_000, job.request.audioSeconds * 1000 * (this.options.jobTimeoutPerAudioSecond ?? 10));
     job.watchdog = setTimeout(() => {
-      worker.kill(`transcription exceeded ${Math.round(timeoutMs / 1000)} s: worker presumed hung and was killed`);
+      const why = `transcription exceeded ${Math.round(timeoutMs / 1000)} s (limits.jobTimeoutFloorSeconds / jobTimeoutPerAudioSecond): worker presumed hung, killed and restarted`;
+      // This job fails as a timeout (not a crash); other jobs on the same worker fail as worker_crashed with this reason.
+      this.settle(job, () => {
+        throw new EngineError('worker_timeout', why);
+      });
+      worker.kill(why);
     }, timeoutMs);
     job.watchdog.unref();
     try {

@@ -13,6 +13,8 @@ export const createSherpaEngine: EngineFactory = (model, { config, device }) =>
     processes: config.model.processes,
     device,
     maxQueue: config.limits.maxQueue,
+    jobTimeoutPerAudioSecond: config.limits.jobTimeoutPerAudioSecond,
+    minJobTimeoutMs: config.limits.jobTimeoutFloorSeconds * 1000,
   });
 
 export { SherpaEngine } from './engine.js';

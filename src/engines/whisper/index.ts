@@ -16,6 +16,8 @@ export const createWhisperEngine: EngineFactory = (model, { config, device, home
     processes: config.model.processes,
     device,
     maxQueue: config.limits.maxQueue,
+    jobTimeoutPerAudioSecond: config.limits.jobTimeoutPerAudioSecond,
+    minJobTimeoutMs: config.limits.jobTimeoutFloorSeconds * 1000,
     languages: model.languages,
   };
   const ct2 = config.ct2;
