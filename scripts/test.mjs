@@ -58,6 +58,7 @@ const SERIAL = [
   // three nodes + PostgreSQL + Redis + nginx on two cores
   'test/cluster/cluster.test.ts',
   'test/jobs/jobs-redis.test.ts',
+  'test/reliability',
 ];
 
 /** Not part of npm test: the Python benchmark smoke test runs as `npm run bench -- --quick`. */

@@ -182,6 +182,7 @@ export class Enricher {
       }
       if (err instanceof LlmError) {
         this.recordFailure(err);
+        this.logFallback(REASON_BY_KIND[err.kind], err.message);
         return fallback(REASON_BY_KIND[err.kind], err.message);
       }
       this.breaker.release();
@@ -250,6 +251,17 @@ export class Enricher {
     this.lastLatencyMs = latencyMs;
     this.record(false);
     this.observer?.llmCall(latencyMs, true);
+  }
+
+  /** when each fallback reason was last logged: the first of a kind is logged, then at most one a minute */
+  private readonly fallbackLogged = new Map<FallbackReason, number>();
+
+  private logFallback(reason: FallbackReason, error: string): void {
+    const last = this.fallbackLogged.get(reason);
+    const now = this.now();
+    if (last !== undefined && now - last < 60_000) return;
+    this.fallbackLogged.set(reason, now);
+    this.logger?.warn({ reason, error, url: this.config.llm?.baseUrl }, `LLM answer not used (${reason}: ${error}); keywords from the built-in extractor`);
   }
 
   private recordFailure(err: LlmError): void {
