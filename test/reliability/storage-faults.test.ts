@@ -3,9 +3,7 @@
 // history and during a model pull (a real 1 MiB tmpfs: ENOSPC from the kernel, not a simulation).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync, statfsSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statfsSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { earshotHome } from '../../src/config/env.js';
 import { pocketsphinxClips } from '../../src/eval/corpus.js';
@@ -140,10 +138,10 @@ describe('a full disk', () => {
     server = undefined;
   });
 
-  it('during a model pull: 503 disk_full with the reason, nothing installed; with space back the same pull resumes and installs', async () => {
+  it('during a model pull: 503 disk_full with the reason, nothing installed; with space back the same pull resumes and installs', async (t) => {
     // Its own tmpfs, big enough for the model (the space check before a download passes), filled up while it downloads.
     const big = mountTmpfs('200m');
-    if (!('dir' in big)) throw new Error(big.reason);
+    if (!('dir' in big)) return t.skip(big.reason); // CI runs as root: these run there
     try {
       const home = mkdtempSync(join(big.dir, 'pull-'));
       mkdirSync(join(home, 'models'));
