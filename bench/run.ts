@@ -41,7 +41,16 @@ interface StreamArgs {
   peer?: 'whisperlivekit';
 }
 
-function parse(): { quick: boolean; sections: Section[]; out?: string; budget: number; engines: boolean; pairs?: string[]; stream: StreamArgs; soakMinutes?: number } {
+function parse(): {
+  quick: boolean;
+  sections: Section[];
+  out?: string;
+  budget: number;
+  engines: boolean;
+  pairs?: string[];
+  stream: StreamArgs;
+  soakMinutes?: number;
+} {
   const { values } = parseArgs({
     options: {
       minutes: { type: 'string' },
