@@ -22,16 +22,17 @@ function manager(store: ModelStore, config: Record<string, unknown> = {}, env: R
   return new EngineManager({ config: loadConfig({ env: { EARSHOT_DEVICE: 'cpu', ...env }, flags: config }), store });
 }
 
-test("model.live 'auto' on a CPU: English live sessions on Moonshine when installed (base before tiny), batch on the default", async () => {
+test("model.live 'auto' on a CPU: English live sessions on Moonshine when installed (tiny before base), batch on the default", async () => {
   const m = manager(storeWith('moonshine-base-en', 'moonshine-tiny-en'));
   await m.load('base', { makeDefault: true }).catch(() => undefined); // no such model here: only the default id matters
-  assert.equal(m.routeFor({ language: 'en', use: 'live' }), 'moonshine-base-en');
+  assert.equal(m.routeFor({ language: 'en', use: 'live' }), 'moonshine-tiny-en');
   assert.equal(m.routeFor({ language: 'en', use: 'batch' }), 'base');
   assert.equal(m.routeFor({ language: 'en' }), 'base', 'batch is the default use');
   assert.equal(m.routeFor({ language: 'ko', use: 'live' }), 'base', 'Moonshine is English only');
   assert.equal(m.routeFor({ use: 'live' }), 'base', 'no language: a multilingual default may hear anything');
   assert.equal(m.routeFor({ language: 'en', use: 'live', model: 'tiny.en' }), 'tiny.en', 'an explicit model wins');
   assert.equal(manager(storeWith('moonshine-tiny-en')).routeFor({ language: 'en', use: 'live' }), 'moonshine-tiny-en');
+  assert.equal(manager(storeWith('moonshine-base-en')).routeFor({ language: 'en', use: 'live' }), 'moonshine-base-en');
   await m.close();
 });
 
