@@ -59,6 +59,7 @@ const SERIAL = [
   'test/cluster/cluster.test.ts',
   'test/jobs/jobs-redis.test.ts',
   'test/reliability',
+  'test/cluster/jobs.test.ts',
 ];
 
 /** Not part of npm test: the Python benchmark smoke test runs as `npm run bench -- --quick`. */
