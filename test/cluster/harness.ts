@@ -74,8 +74,8 @@ export interface ClusterOptions {
   model?: string;
   /** extra environment for every node (EARSHOT_* settings) */
   env?: Record<string, string>;
-  /** extra environment per node index */
-  nodeEnv?: (index: number) => Record<string, string>;
+  /** extra environment per node index; hostAddress is where the nodes reach servers the test adds (cluster.hostAddress) */
+  nodeEnv?: (index: number, hostAddress: string) => Record<string, string>;
   /** extra serve flags for every node */
   args?: string[];
   /** ms to wait for each node's /health (default 180 s: three nodes load models on two cores) */
@@ -194,7 +194,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
             // the nodes see clients through nginx: believe its X-Forwarded-For
             EARSHOT_TRUST_PROXY: net?.hostIp ?? '127.0.0.1',
             ...(opts.env ?? {}),
-            ...(opts.nodeEnv?.(i) ?? {}),
+            ...(opts.nodeEnv?.(i, net?.hostIp ?? '127.0.0.1') ?? {}),
           },
         });
       }),

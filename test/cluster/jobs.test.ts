@@ -1,5 +1,6 @@
-// Durable jobs on the whole cluster (test/cluster/harness.ts: PostgreSQL, Redis, three nodes, nginx
-// running deploy/nginx/earshot.conf) with uploads in a real S3 (moto), all through the balancer:
+// Durable jobs on the whole cluster (test/cluster/harness.ts: PostgreSQL, Redis, three nodes — each in its
+// own network namespace where the machine allows it —, nginx running deploy/nginx/earshot.conf) with
+// uploads in a real S3 (moto), all through the balancer:
 // ten jobs spread over the three nodes and all complete; kill -9 of the node running a job → another
 // node completes it after the lease, with one result and one webhook; Redis stopped → /v1/jobs answers
 // 503 with the reason while a live /ws session through the balancer keeps transcribing, and the jobs
@@ -33,7 +34,8 @@ describe('cluster jobs: three nodes behind nginx, Redis, S3', { timeout: 900_000
   let long: Buffer;
 
   before(async () => {
-    s3 = await startS3Server();
+    // every interface: nodes in their own network namespaces reach it through the bridge
+    s3 = await startS3Server({ host: '0.0.0.0' });
     const client = new S3Client({
       endpoint: s3.endpoint,
       forcePathStyle: true,
@@ -47,10 +49,10 @@ describe('cluster jobs: three nodes behind nginx, Redis, S3', { timeout: 900_000
       env: {
         ...AWS,
         EARSHOT_JOBS_S3_BUCKET: BUCKET,
-        EARSHOT_JOBS_S3_ENDPOINT: s3.endpoint,
         EARSHOT_JOBS_LEASE_SECONDS: String(LEASE_SECONDS),
         EARSHOT_JOBS_ALLOW_PRIVATE_NETWORKS: '1',
       },
+      nodeEnv: (_i, hostAddress) => ({ EARSHOT_JOBS_S3_ENDPOINT: s3.endpoint.replace('127.0.0.1', hostAddress) }),
     });
     medium = (await longSpeech(20)).wav;
     long = (await longSpeech(120)).wav;
@@ -82,7 +84,7 @@ describe('cluster jobs: three nodes behind nginx, Redis, S3', { timeout: 900_000
   });
 
   it('kill -9 of the node running a job: another node completes it after the lease, one result, one webhook', async () => {
-    const hook = await webhookReceiver();
+    const hook = await webhookReceiver([], cluster.hostAddress);
     try {
       const job = await submit(new Blob([long], { type: 'audio/wav' }), { webhook_url: hook.url });
       const running = await waitForJob(cluster.url, job.id, (j) => j.status === 'running' && j.progress > 0.05, { timeoutMs: 300_000 });
@@ -119,7 +121,7 @@ describe('cluster jobs: three nodes behind nginx, Redis, S3', { timeout: 900_000
       const err = (await refused.json()) as { error: { type: string; code: string; message: string } };
       assert.equal(err.error.code, 'jobs_unavailable');
       assert.equal(err.error.type, 'server_error');
-      assert.match(err.error.message, /Redis at 127\.0\.0\.1:\d+\) is unreachable/);
+      assert.ok(err.error.message.includes(`Redis at ${cluster.hostAddress}:${cluster.redis.port}) is unreachable`), err.error.message);
       const read = await fetch(`${cluster.url}/v1/jobs/${before.id}`);
       assert.equal(read.status, 503);
       const text = await liveFinal(cluster.wsUrl);

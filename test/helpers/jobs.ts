@@ -76,8 +76,11 @@ export interface Received {
   at: number;
 }
 
-/** A local webhook receiver: answers each POST with the next status of `statuses` (then 200). */
-export async function webhookReceiver(statuses: number[] = []): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
+/**
+ * A local webhook receiver: answers each POST with the next status of `statuses` (then 200). `host`: the
+ * address it listens on and names in its URL (a cluster's hostAddress when nodes run in namespaces).
+ */
+export async function webhookReceiver(statuses: number[] = [], host = '127.0.0.1'): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
   const received: Received[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -88,7 +91,7 @@ export async function webhookReceiver(statuses: number[] = []): Promise<{ url: s
       res.end();
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(0, host, r));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/hook`, received, close: () => new Promise((r) => server.close(() => r())) };
+  return { url: `http://${host}:${port}/hook`, received, close: () => new Promise((r) => server.close(() => r())) };
 }

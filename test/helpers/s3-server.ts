@@ -28,10 +28,11 @@ function ensureMoto(): void {
   }
 }
 
-export async function startS3Server(): Promise<S3TestServer> {
+/** `host`: the address moto listens on (0.0.0.0 when nodes in other network namespaces must reach it); the endpoint stays 127.0.0.1 */
+export async function startS3Server(opts: { host?: string } = {}): Promise<S3TestServer> {
   ensureMoto();
   const port = await freePort();
-  const child: ChildProcess = spawn(python(), ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(python(), ['-m', 'moto.server', '-H', opts.host ?? '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
