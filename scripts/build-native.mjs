@@ -4,6 +4,8 @@
 //   EARSHOT_PORTABLE=1   runtime-dispatch build for images: ggml's CPU backend built for every x86 level
 //                        (GGML_BACKEND_DL + GGML_CPU_ALL_VARIANTS), the best one loaded at run time;
 //                        otherwise one static binary tuned for this CPU (GGML_NATIVE)
+//   EARSHOT_CPU_VARIANTS with EARSHOT_PORTABLE=1: which of ggml's x86 CPU variants to build, comma- or
+//                        ;-separated ggml names (x64,haswell,…) or "all"; default: native/CMakeLists.txt's list
 //   EARSHOT_NATIVE_BUILD_DIR  build folder (default native/build); the benchmark builds variants side by side
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -48,6 +50,9 @@ const flags = [
   `-DEARSHOT_DISPATCH=${portable ? 'ON' : 'OFF'}`,
   `-DGGML_NATIVE=${portable ? 'OFF' : 'ON'}`,
 ];
+// Unset, the cache entry is dropped so CMakeLists.txt's default applies again (not a value left by an earlier run).
+const variants = (process.env.EARSHOT_CPU_VARIANTS ?? '').split(/[,;\s]+/).filter(Boolean);
+flags.push(portable && variants.length ? `-DEARSHOT_CPU_VARIANTS=${variants.join(';')}` : '-UEARSHOT_CPU_VARIANTS');
 // Reconfigure only when the options changed; cmake's own cache makes rebuilds incremental.
 const stamp = join(buildDir, 'earshot-flags.txt');
 const wanted = flags.join('\n');
