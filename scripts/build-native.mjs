@@ -49,6 +49,9 @@ const flags = [
   `-DGGML_CUDA=${cuda ? 'ON' : 'OFF'}`,
   `-DEARSHOT_DISPATCH=${portable ? 'ON' : 'OFF'}`,
   `-DGGML_NATIVE=${portable ? 'OFF' : 'ON'}`,
+  // Also set in CMakeLists.txt, but a cache entry there does not reach build folders configured before it
+  // was added (native/build of older checkouts kept LLAMAFILE off); on the command line it always holds.
+  '-DGGML_LLAMAFILE=ON',
 ];
 // Unset, the cache entry is dropped so CMakeLists.txt's default applies again (not a value left by an earlier run).
 const variants = (process.env.EARSHOT_CPU_VARIANTS ?? '').split(/[,;\s]+/).filter(Boolean);
