@@ -46,7 +46,9 @@ describe('Moonshine through the server', { timeout: 600_000 }, () => {
   let server: TestServer;
   let client: OpenAI;
   before(async () => {
-    server = await startServer({ model: MODEL, env: { EARSHOT_ENRICH: 'false' } });
+    // live sessions on the same Moonshine model (model.live auto would route English to tiny-en first):
+    // one sherpa worker under the server, and /ws exercises the model under test
+    server = await startServer({ model: MODEL, env: { EARSHOT_ENRICH: 'false', EARSHOT_LIVE_MODEL: MODEL } });
     client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 300_000 });
   });
   after(async () => server?.stop());
