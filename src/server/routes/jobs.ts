@@ -64,9 +64,11 @@ async function readBody(stream: Readable, maxBytes: number): Promise<Buffer> {
 }
 
 type Fields = Record<string, string | string[]>;
+/** A single-valued field; sent twice is a client error rather than a silent pick. */
 const one = (fields: Fields, name: string) => {
   const v = fields[name];
-  return Array.isArray(v) ? v[v.length - 1] : v;
+  if (Array.isArray(v)) throw new ApiError(400, 'invalid_value', `${name} is given ${v.length} times; send it once`, name);
+  return v;
 };
 
 function parseFormFields(fields: Fields): Omit<SubmitRequest, 'owner' | 'upload'> {
