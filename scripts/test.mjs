@@ -27,6 +27,7 @@ const UNIT = [
   'test/models/import.test.ts',
   'test/models/lock-and-disk.test.ts',
   'test/models/resolve.test.ts',
+  'test/models/source-policy.test.ts',
   'test/pipeline/filter.test.ts',
   'test/pipeline/local-agreement.test.ts',
   'test/pipeline/segmenter.test.ts',
@@ -60,6 +61,8 @@ const SERIAL = [
   'test/jobs/jobs-redis.test.ts',
   'test/reliability',
   'test/cluster/jobs.test.ts',
+  'test/server/hostile-audio.test.ts',
+  'test/fuzz',
 ];
 
 /** Not part of npm test: the Python benchmark smoke test runs as `npm run bench -- --quick`. */

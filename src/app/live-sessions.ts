@@ -157,7 +157,8 @@ export class LiveSessions {
    */
   async open(req: LiveSessionRequest): Promise<LiveSession> {
     const { config, engines, vad, filter, enricher, events } = this.deps;
-    const main = await engines.acquire({ model: req.model, language: req.language, use: 'live', allowLoad: config.server.allowModelLoading });
+    // req.model is the client's: the caller-source policy applies to it
+    const main = await engines.acquire({ model: req.model, language: req.language, use: 'live', allowLoad: config.server.allowModelLoading, caller: true });
     // the overload policy's smaller model for partials (policy/overload.ts); a session runs without it if it cannot load
     let partialLease: Lease | undefined;
     const partialModel = config.streaming.partialModel;

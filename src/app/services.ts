@@ -4,11 +4,13 @@ import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
 import { connectCluster, type ClusterRedis } from '../cluster/index.js';
+import { operatorEndpoints } from '../config/env.js';
 import type { Config } from '../config/schema.js';
 import { EngineManager } from '../engines/manager.js';
 import { PostgresHistoryStore, SqliteHistoryStore, type HistoryStore, type SqliteHistoryOptions } from '../history/index.js';
 import type { ModelResolver } from '../models/manifest.js';
 import { storeResolver } from '../models/resolver.js';
+import { callerSourcePolicy } from '../models/sources/policy.js';
 import { ModelStore } from '../models/store.js';
 import { Enricher } from '../pipeline/enrich/index.js';
 import { HallucinationFilter } from '../pipeline/filter/index.js';
@@ -73,8 +75,13 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const { log } = opts;
   const store = opts.store ?? new ModelStore();
   await store.init();
-  const pull = storeResolver(store, { log: (m) => log.info(m), ...(opts.progressTty ? { tty: opts.progressTty } : {}) });
-  const engines = new EngineManager({ config, store, resolver: opts.resolver ?? pull.resolver, canResolve: pull.canResolve });
+  const callerPolicy = callerSourcePolicy({
+    allowPrivateSources: config.models.allowPrivateSources,
+    allowedHosts: config.models.allowedHosts,
+    endpoints: operatorEndpoints(),
+  });
+  const pull = storeResolver(store, { log: (m) => log.info(m), callerPolicy, ...(opts.progressTty ? { tty: opts.progressTty } : {}) });
+  const engines = new EngineManager({ config, store, resolver: opts.resolver ?? pull.resolver, canResolve: pull.canResolve, callerPolicy });
   const metrics = config.metrics.enabled ? new Metrics() : undefined;
   metrics?.watchEngines(engines);
   const enricher = await Enricher.create(config.enrichment, { logger: log, observer: metrics?.llmObserver() });

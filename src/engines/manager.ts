@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import type { InstalledModel, ModelResolver } from '../models/manifest.js';
+import { checkCallerSource, type SourcePolicy } from '../models/sources/policy.js';
 import type { ModelStore } from '../models/store.js';
 import { ModelSourceError } from '../models/sources/errors.js';
 import { ct2WeightsOf } from '../models/ct2-weights.js';
@@ -64,6 +65,8 @@ export interface ManagerOptions {
   resolver?: ModelResolver;
   /** whether `resolver` understands a source (a catalogue name, hf://, https://, s3://, a path) */
   canResolve?: (source: string) => boolean;
+  /** what API callers may name (src/models/sources/policy.ts); absent = anything the resolver takes */
+  callerPolicy?: SourcePolicy;
 }
 
 export function detectDevice(requested: Config['model']['device']): 'cpu' | 'cuda' {
@@ -114,6 +117,11 @@ export class EngineManager extends EventEmitter<EngineManagerEvents> {
     }
   }
 
+  /** Refuses (ModelSourceError forbidden_source) a source an API caller may not name: local paths, private URLs. */
+  checkCallerSource(source: string): void {
+    if (this.opts.callerPolicy) checkCallerSource(source, this.opts.callerPolicy);
+  }
+
   /** true when `source` names something the resolver could fetch (so a request may load it) */
   canResolve(source: string): boolean {
     return Boolean(this.opts.resolver && this.opts.canResolve?.(source));
@@ -123,10 +131,11 @@ export class EngineManager extends EventEmitter<EngineManagerEvents> {
     return detectDevice(this.opts.config.model.device);
   }
 
-  private async resolve(source: string): Promise<InstalledModel> {
+  private async resolve(source: string, caller = false): Promise<InstalledModel> {
+    if (caller) this.checkCallerSource(source);
     const installed = await this.opts.store.get(source);
     if (installed) return installed;
-    if (this.opts.resolver) return this.opts.resolver(source);
+    if (this.opts.resolver) return this.opts.resolver(source, { caller });
     throw new EngineError(
       'model_load_failed',
       `model "${source}" is not in the store (${this.opts.store.modelsDir}); get one with "earshot models pull ${source}" or "npm run fetch:test-models"`,
@@ -150,7 +159,8 @@ export class EngineManager extends EventEmitter<EngineManagerEvents> {
   }
 
   /** Loads (or returns the already loaded) model; warm-up included. */
-  load(source: string, opts: { makeDefault?: boolean } = {}): Promise<LoadedModel> {
+  /** `caller`: an API caller named the source (the caller-source policy applies) */
+  load(source: string, opts: { makeDefault?: boolean; caller?: boolean } = {}): Promise<LoadedModel> {
     const existing = this.models.get(source);
     if (existing?.state === 'loading' && existing.settled) {
       if (opts.makeDefault) this.defaultId = existing.id;
@@ -162,7 +172,7 @@ export class EngineManager extends EventEmitter<EngineManagerEvents> {
     return promise;
   }
 
-  private async loadNow(source: string, opts: { makeDefault?: boolean }): Promise<LoadedModel> {
+  private async loadNow(source: string, opts: { makeDefault?: boolean; caller?: boolean }): Promise<LoadedModel> {
     const placeholderId = source;
     const existing = this.models.get(placeholderId);
     if (existing && existing.state !== 'error' && !existing.retiring) {
@@ -174,7 +184,7 @@ export class EngineManager extends EventEmitter<EngineManagerEvents> {
     if (opts.makeDefault) this.defaultId = placeholderId;
     const started = performance.now();
     try {
-      const model = await this.resolve(source);
+      const model = await this.resolve(source, opts.caller);
       if (model.id !== placeholderId) {
         // Source resolved to another id (a catalogue name or URL): key the entry by the real id.
         this.models.delete(placeholderId);
@@ -197,6 +207,8 @@ export class EngineManager extends EventEmitter<EngineManagerEvents> {
       entry.state = 'error';
       entry.error = (err as Error).message;
       entry.failure = loadError(source, err);
+      // a caller's failed name is answered, not kept: distinct bad names must not grow the table without bound
+      if (opts.caller && this.models.get(entry.id) === entry) this.models.delete(entry.id);
       throw entry.failure;
     }
   }
@@ -205,11 +217,11 @@ export class EngineManager extends EventEmitter<EngineManagerEvents> {
    * Loads `source` in the background of the current default, then switches the default atomically.
    * The old default retires: it keeps serving its leases and closes after the last one.
    */
-  async swapDefault(source: string): Promise<LoadedModel> {
+  async swapDefault(source: string, opts: { caller?: boolean } = {}): Promise<LoadedModel> {
     const old = this.defaultId ? this.models.get(this.defaultId) : undefined;
     let fresh: LoadedModel;
     try {
-      fresh = await this.loadDetached(source);
+      fresh = await this.loadDetached(source, opts.caller);
     } catch (err) {
       throw loadError(source, err);
     }
@@ -220,8 +232,8 @@ export class EngineManager extends EventEmitter<EngineManagerEvents> {
   }
 
   /** Like load(), but never disturbs the entry currently registered under the same id until ready. */
-  private async loadDetached(source: string): Promise<LoadedModel> {
-    const model = await this.resolve(source);
+  private async loadDetached(source: string, caller = false): Promise<LoadedModel> {
+    const model = await this.resolve(source, caller);
     const current = this.models.get(model.id);
     if (current && current.state === 'ready' && !current.retiring && current.source === source) return current;
     const started = performance.now();
@@ -344,7 +356,9 @@ export class EngineManager extends EventEmitter<EngineManagerEvents> {
    * A lease on a ready engine. Loads the model first when `allowLoad` (catalogue names, routes).
    * Throws EngineError('model_load_failed' | 'unsupported') with a message fit for the client.
    */
-  async acquire(opts: { model?: string; language?: string; use?: ModelUse; allowLoad?: boolean; engine?: EngineOverride } = {}): Promise<Lease> {
+  async acquire(
+    opts: { model?: string; language?: string; use?: ModelUse; allowLoad?: boolean; engine?: EngineOverride; caller?: boolean } = {},
+  ): Promise<Lease> {
     if (opts.engine) return this.acquireOn(opts.engine, opts);
     const id = this.routeFor(opts);
     if (!id) throw new EngineError('model_load_failed', 'no model is configured');
@@ -353,7 +367,9 @@ export class EngineManager extends EventEmitter<EngineManagerEvents> {
       // A model the client did not name came from the operator's routes: it may always be loaded.
       const isRoute = !opts.model;
       if (!opts.allowLoad && !isRoute) throw new EngineError('unsupported', `model "${id}" is not loaded`);
-      entry = await this.load(id);
+      // before any entry exists: a refused name leaves nothing behind
+      if (opts.caller && opts.model) this.checkCallerSource(id);
+      entry = await this.load(id, { caller: Boolean(opts.caller && opts.model) });
     }
     if (entry.state === 'loading') {
       // Requests that arrive while the model loads wait for it rather than fail.

@@ -38,4 +38,5 @@ export interface InstalledModel extends ModelManifest {
 }
 
 /** Finds or fetches a model; the model manager (pull) plugs in here, the engine manager calls it. */
-export type ModelResolver = (source: string, onProgress?: (done: number, total: number) => void) => Promise<InstalledModel>;
+/** `caller`: an API caller named the source (the caller-source policy applies to the pull) */
+export type ModelResolver = (source: string, opts?: { caller?: boolean }) => Promise<InstalledModel>;

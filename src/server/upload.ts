@@ -58,6 +58,15 @@ export async function readUpload(request: FastifyRequest, opts: { fileFields: st
       audio = await decodeAudio({ stream: part.file, filename: part.filename, mimetype: part.mimetype, raw: rawFrom(fields) }, opts.limits);
       if (part.file.truncated) throw new ApiError(413, 'audio_too_large', 'audio exceeds the upload limit', 'file');
     } else {
+      // busboy cuts a field at its size limit silently: a cut prompt or option would be used as if whole
+      if (part.valueTruncated) {
+        throw new ApiError(
+          413,
+          'field_too_large',
+          `form field "${part.fieldname.slice(0, 64)}" exceeds the 64 KiB field size limit`,
+          part.fieldname.slice(0, 64),
+        );
+      }
       addField(fields, part.fieldname, String(part.value));
     }
   }

@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ModelSourceError, abortError, mapFsError } from './errors.js';
+import { policyFetch, type SourcePolicy } from './policy.js';
 
 export interface ExpectedDigests {
   size?: number;
@@ -252,6 +253,8 @@ export interface HttpOpenerOptions {
   /** tells the user how to authenticate when the server answers 401/403 */
   authHint: (status: number, tokenSent: boolean) => string;
   describe: string;
+  /** a pull an API caller started: every hop (redirects included) must reach a public address */
+  policy?: SourcePolicy;
 }
 
 export function httpOpener(o: HttpOpenerOptions): Opener {
@@ -270,9 +273,10 @@ export function httpOpener(o: HttpOpenerOptions): Opener {
       }
       let res: Response;
       try {
-        res = await fetch(url, { headers, redirect: 'manual', signal });
+        res = await policyFetch(url, { headers, redirect: 'manual', signal }, o.policy);
       } catch (err) {
         if (signal?.aborted) throw abortError(signal);
+        if (err instanceof ModelSourceError) throw err;
         throw new ModelSourceError(
           'network',
           `${o.describe}: cannot reach ${new URL(url).host} (${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message})`,
@@ -286,7 +290,15 @@ export function httpOpener(o: HttpOpenerOptions): Opener {
       if (linkedLen) linkedSize ??= Number(linkedLen);
       if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
         await res.body?.cancel();
-        url = new URL(res.headers.get('location')!, url).href;
+        const next = new URL(res.headers.get('location')!, url);
+        // a redirect may change host (a CDN) but not leave HTTP, nor drop TLS on a caller's pull
+        if (next.protocol !== 'https:' && next.protocol !== 'http:') {
+          throw new ModelSourceError('forbidden_source', `${o.describe}: redirected to a ${next.protocol} URL; only http(s) redirects are followed`);
+        }
+        if (o.policy && !o.policy.allowPrivate && new URL(url).protocol === 'https:' && next.protocol === 'http:') {
+          throw new ModelSourceError('forbidden_source', `${o.describe}: redirected from https to plain http (${next.host}); refused`);
+        }
+        url = next.href;
         continue;
       }
       if (res.status === 401 || res.status === 403) {

@@ -17,6 +17,7 @@ export type ModelErrorCode =
   | 'exists'
   | 'not_installed'
   | 'import_failed'
+  | 'forbidden_source'
   | 'aborted';
 
 export const MODEL_ERROR_EXIT_CODES: Record<ModelErrorCode, number> = {
@@ -34,6 +35,7 @@ export const MODEL_ERROR_EXIT_CODES: Record<ModelErrorCode, number> = {
   exists: 21,
   not_installed: 22,
   import_failed: 23,
+  forbidden_source: 24,
   aborted: 130,
 };
 

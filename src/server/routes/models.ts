@@ -29,10 +29,12 @@ export async function modelRoutes(app: FastifyInstance, ctx: AppContext): Promis
     if (!parsed.success) throw new ApiError(400, 'bad_request', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     const source = parsed.data.source ?? parsed.data.id;
     if (!source) throw new ApiError(400, 'bad_request', 'give "source" (any model source) or "id" (an installed model)', 'source');
+    // an API caller's source: no local paths, no private addresses (src/models/sources/policy.ts)
+    if (!ctx.store.has(source)) ctx.engines.checkCallerSource(source);
     if (!ctx.store.has(source) && !ctx.engines.canResolve(source)) {
       throw new ApiError(404, 'model_not_found', `"${source}" is neither an installed model nor a source Earshot can fetch`, 'source');
     }
-    const job = parsed.data.default ? ctx.engines.swapDefault(source) : ctx.engines.load(source);
+    const job = parsed.data.default ? ctx.engines.swapDefault(source, { caller: true }) : ctx.engines.load(source, { caller: true });
     swaps.set(source, { state: 'loading', started: new Date().toISOString() });
     const done = job.then(
       (m) => {

@@ -48,7 +48,10 @@ async function modelList(ctx: AppContext): Promise<Array<{ id: string; object: '
 async function resolveModel(ctx: AppContext, requested: string | undefined): Promise<{ model?: string; allowLoad: boolean }> {
   if (!requested || DEFAULT_ALIASES.has(requested)) return { model: undefined, allowLoad: false };
   if (ctx.store.has(requested) || ctx.engines.list().some((m) => m.id === requested && !m.retiring)) return { model: requested, allowLoad: true };
-  if (ctx.config.server.allowModelLoading && ctx.engines.canResolve(requested)) return { model: requested, allowLoad: true };
+  if (ctx.config.server.allowModelLoading) {
+    ctx.engines.checkCallerSource(requested);
+    if (ctx.engines.canResolve(requested)) return { model: requested, allowLoad: true };
+  }
   throw new ApiError(404, 'model_not_found', `The model '${requested}' does not exist or you do not have access to it.`, 'model');
 }
 

@@ -205,7 +205,8 @@ class WsConnection {
     } catch (err) {
       const api = toApiError(err);
       this.sendError(api.code, api.message, true);
-      this.socket.close(1011, 'model unavailable');
+      // 1011 is the server's fault; a model the client named that cannot be had is the client's (1008)
+      this.socket.close(api.status < 500 ? 1008 : 1011, api.status < 500 ? 'model refused' : 'model unavailable');
       return false;
     }
     if (this.closed) {
