@@ -62,6 +62,7 @@ const SERIAL = [
   'test/reliability',
   'test/cluster/jobs.test.ts',
   'test/server/hostile-audio.test.ts',
+  'test/e2e/xss.test.ts',
   'test/fuzz',
 ];
 

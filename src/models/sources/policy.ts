@@ -4,7 +4,7 @@
 // (http://169.254.169.254/, http://localhost:6379/, a router at 192.168.1.1) — directly or through a
 // redirect, or through a DNS name that resolves to such an address.
 //
-// Policy (docs/models.md, "Sources named by API callers"):
+// Policy (README, Models, "Sources named by API callers"):
 // - The operator (config file, environment, CLI flags, `earshot models pull`) may use any source.
 // - An API caller may name installed ids, catalogue names, hf://, https?://, s3:// and pypi: sources,
 //   never local paths or file:// — unless `models.allowPrivateSources` is set.
