@@ -16,7 +16,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { isolatedHome, launchChromium, requireBuiltDashboard, speechWav } from './browser.js';
 
 declare const window: { __xss?: unknown[] };
-declare const document: { querySelectorAll(s: string): { length: number }; body: { innerText: string } };
+declare const document: { querySelectorAll(s: string): { length: number }; body: { textContent: string | null } };
 
 /** Each payload, if it ran, would push to window.__xss. */
 const PAYLOADS = [
@@ -63,7 +63,7 @@ describe('dashboard renders hostile transcript text as text (real Chromium)', { 
     await page.goto(`${server.url}/#/history`);
     await page.waitForSelector('.history-entry', { timeout: 30_000 });
     await page.waitForFunction((n) => document.querySelectorAll('.history-entry').length >= n, PAYLOADS.length);
-    const text = await page.evaluate(() => document.body.innerText);
+    const text = await page.evaluate(() => document.body.textContent ?? '');
     for (const p of PAYLOADS) assert.ok(text.includes(p), `shown literally: ${p}`);
     assert.ok(text.includes(KEYWORD), 'keyword shown literally');
     // hover every chip: an injected handler would fire now
@@ -118,8 +118,10 @@ describe('dashboard renders hostile transcript text as text (real Chromium)', { 
       ws.send(JSON.stringify({ type: 'keywords', ...keywords }));
     });
     await page.goto(`${server.url}/#/live`);
-    await page.waitForFunction((p) => document.body.innerText.includes(p), `live ${PAYLOADS.length - 1} ${PAYLOADS[PAYLOADS.length - 1]}`, { timeout: 30_000 });
-    const text = await page.evaluate(() => document.body.innerText);
+    await page.waitForFunction((p) => document.body.textContent ?? ''.includes(p), `live ${PAYLOADS.length - 1} ${PAYLOADS[PAYLOADS.length - 1]}`, {
+      timeout: 30_000,
+    });
+    const text = await page.evaluate(() => document.body.textContent ?? '');
     for (const [i, p] of PAYLOADS.entries()) assert.ok(text.includes(`live ${i} ${p}`), `shown literally: ${p}`);
     assert.equal(await page.evaluate(() => window.__xss), undefined);
     assert.equal(await page.locator('main img, main script, main svg:not([aria-hidden]), main iframe, main b').count(), 0);

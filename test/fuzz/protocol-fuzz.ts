@@ -384,7 +384,8 @@ function wyomingSteps(d: Draw): TcpStep[] {
         invalid: false,
         fatal: false,
       });
-    else if (roll < 0.6) steps.push({ bytes: encodeEvent(String(d.value()), d.value() as Record<string, unknown>), invalid: false, fatal: false });
+    else if (roll < 0.6)
+      steps.push({ bytes: encodeEvent(JSON.stringify(d.value()) ?? 'x', d.value() as Record<string, unknown>), invalid: false, fatal: false });
     else if (roll < 0.68) {
       const line = Buffer.from(`${mutateJson(d, { type: 'describe' }).text.replace(/\n/g, ' ')}\n`);
       steps.push({ bytes: line, invalid: false, fatal: false });
