@@ -248,6 +248,10 @@ async function wsCase(target: FuzzTarget, iface: 'ws' | 'realtime' | 'monitor', 
   });
   let answered: (() => void) | undefined;
   const probeSeen = new Promise<void>((resolve) => (answered = resolve));
+  // the probe's answer is the one after the answers to any same-typed message the case sent itself
+  const probeType = rules.probe ? (JSON.parse(rules.probe) as { type: string }).type : undefined;
+  const sameAsProbe = steps.filter((s) => s.kind === 'text' && typeOf(s.text) === probeType).length;
+  let probeAnswers = 0;
   ws.on('message', (data, isBinary) => {
     if (isBinary) {
       res.failures.push(`${label}: server sent a binary frame`);
@@ -266,7 +270,7 @@ async function wsCase(target: FuzzTarget, iface: 'ws' | 'realtime' | 'monitor', 
       res.errorReplies++;
     }
     if (rules.isInternal(m)) res.failures.push(`${label}: internal error reply ${JSON.stringify(m).slice(0, 300)}`);
-    if (rules.probeAnswered(m)) answered?.();
+    if (rules.probeAnswered(m) && ++probeAnswers > (rules.probe ? sameAsProbe : 0)) answered?.();
   });
   const opened = await Promise.race([new Promise<boolean>((r) => ws.once('open', () => r(true))), closed.then(() => false), sleep(10_000).then(() => false)]);
   if (!opened) {
@@ -331,6 +335,15 @@ async function wsCase(target: FuzzTarget, iface: 'ws' | 'realtime' | 'monitor', 
   if (process.env.EARSHOT_FUZZ_TRACE) console.log(label, key, describeSteps(steps), JSON.stringify(messages).slice(0, 400));
   if (!hungUp && serverClosed && closeCode !== undefined && !CLIENT_FAULT_CLOSES.has(closeCode)) {
     res.failures.push(`${label}: server closed with ${closeCode}: ${describeSteps(steps)} — last messages ${JSON.stringify(messages.slice(-2)).slice(0, 300)}`);
+  }
+}
+
+function typeOf(text: string): unknown {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return typeof v === 'object' && v !== null ? (v as { type?: unknown }).type : undefined;
+  } catch {
+    return undefined;
   }
 }
 
