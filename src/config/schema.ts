@@ -160,6 +160,11 @@ export const configSchema = z.object({
        */
       jobTimeoutPerAudioSecond: z.coerce.number().gt(0).default(10),
       jobTimeoutFloorSeconds: z.coerce.number().gt(0).default(60),
+      /**
+       * An upload whose body has not all arrived and from which no byte was read for this long is answered
+       * 408 upload_stalled: a client that stopped sending, or a multipart body the parser cannot finish.
+       */
+      uploadIdleSeconds: z.coerce.number().gt(0).default(30),
     })
     .prefault({}),
   streaming: z
@@ -361,6 +366,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = processEnv()): Dict {
     limits: {
       maxUploadBytes: num(env.EARSHOT_MAX_UPLOAD_BYTES),
       maxAudioSeconds: num(env.EARSHOT_MAX_AUDIO_SECONDS),
+      uploadIdleSeconds: num(env.EARSHOT_UPLOAD_IDLE_SECONDS),
     },
     enrichment: enrichInputFromEnv(env),
     wyoming: {

@@ -20,7 +20,14 @@ function addField(fields: Fields, name: string, value: string): void {
   else fields[key] = Array.isArray(prev) ? [...prev, value] : [prev, value];
 }
 
-export async function readUpload(request: FastifyRequest, opts: { fileFields: string[]; limits: DecodeLimits }): Promise<Upload> {
+export interface UploadOptions {
+  fileFields: string[];
+  limits: DecodeLimits;
+  /** milliseconds without a byte read from an incomplete body before the upload is answered 408 */
+  idleMs: number;
+}
+
+export async function readUpload(request: FastifyRequest, opts: UploadOptions): Promise<Upload> {
   // Refuse an oversized upload from its declared length before reading a byte of it.
   const declared = Number(request.headers['content-length'] ?? NaN);
   const multipartOverhead = 64 * 1024;
@@ -44,6 +51,61 @@ export async function readUpload(request: FastifyRequest, opts: { fileFields: st
     const audio = await decodeAudio({ stream: body, mimetype: request.headers['content-type'], raw: rawFrom(fields) }, opts.limits);
     return { audio, fields };
   }
+  const stall = watchStall(request, opts.idleMs);
+  const reading = readParts(request, opts, fields);
+  reading.catch(() => undefined); // when the stall wins, the parser's own end is of no interest
+  try {
+    return await Promise.race([reading, stall.stalled]);
+  } finally {
+    stall.stop();
+  }
+}
+
+/**
+ * Rejects with 408 when reading the body makes no progress for idleMs before its end: nothing new
+ * from the client and nothing taken by the parser. Written here because the multipart parser (@fastify/busboy 3.2.6) can
+ * stall for good on some malformed parts (a skipped part larger than its buffer arriving in one
+ * chunk): it stops reading, so neither the parser nor the request ever ends. Progress is polled (the
+ * connection's byte count, the request's buffered length) rather than listening for 'data', which
+ * would take the stream out of the parser's flow control.
+ */
+function watchStall(request: FastifyRequest, idleMs: number): { stalled: Promise<never>; stop(): void } {
+  const raw = request.raw;
+  // progress: bytes arriving from the client, or the parser taking bytes out of the request's buffer
+  const progress = () => `${raw.socket?.bytesRead ?? 0}/${raw.readableLength}`;
+  let last = progress();
+  let since = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setInterval(
+      () => {
+        const now = progress();
+        // a body read to its end is no longer the upload's business (decoding may take its time)
+        if (now !== last || raw.readableEnded) {
+          last = now;
+          since = Date.now();
+          return;
+        }
+        if (Date.now() - since >= idleMs) {
+          clearInterval(timer);
+          reject(
+            new ApiError(
+              408,
+              'upload_stalled',
+              `the upload stopped: no progress reading it for ${Math.round(idleMs / 1000)} s (the client stopped sending, or the multipart body is malformed)`,
+            ),
+          );
+        }
+      },
+      Math.min(1000, Math.max(50, idleMs / 4)),
+    );
+    timer.unref();
+  });
+  stalled.catch(() => undefined);
+  return { stalled, stop: () => clearInterval(timer) };
+}
+
+async function readParts(request: FastifyRequest, opts: UploadOptions, fields: Fields): Promise<Upload> {
   let audio: DecodedAudio | undefined;
   let filename: string | undefined;
   const wrongFields: string[] = [];

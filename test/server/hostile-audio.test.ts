@@ -68,7 +68,12 @@ describe('hostile audio and multipart input (real server)', { timeout: 600_000 }
     corpus = hostileCorpus({ bombHours: 10 });
     server = await startServer({
       model: 'tiny.en',
-      env: { EARSHOT_HOME: await isolatedHome(dir), EARSHOT_MAX_AUDIO_SECONDS: String(MAX_AUDIO_SECONDS), EARSHOT_MAX_UPLOAD_BYTES: String(8 << 20) },
+      env: {
+        EARSHOT_HOME: await isolatedHome(dir),
+        EARSHOT_MAX_AUDIO_SECONDS: String(MAX_AUDIO_SECONDS),
+        EARSHOT_MAX_UPLOAD_BYTES: String(8 << 20),
+        EARSHOT_UPLOAD_IDLE_SECONDS: '5',
+      },
     });
     client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 120_000 });
   });
@@ -165,11 +170,19 @@ describe('hostile audio and multipart input (real server)', { timeout: 600_000 }
         expect: 400,
       },
       {
-        // small: one larger than busboy's buffer, arriving whole, stalls @fastify/busboy 3.2.6 (reported, not fixed here)
+        // small: one larger than busboy's buffer, arriving whole, stalls @fastify/busboy 3.2.6 (the 40 kB case below stalls)
         name: 'part without Content-Disposition',
         headers: { 'content-type': type },
         body: multipart(b, [{ headers: ['Content-Type: audio/wav'], body: wav.subarray(0, 2000) }]),
         expect: 400,
+      },
+      {
+        // a skipped part larger than busboy's buffer arriving whole stalls @fastify/busboy 3.2.6 for good:
+        // the upload watchdog answers it once nothing more can be read (EARSHOT_UPLOAD_IDLE_SECONDS above)
+        name: 'a 40 kB part without Content-Disposition',
+        headers: { 'content-type': type },
+        body: multipart(b, [{ headers: ['Content-Type: audio/wav'], body: wav.subarray(0, 40_000) }]),
+        expect: 408,
       },
       {
         name: 'no closing boundary',

@@ -73,6 +73,7 @@ export async function openAiRoutes(app: FastifyInstance, ctx: AppContext): Promi
     const { audio, fields } = await readUpload(request, {
       fileFields: ['file'],
       limits: { maxBytes: ctx.config.limits.maxUploadBytes, maxSeconds: ctx.config.limits.maxAudioSeconds },
+      idleMs: ctx.config.limits.uploadIdleSeconds * 1000,
     }).catch(asOpenAi);
 
     const format = field(fields, 'response_format') ?? 'json';

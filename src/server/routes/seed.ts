@@ -95,6 +95,7 @@ export async function seedRoutes(app: FastifyInstance, ctx: AppContext): Promise
     const { audio, fields } = await readUpload(request, {
       fileFields: ['audio', 'file'],
       limits: { maxBytes: ctx.config.limits.maxUploadBytes, maxSeconds: ctx.config.limits.maxAudioSeconds },
+      idleMs: ctx.config.limits.uploadIdleSeconds * 1000,
     });
     const language = parseLanguage(field(fields, 'language', 'lang'), fields.lang !== undefined ? 'lang' : 'language');
     const task = field(fields, 'task') ?? 'transcribe';
