@@ -14,8 +14,9 @@
 //   configured (the Hub endpoint, the S3 endpoint, the PyPI index) and `models.allowedHosts` are trusted;
 //   `models.allowPrivateSources` lifts the check altogether.
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { isPrivateAddress } from '../../util/addresses.js';
 import { ModelSourceError } from './errors.js';
 
 export interface SourcePolicy {
@@ -25,53 +26,7 @@ export interface SourcePolicy {
   trustedHosts: ReadonlySet<string>;
 }
 
-/** Addresses a remote caller may not reach through the server (RFC 1918, loopback, link-local, ULA, CGNAT …). */
-const PRIVATE = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  PRIVATE.addSubnet(net, prefix, 'ipv4');
-}
-for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-  ['64:ff9b::', 96],
-] as const) {
-  PRIVATE.addSubnet(net, prefix, 'ipv6');
-}
-
-/** true for addresses a caller may not make the server connect to (IPv4-mapped IPv6 is unwrapped) */
-export function isPrivateAddress(address: string): boolean {
-  const bare = address.replace(/^\[|\]$/g, '');
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
-  if (mapped) return PRIVATE.check(mapped[1]!, 'ipv4');
-  const family = isIP(bare);
-  if (family === 4) return PRIVATE.check(bare, 'ipv4');
-  if (family === 6) {
-    // ::ffff:7f00:1 written in hex
-    const hexMapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(bare);
-    if (hexMapped) {
-      const hi = Number.parseInt(hexMapped[1]!, 16);
-      const lo = Number.parseInt(hexMapped[2]!, 16);
-      return PRIVATE.check(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`, 'ipv4');
-    }
-    return PRIVATE.check(bare, 'ipv6');
-  }
-  return true; // not an address at all: refuse rather than guess
-}
+export { isPrivateAddress };
 
 const REMOTE_SCHEMES = /^(hf:\/\/|https?:\/\/|s3:\/\/|pypi:)/i;
 /** a store id or catalogue name: no slashes, no '..', nothing a filesystem would read as a path */
