@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { pocketsphinxClips } from '../../src/eval/corpus.js';
+import { werCount } from '../../src/eval/wer.js';
 import { fileBlob, loadClip, postForm } from '../helpers/audio.js';
 import { connectLive, sendAudio, type LiveClient, type Msg } from '../helpers/live.js';
 import { startCluster, type Cluster } from './harness.js';
@@ -42,6 +43,12 @@ async function eventually<T>(what: string, fn: () => Promise<T | undefined>, tim
 async function getJson(url: string, key = KEY): Promise<{ status: number; body: Json }> {
   const res = await fetch(url, { headers: auth(key) });
   return { status: res.status, body: (await res.json()) as Json };
+}
+
+/** A live final of the clip: English live sessions run on Moonshine, which may spell a word its own way ("ill-sposed"). */
+function assertLiveText(text: unknown): void {
+  const { errors } = werCount(clip.reference, String(text));
+  assert.ok(errors <= 2, `live final "${String(text)}" against "${clip.reference}": ${errors} word errors`);
 }
 
 /** A live session: config, then the clip between two seconds of silence, then stop; returns ready and final. */
@@ -112,7 +119,7 @@ describe('cluster: three nodes, PostgreSQL, Redis, nginx', { timeout: 420_000 },
       const client = await connectLive(`${cluster.wsUrl}/ws?api_key=${KEY}`);
       const { ready, final } = await speak(client, speech);
       client.ws.close();
-      assert.match(String(final.text), /disposed/i);
+      assertLiveText(final.text);
       const id = ready.session_id as string;
       // every monitor names the same node for the session, and carries its final
       const seen = await Promise.all(
@@ -190,7 +197,7 @@ describe('cluster: three nodes, PostgreSQL, Redis, nginx', { timeout: 420_000 },
       const client = await connectLive(`${cluster.wsUrl}/ws?api_key=${KEY}`);
       const { final } = await speak(client, speech);
       client.ws.close();
-      assert.match(String(final.text), /disposed/i);
+      assertLiveText(final.text);
       for (const node of cluster.nodes) {
         const ready = await getJson(`${node.url}/health/ready`);
         assert.equal(ready.status, 503, node.name);
