@@ -46,6 +46,8 @@ export function liveVariants(): NonNullable<StreamPlan['variants']> {
     { label: 'pause 150 ms', config: { vad: { min_pause_ms: 150 } } },
     { label: 'pause 400 ms', config: { vad: { min_pause_ms: 400 } } },
     { label: 'partials every 250 ms', config: { partial_interval_ms: 250 } },
+    { label: 'first partial at 300 ms', config: { first_partial_ms: 300 } },
+    { label: 'first partial at 300 ms, hangover 500 ms', config: { first_partial_ms: 300, vad: { min_silence_ms: 500 } } },
     { label: 'partials every 1000 ms', config: { partial_interval_ms: 1000 } },
   ];
 }

@@ -81,7 +81,8 @@ function corpusTable(p: PairResult): string {
 function engineLabel(p: PairResult): string {
   const e = p.earshot;
   const name = e.engine === 'ct2' ? `CTranslate2 ${p.fasterWhisper.computeType}` : `whisper.cpp ${e.format}`;
-  return e.skipSilence ? `${name} + skip silence` : name;
+  if (e.skipSilence === 'always') return `${name} + skip silence`;
+  return e.skipSilence === 'long' ? `${name} + skip silence > 30 s` : name;
 }
 
 function spread(values: Array<number | null>): string {

@@ -24,6 +24,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <functional>
@@ -93,6 +94,10 @@ void log_callback(ggml_log_level level, const char * text, void *) {
                 if (t != nullptr) t_current_job->temperature = strtof(t + 14, nullptr);
             }
         }
+        // EARSHOT_WHISPER_DEBUG=1: whisper.cpp's decoder trace (scores, entropies, fallbacks) on stderr,
+        // for tuning the fallback thresholds on real audio.
+        static const bool trace = getenv("EARSHOT_WHISPER_DEBUG") != nullptr;
+        if (trace) fputs(text, stderr);
         return;
     }
     if (level == GGML_LOG_LEVEL_ERROR || level == GGML_LOG_LEVEL_WARN) {

@@ -98,9 +98,15 @@ const parallel = files.filter((f) => !under(f, SERIAL));
 const serial = files.filter((f) => under(f, SERIAL));
 console.log(`running ${files.length} test files: ${parallel.length} ${concurrency} at a time, then ${serial.length} one at a time`);
 
+// Test servers run Whisper on whisper.cpp unless a test says otherwise: the default engine choice (auto)
+// would measure both engines, and install the CTranslate2 runtime, in every fresh test home, and many
+// tests watch the whisper.cpp worker processes. The auto and CTranslate2 paths have their own tests
+// (test/engines/ct2-engine.test.ts, test/engines/engine-override.test.ts).
+const env = { ...process.env, EARSHOT_ENGINE: process.env.EARSHOT_ENGINE ?? 'whisper' };
+
 function run(group, n) {
   if (group.length === 0) return 0;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${n}`, ...group], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${n}`, ...group], { stdio: 'inherit', env });
   return r.status ?? 1;
 }
 

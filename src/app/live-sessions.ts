@@ -38,6 +38,8 @@ export interface LiveSessionRequest {
   vad?: { threshold?: number; minSilenceMs?: number; minPauseMs?: number; minSpeechMs?: number; speechPadMs?: number };
   /** partial cadence in ms; default config.streaming.partialIntervalMs */
   partialIntervalMs?: number;
+  /** audio an utterance holds before its first partial, in ms; default config.streaming.firstPartialMs */
+  firstPartialMs?: number;
   /** text that guides every final decode (Whisper's initial prompt) */
   prompt?: string;
   /** default: config.streaming.maxUtteranceSeconds */
@@ -197,6 +199,7 @@ export class LiveSessions {
         task,
         partials,
         partialIntervalSec: (req.partialIntervalMs ?? live.partialIntervalMs) / 1000,
+        minPartialSec: (req.firstPartialMs ?? live.firstPartialMs) / 1000,
         speculativeFinals: live.speculativeFinals,
         contextPrompt: live.contextPrompt,
         maxUtteranceSec: req.maxUtteranceSeconds ?? config.streaming.maxUtteranceSeconds,

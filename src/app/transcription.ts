@@ -2,6 +2,7 @@
 // engine → hallucination filter → publish → keywords once (when the server allows enrichment and
 // either the client asked for them or a subscriber such as the history wants them).
 import { randomUUID } from 'node:crypto';
+import type { SkipSilence } from '../config/schema.js';
 import type { EngineManager, EngineOverride } from '../engines/manager.js';
 import type { TranscribeOptions, Transcript } from '../engines/types.js';
 import { transcribeBatch } from '../pipeline/batch.js';
@@ -39,8 +40,8 @@ export interface TranscriptionDeps {
   events: AppEvents;
   filter?: HallucinationFilter;
   vad?: CreatedVad;
-  /** decode only the speech the VAD finds (config batch.skipSilence) */
-  skipSilence?: boolean;
+  /** which audio is decoded from the speech the VAD finds only (config batch.skipSilence) */
+  skipSilence?: SkipSilence;
   enricher?: Enricher;
   log?: { warn(obj: unknown, msg?: string): void };
 }

@@ -33,6 +33,10 @@ const namedKey = z
   })
   .strict();
 
+/** batch.skipSilence: which batch audio is decoded from its speech only (see the field) */
+export const SKIP_SILENCE = ['off', 'long', 'always'] as const;
+export type SkipSilence = (typeof SKIP_SILENCE)[number];
+
 const languageRoute = z
   .object({
     /** model id in the store or any model source, for every use; its manifest names the engine that runs it */
@@ -98,16 +102,25 @@ export const configSchema = z.object({
       /** unload models other than the default after this long unused; 0 = never */
       idleUnloadSeconds: z.coerce.number().min(0).default(900),
       beamSize: z.coerce.number().int().min(1).max(16).default(1),
-      /** Whisper engine: auto = the faster of whisper.cpp and CTranslate2 on this machine (measured once,
-       *  kept in the store), or force one; CTranslate2 needs the model's CTranslate2 weights */
-      engine: z.enum(['auto', 'whisper', 'ct2']).default('whisper'),
+      /** Whisper engine: auto (default) = the faster of whisper.cpp and CTranslate2 on this machine (measured
+       *  once, kept in the store; whisper.cpp alone when the model has no CTranslate2 weights or the runtime
+       *  cannot be had), or force one; CTranslate2 needs the model's CTranslate2 weights */
+      engine: z.enum(['auto', 'whisper', 'ct2']).default('auto'),
     })
     .prefault({}),
   batch: z
     .object({
-      /** decode only what the VAD hears as speech (faster-whisper's vad_filter); times stay on the original timeline.
-       *  Off until the benchmark has shown on the whole corpus that it keeps WER (`npm run bench -- --plan engines`). */
-      skipSilence: z.boolean().default(false),
+      /**
+       * decode only what the VAD hears as speech (faster-whisper's vad_filter), in windows of up to 30 s;
+       * times stay on the original timeline. 'long' (default): only audio longer than one 30 s Whisper
+       * window — a shorter clip is one window either way, so cutting it saves nothing and loses the
+       * context around the speech (the benchmark found a clip it mis-heard that way); 'always'; 'off'.
+       * true/false mean always/off.
+       */
+      skipSilence: z
+        .union([z.boolean(), z.enum(SKIP_SILENCE)])
+        .default('long')
+        .transform((v): SkipSilence => (v === true ? 'always' : v === false ? 'off' : v)),
     })
     .prefault({}),
   /** the CTranslate2 engine's Python runtime (src/engines/ct2/runtime.ts) */
@@ -181,6 +194,8 @@ export const configSchema = z.object({
       minPauseMs: z.coerce.number().int().min(100).max(10_000).default(250),
       /** partial cadence: growth of the utterance between two partial decodes (partial_interval_ms) */
       partialIntervalMs: z.coerce.number().int().min(100).max(10_000).default(500),
+      /** the first partial of an utterance comes once it holds this much audio, pre-roll included (first_partial_ms) */
+      firstPartialMs: z.coerce.number().int().min(100).max(10_000).default(500),
       /** period of the /ws stats message; 0 = none (stats_interval_ms) */
       statsIntervalMs: z.coerce.number().int().min(0).max(60_000).default(2000),
       /** start final decodes at the first pause, kept if the pause ends the utterance */
@@ -356,7 +371,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = processEnv()): Dict {
       engine: env.EARSHOT_ENGINE,
     },
     batch: {
-      skipSilence: env.EARSHOT_SKIP_SILENCE === undefined ? undefined : env.EARSHOT_SKIP_SILENCE !== '0',
+      skipSilence: skipSilenceFromEnv(env.EARSHOT_SKIP_SILENCE),
     },
     ct2: {
       python: env.EARSHOT_CT2_PYTHON,
@@ -407,6 +422,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv = processEnv()): Dict {
 }
 
 /** EARSHOT_TRUST_PROXY: true/false, a hop count, or addresses/CIDRs. */
+/** EARSHOT_SKIP_SILENCE: off|long|always, or 0/1 (off/always) as before */
+function skipSilenceFromEnv(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  return v === '0' ? 'off' : v === '1' ? 'always' : v;
+}
+
 function trustProxyFromEnv(v: string | undefined): boolean | number | string | undefined {
   if (v === undefined || v === '') return undefined;
   if (v === 'true' || v === 'false') return v === 'true';

@@ -1,6 +1,7 @@
 // One transcription path for every batch interface (seed REST, OpenAI, CLI): lease an engine,
 // decode only the speech (the VAD first, as faster-whisper's vad_filter), filter hallucinations,
 // publish the result.
+import type { SkipSilence } from '../config/schema.js';
 import type { EngineManager, EngineOverride } from '../engines/manager.js';
 import { SAMPLE_RATE, type Engine, type Segment, type Transcript, type TranscribeOptions } from '../engines/types.js';
 import type { DroppedSegment, HallucinationFilter } from './filter/index.js';
@@ -29,12 +30,22 @@ export interface BatchResult {
 export interface BatchPost {
   filter?: HallucinationFilter;
   vad?: CreatedVad;
-  /** config batch.skipSilence: decode only what the VAD hears as speech */
-  skipSilence?: boolean;
+  /** config batch.skipSilence: which audio is decoded from the speech the VAD hears only */
+  skipSilence?: SkipSilence;
+}
+
+/** One Whisper window: audio up to this long is decoded whole whatever the policy says, under 'long'. */
+export const ONE_WINDOW_SECONDS = 30;
+
+/** Whether batch audio this long is decoded from its speech only, under the config's policy. */
+export function skipsSilence(policy: SkipSilence | undefined, seconds: number): boolean {
+  if (policy === 'always') return true;
+  if (policy === 'long') return seconds > ONE_WINDOW_SECONDS;
+  return false;
 }
 
 export async function transcribeBatch(engines: EngineManager, req: BatchRequest, post: BatchPost = {}): Promise<BatchResult> {
-  const speech = post.vad && (post.skipSilence ?? false) ? await SpeechMap.compute(req.audio, post.vad.create()) : undefined;
+  const speech = post.vad && skipsSilence(post.skipSilence, req.audio.length / SAMPLE_RATE) ? await SpeechMap.compute(req.audio, post.vad.create()) : undefined;
   const { transcript, decodedSeconds } = await engines.withEngine(
     { model: req.model, language: req.options.language, use: 'batch', allowLoad: req.allowLoad, engine: req.engine, caller: req.caller },
     (engine) =>

@@ -75,8 +75,8 @@ describe('CTranslate2 engine', () => {
     return out;
   };
 
-  it('cancels a long job between windows without losing the worker', async () => {
-    // The worker stops at the next 30 s window; the generous grace period shows it stopped by itself.
+  it('cancels a long job at its next CTranslate2 pass without losing the worker', async () => {
+    // The worker checks the abort flag around every encoder and decoder pass; the generous grace period shows it stopped by itself.
     const pid = engine.workerPids()[0];
     const controller = new AbortController();
     const job = engine.transcribe(long(), { language: 'en', signal: controller.signal, onSegment: () => controller.abort() });

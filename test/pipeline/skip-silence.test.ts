@@ -7,7 +7,9 @@ import { WhisperEngine } from '../../src/engines/whisper/engine.js';
 import { pocketsphinxClips } from '../../src/eval/corpus.js';
 import { werCount } from '../../src/eval/wer.js';
 import { ModelStore } from '../../src/models/store.js';
-import { transcribeSpeech, transcribeSpeechOnly } from '../../src/pipeline/batch.js';
+import type { EngineManager } from '../../src/engines/manager.js';
+import { loadConfig } from '../../src/config/schema.js';
+import { skipsSilence, transcribeBatch, transcribeSpeech, transcribeSpeechOnly } from '../../src/pipeline/batch.js';
 import { createVad, SpeechMap, speechRegions, SpeechTimeline, type CreatedVad } from '../../src/pipeline/vad/index.js';
 import { TEST_MODEL } from '../helpers/server.js';
 
@@ -73,6 +75,36 @@ describe('skipping silence in batch', () => {
       const inSecond = w.start >= secondAt / SR - 0.5 && w.end <= audio.length / SR;
       assert.ok(inFirst || inSecond, `word "${w.word}" at ${w.start}–${w.end} lies in the silence`);
     }
+  });
+
+  it("batch.skipSilence 'long' (the default): one window's worth is decoded whole, a longer recording from its speech only", async () => {
+    assert.equal(loadConfig({ env: {} }).batch.skipSilence, 'long');
+    assert.equal(loadConfig({ env: { EARSHOT_SKIP_SILENCE: '1' } }).batch.skipSilence, 'always');
+    assert.equal(loadConfig({ env: { EARSHOT_SKIP_SILENCE: '0' } }).batch.skipSilence, 'off');
+    assert.equal(loadConfig({ flags: { batch: { skipSilence: false } }, env: {} }).batch.skipSilence, 'off');
+    assert.throws(() => loadConfig({ env: { EARSHOT_SKIP_SILENCE: 'sometimes' } }), /batch\.skipSilence/);
+    assert.deepEqual(
+      [skipsSilence('long', 30), skipsSilence('long', 30.01), skipsSilence('always', 3), skipsSilence('off', 3600), skipsSilence(undefined, 3600)],
+      [false, true, true, false, false],
+    );
+
+    // the engine manager's one job here: hand the request its engine
+    const engines = { withEngine: (_: unknown, use: (e: WhisperEngine) => unknown) => use(engine) } as unknown as EngineManager;
+    const [clip] = pocketsphinxClips().filter((c) => c.set === 'librivox');
+    const speech = (await decodeFile(clip!.path)).samples;
+    const short = new Float32Array(8 * SR + speech.length);
+    short.set(speech, 8 * SR);
+    const whole = await transcribeBatch(engines, { audio: short, options: { language: 'en' } }, { vad, skipSilence: 'long' });
+    assert.equal(whole.decodedSeconds, short.length / SR, 'a clip of under 30 s is decoded whole');
+    const long = new Float32Array(60 * SR + speech.length);
+    long.set(speech, 60 * SR);
+    const cut = await transcribeBatch(engines, { audio: long, options: { language: 'en' } }, { vad, skipSilence: 'long' });
+    assert.ok(cut.decodedSeconds < speech.length / SR + 2, `decoded ${cut.decodedSeconds} s of ${long.length / SR} s`);
+    for (const r of [whole, cut]) {
+      const { errors, words } = werCount(clip!.reference, r.transcript.text);
+      assert.ok(errors / words < 0.15, r.transcript.text);
+    }
+    assert.ok(cut.transcript.segments[0]!.start >= 59.5, `first segment at ${cut.transcript.segments[0]!.start} s`);
   });
 
   it('decodes nothing when nobody speaks', async () => {

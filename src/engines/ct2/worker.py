@@ -8,8 +8,9 @@ queue, watchdogs and restarts drive both engines:
   worker -> host: ready | segment | progress | result | error | pong | fatal
 Times are centiseconds, as whisper.cpp reports them.
 
-Cancellation is checked between 30 s windows (faster-whisper yields segments window by window);
-the host kills the process if a cancelled job outlives its grace period.
+Cancellation is checked before and after every CTranslate2 pass (an encoder pass, a decode, a
+language detection, a word alignment), so a cancelled job stops within one pass — CTranslate2 has no
+way to stop a pass midway; the host kills the process if a cancelled job outlives its grace period.
 """
 
 import argparse
@@ -52,6 +53,40 @@ BATCH_SIZE = 8
 
 class Cancelled(Exception):
     pass
+
+
+# The abort flag of the job running on this thread (jobs run on a thread pool, one job per thread).
+CURRENT = threading.local()
+
+
+def check_abort():
+    flag = getattr(CURRENT, "abort", None)
+    if flag is not None and flag.is_set():
+        raise Cancelled()
+
+
+class AbortableWhisper:
+    """The ctranslate2.models.Whisper faster-whisper drives, checking the running job's abort flag
+    around each of its passes: faster-whisper only yields between windows, and a batched call covers
+    many windows."""
+
+    PASSES = ("encode", "generate", "detect_language", "align")
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def __getattr__(self, name):
+        value = getattr(self._inner, name)
+        if name not in AbortableWhisper.PASSES:
+            return value
+
+        def checked(*args, **kwargs):
+            check_abort()
+            result = value(*args, **kwargs)
+            check_abort()
+            return result
+
+        return checked
 
 
 def cs(seconds):
@@ -122,6 +157,7 @@ def main():
         return 3
 
     inner = model.model
+    model.model = AbortableWhisper(inner)
     write_frame(
         {
             "type": "ready",
@@ -157,6 +193,7 @@ def main():
 
     def run_job(job_id, options, audio):
         started = time.perf_counter()
+        CURRENT.abort = aborts.get(job_id)
         try:
             words = bool(options.get("word_timestamps", False))
             language = options.get("language") or "auto"
@@ -219,6 +256,7 @@ def main():
             sys.stderr.write(traceback.format_exc())
             write_frame({"type": "error", "id": job_id, "code": "internal", "message": f"{type(error).__name__}: {error}"})
         finally:
+            CURRENT.abort = None
             with aborts_lock:
                 aborts.pop(job_id, None)
 

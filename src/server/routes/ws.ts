@@ -29,6 +29,8 @@ const configMessage = z
     partials: z.boolean().optional(),
     /** partial cadence: the utterance grows by at least this much between two partial decodes */
     partial_interval_ms: z.number().int().min(100).max(10_000).optional(),
+    /** the first partial of an utterance comes once it holds this much audio (pre-roll included) */
+    first_partial_ms: z.number().int().min(100).max(10_000).optional(),
     /** period of the `stats` message; 0 = none */
     stats_interval_ms: z.union([z.literal(0), z.number().int().min(250).max(60_000)]).optional(),
     enrich: z.boolean().optional(),
@@ -73,6 +75,7 @@ function queryConfig(request: FastifyRequest): Partial<SessionConfig> {
   if (q.model) out.model = q.model;
   if (q.partials) out.partials = q.partials !== 'false';
   if (q.partial_interval_ms) out.partial_interval_ms = Number(q.partial_interval_ms);
+  if (q.first_partial_ms) out.first_partial_ms = Number(q.first_partial_ms);
   if (q.stats_interval_ms) out.stats_interval_ms = Number(q.stats_interval_ms);
   if (q.enrich) out.enrich = q.enrich !== 'false';
   return out;
@@ -192,6 +195,7 @@ class WsConnection {
         task: cfg.task,
         partials: cfg.partials,
         partialIntervalMs: cfg.partial_interval_ms,
+        firstPartialMs: cfg.first_partial_ms,
         enrich: cfg.enrich,
         maxUtteranceSeconds: cfg.vad?.max_utterance_s,
         vad: {
