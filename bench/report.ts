@@ -21,7 +21,7 @@ export interface BenchResult {
   stream?: StreamResult;
   streamAlso?: StreamResult[];
   /** the streaming peer on the same streams (WhisperLiveKit) */
-  streamPeer?: WlkResult;
+  streamPeers?: WlkResult[];
   load?: LoadResult;
   memory?: MemoryResult;
   latency?: LatencyResult;
@@ -387,26 +387,30 @@ export function renderMarkdown(r: BenchResult): string {
     }
   }
 
-  const peer = r.streamPeer;
-  if (peer) {
-    out.push(`## Streaming peer: ${peer.system} ${peer.version ?? ''} (${peer.policy}), the same streams, after Earshot's`);
+  const peers = r.streamPeers ?? [];
+  if (peers.length) {
+    const versions = [...new Set(peers.map((p) => `${p.system} ${p.version ?? ''}`.trim()))].join(', ');
+    out.push(`## Streaming peer: ${versions}, the same streams, after Earshot's`);
     out.push('');
     out.push(
       table(
-        ['streams', 'end → committed p50 / p95 s', 'first text p50 / p95 s', 'clips never committed', 'errors', 'WER', 'real time'],
-        peer.levels.map((x) => [
-          String(x.streams),
-          `${n(x.finalLatency.p50)} / ${n(x.finalLatency.p95)}`,
-          `${n(x.firstText.p50)} / ${n(x.firstText.p95)}`,
-          String(x.clipsWithoutFinal),
-          String(x.errors.length),
-          pct(x.wer),
-          x.sustained ? 'yes' : 'no',
-        ]),
+        ['policy', 'streams', 'end → committed p50 / p95 s', 'first text p50 / p95 s', 'clips never committed', 'errors', 'WER', 'real time'],
+        peers.flatMap((peer) =>
+          peer.levels.map((x) => [
+            peer.policy,
+            String(x.streams),
+            `${n(x.finalLatency.p50)} / ${n(x.finalLatency.p95)}`,
+            `${n(x.firstText.p50)} / ${n(x.firstText.p95)}`,
+            String(x.clipsWithoutFinal),
+            String(x.errors.length),
+            pct(x.wer),
+            x.sustained ? 'yes' : 'no',
+          ]),
+        ),
       ),
     );
     out.push('');
-    for (const s of peer.settings) out.push(`- ${s}`);
+    for (const peer of peers) for (const s of peer.settings) out.push(`- ${peer.policy}: ${s}`);
     out.push('');
   }
 

@@ -20,7 +20,7 @@ import { enginesBatchPlan, fullPlan, liveVariants, quickPlan } from './plans.js'
 import { renderMarkdown, type BenchResult } from './report.js';
 import { renderSoakMarkdown, runSoak, soakPlan } from './soak.js';
 import { runStreaming } from './stream.js';
-import { runWhisperLiveKit } from './whisperlivekit.js';
+import { runWhisperLiveKit, WLK_POLICIES, type WlkPolicy } from './whisperlivekit.js';
 import { engineKindOf, registeredEngineKinds } from '../src/engines/index.js';
 import { ModelStore } from '../src/models/store.js';
 
@@ -39,6 +39,8 @@ interface StreamArgs {
   variants: boolean;
   /** the streaming peer on the same streams after Earshot's, one system at a time */
   peer?: 'whisperlivekit';
+  /** its policies, one after the other (default: LocalAgreement only) */
+  peerPolicies: WlkPolicy[];
 }
 
 function parse(): {
@@ -65,6 +67,7 @@ function parse(): {
       'sustain-p95': { type: 'string' },
       variants: { type: 'boolean', default: false },
       peer: { type: 'string' },
+      'peer-policy': { type: 'string' },
     },
     allowPositionals: false,
   });
@@ -78,7 +81,7 @@ function parse(): {
     if (only.length > 1) throw new Error('--only soak runs on its own (it is long and loads the machine itself)');
     const minutes = values.minutes === undefined ? 30 : Number(values.minutes);
     if (!(minutes > 0)) throw new Error('--minutes: a positive number');
-    return { quick: false, sections: [], out: values.out, budget: 0, engines: false, stream: { variants: false }, soakMinutes: minutes };
+    return { quick: false, sections: [], out: values.out, budget: 0, engines: false, stream: { variants: false, peerPolicies: [] }, soakMinutes: minutes };
   }
   for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section "${s}" (use ${SECTIONS.join(',')})`);
   const budget = values.budget === undefined ? DEFAULT_BUDGET_SECONDS : Number(values.budget);
@@ -100,12 +103,17 @@ function parse(): {
   const sustainP95 = values['sustain-p95'] === undefined ? undefined : Number(values['sustain-p95']);
   if (sustainP95 !== undefined && !(sustainP95 > 0)) throw new Error('--sustain-p95: seconds, a positive number');
   if (values.peer !== undefined && values.peer !== 'whisperlivekit') throw new Error('--peer: only "whisperlivekit"');
+  const peerPolicies = list(values['peer-policy']) ?? ['localagreement'];
+  for (const p of peerPolicies)
+    if (!(WLK_POLICIES as readonly string[]).includes(p)) throw new Error(`--peer-policy: ${WLK_POLICIES.join(' and/or ')}, comma-separated`);
+  if (values['peer-policy'] !== undefined && values.peer === undefined) throw new Error('--peer-policy needs --peer whisperlivekit');
   const stream: StreamArgs = {
     models: list(values['stream-models']),
     levels,
     sustainP95,
     variants: values.variants ?? false,
     peer: values.peer as StreamArgs['peer'],
+    peerPolicies: [...new Set(peerPolicies)] as WlkPolicy[],
   };
   return {
     quick: values.quick ?? false,
@@ -171,7 +179,7 @@ async function main(): Promise<void> {
       args.stream.levels ? `--levels ${args.stream.levels.join(',')}` : '',
       args.stream.sustainP95 !== undefined ? `--sustain-p95 ${args.stream.sustainP95}` : '',
       args.stream.variants ? '--variants' : '',
-      args.stream.peer ? `--peer ${args.stream.peer}` : '',
+      args.stream.peer ? `--peer ${args.stream.peer} --peer-policy ${args.stream.peerPolicies.join(',')}` : '',
     ]
       .filter(Boolean)
       .join(' '),
@@ -187,7 +195,11 @@ async function main(): Promise<void> {
   const outDir = args.out ?? join(BENCH_DIR, 'results', complete ? '' : 'tmp');
   const suffix = args.quick ? 'quick' : args.engines ? 'engines' : args.sections.join('-');
   // a partial run's name says what it ran, so it never overwrites another run's results
-  const detail = [...(args.pairs ?? []), ...(args.stream.models ?? []), ...(args.stream.peer ? [args.stream.peer] : [])];
+  const detail = [
+    ...(args.pairs ?? []),
+    ...(args.stream.models ?? []),
+    ...(args.stream.peer ? [args.stream.peer, ...(args.stream.peerPolicies.join() === 'localagreement' ? [] : args.stream.peerPolicies)] : []),
+  ];
   const name = `${started.slice(0, 10)}-${machine.host}${complete ? '' : `-${suffix}`}${detail.length ? `-${detail.join('-').replace(/[^\w.-]+/g, '_')}` : ''}`;
   // Written after each finished batch pair as well, marked partial, so a run cut short keeps what it measured.
   const write = (final: boolean): string => {
@@ -271,25 +283,29 @@ async function main(): Promise<void> {
     }
     if (args.sections.includes('stream') && args.stream.peer === 'whisperlivekit') {
       const s = args.stream;
-      try {
-        result.streamPeer = await runWhisperLiveKit(
-          streamPool,
-          {
-            levels: s.levels ?? plan.stream.levels,
-            clipsPerStream: plan.stream.clipsPerStream,
-            frameMs: 100,
-            drainTimeoutSeconds: 60,
-            sustainP95Seconds: s.sustainP95 ?? plan.stream.sustainP95Seconds,
-            policy: 'localagreement',
-          },
-          log,
-        );
-      } catch (err) {
-        const why = (err as Error).message.split('\n').slice(0, 3).join(' | ');
-        log(`whisperlivekit not measured: ${why}`);
-        result.notes.push(`WhisperLiveKit not measured: ${why}`);
+      // one policy at a time, each on its own server, after Earshot's streams
+      for (const policy of s.peerPolicies) {
+        try {
+          const peer = await runWhisperLiveKit(
+            streamPool,
+            {
+              levels: s.levels ?? plan.stream.levels,
+              clipsPerStream: plan.stream.clipsPerStream,
+              frameMs: 100,
+              drainTimeoutSeconds: 60,
+              sustainP95Seconds: s.sustainP95 ?? plan.stream.sustainP95Seconds,
+              policy,
+            },
+            log,
+          );
+          result.streamPeers = [...(result.streamPeers ?? []), peer];
+        } catch (err) {
+          const why = (err as Error).message.split('\n').slice(0, 3).join(' | ');
+          log(`whisperlivekit ${policy} not measured: ${why}`);
+          result.notes.push(`WhisperLiveKit (${policy}) not measured: ${why}`);
+        }
+        write(false);
       }
-      write(false);
     }
     if (args.sections.includes('load')) result.load = await timed('load', () => runLoad(loadPool, plan.load, log));
     if (args.sections.includes('latency')) {

@@ -1,8 +1,14 @@
-// The streaming peer: WhisperLiveKit (PyPI whisperlivekit, faster-whisper backend, LocalAgreement policy)
-// on the same CTranslate2 base weights and the same stream layout as Earshot's stream section, driven
-// over its own WebSocket (/asr, raw s16le PCM with --pcm-input) at real-time pace, one system at a time.
-// It runs from a git-ignored venv (bench/.venv-wlk, made by bench/setup-whisperlivekit.sh); its code is
-// never part of Earshot. Its Silero VAD is the copy bundled in the wheel, so nothing loads from GitHub.
+// The streaming peer: WhisperLiveKit (PyPI whisperlivekit, faster-whisper backend) under either of its
+// policies, LocalAgreement or SimulStreaming (AlignAtt), on the same CTranslate2 base weights and the same
+// stream layout as Earshot's stream section, driven over its own WebSocket (/asr, raw s16le PCM with
+// --pcm-input) at real-time pace, one system at a time. It runs from a git-ignored venv (bench/.venv-wlk,
+// made by bench/setup-whisperlivekit.sh); its code is never part of Earshot. Its Silero VAD is the copy
+// bundled in the wheel, so nothing loads from GitHub.
+//
+// SimulStreaming encodes with faster-whisper (the CTranslate2 folder, --encoder-model-path) and decodes with
+// WhisperLiveKit's copy of OpenAI's PyTorch Whisper, which needs an OpenAI-format checkpoint and the model's
+// cross-attention alignment heads. Offline there is none, so bench/ct2-to-openai.py converts the very same
+// CTranslate2 folder (cached in bench/.wlk-models/<model>/, keyed by model.bin's SHA-256).
 //
 // WhisperLiveKit has no per-utterance "final": it commits words (`lines`, with times) and shows the rest as
 // `buffer_transcription`. So for each clip:
@@ -11,7 +17,7 @@
 //   first text:            from sending the clip's first sample to the first message with more words
 //                          (committed + buffer) than just before the clip began.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -25,6 +31,13 @@ import { percentile, round, sum } from './lib/stats.js';
 import { layout, type Placed } from './stream.js';
 
 export const WLK_VENV = join(BENCH_DIR, '.venv-wlk');
+/** OpenAI-format checkpoints converted from the CTranslate2 folders, for SimulStreaming's decoder (git-ignored) */
+export const WLK_MODELS = join(BENCH_DIR, '.wlk-models');
+/** the Whisper model both peers run: the CTranslate2 folder of the faster-whisper reference */
+const MODEL = 'base';
+
+export const WLK_POLICIES = ['localagreement', 'simulstreaming'] as const;
+export type WlkPolicy = (typeof WLK_POLICIES)[number];
 
 export interface WlkPlan {
   levels: number[];
@@ -32,7 +45,7 @@ export interface WlkPlan {
   frameMs: number;
   drainTimeoutSeconds: number;
   sustainP95Seconds: number;
-  policy: 'localagreement' | 'simulstreaming';
+  policy: WlkPolicy;
 }
 
 export interface WlkLevel {
@@ -75,6 +88,47 @@ interface Snapshot {
   totalWords: number;
 }
 
+/** Run a venv Python script to completion; its stderr tail goes into the error when it fails. */
+function runPython(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const py = spawn(join(WLK_VENV, 'bin', 'python'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    py.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    py.on('error', reject);
+    py.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${args[0]} exited with ${code}:\n${err}`))));
+  });
+}
+
+/** The OpenAI-format checkpoint of `model` for SimulStreaming's decoder, converted from its CTranslate2 folder when missing or stale. */
+export async function ensureDecoderCheckpoint(model: string, log: (line: string) => void): Promise<{ dir: string; alignmentHeads: string }> {
+  const dir = join(WLK_MODELS, model);
+  const started = performance.now();
+  await runPython([join(BENCH_DIR, 'ct2-to-openai.py'), ct2ModelDir(model), dir]);
+  const seconds = (performance.now() - started) / 1000;
+  if (seconds > 2) log(`whisperlivekit: converted ${model} to an OpenAI-format checkpoint in ${seconds.toFixed(1)} s (${dir})`);
+  return { dir, alignmentHeads: readFileSync(join(dir, 'alignment-heads.txt'), 'utf8').trim() };
+}
+
+/** The server's command-line flags for each policy; both encode with faster-whisper on the same CTranslate2 folder. */
+async function policyArgs(policy: WlkPolicy, log: (line: string) => void): Promise<string[]> {
+  const ct2 = ct2ModelDir(MODEL);
+  if (policy === 'localagreement') return ['--backend', 'faster-whisper', '--backend-policy', 'localagreement', '--model-path', ct2];
+  const decoder = await ensureDecoderCheckpoint(MODEL, log);
+  return [
+    '--backend',
+    'faster-whisper',
+    '--backend-policy',
+    'simulstreaming',
+    '--encoder-model-path',
+    ct2,
+    '--decoder-model-path',
+    decoder.dir,
+    // a checkpoint outside its own download table gets no heads by name: pass the folder's own
+    '--custom-alignment-heads',
+    decoder.alignmentHeads,
+  ];
+}
+
 async function startWlk(plan: WlkPlan, warmupWav: string, log: (line: string) => void): Promise<{ url: string; child: ChildProcess; output: () => string }> {
   const bin = join(WLK_VENV, 'bin', 'whisperlivekit-server');
   if (!existsSync(bin)) throw new Error(`WhisperLiveKit is not installed (${bin}): run bench/setup-whisperlivekit.sh`);
@@ -84,12 +138,7 @@ async function startWlk(plan: WlkPlan, warmupWav: string, log: (line: string) =>
     '127.0.0.1',
     '--port',
     String(port),
-    '--backend',
-    'faster-whisper',
-    '--backend-policy',
-    plan.policy,
-    '--model-path',
-    ct2ModelDir('base'),
+    ...(await policyArgs(plan.policy, log)),
     '--lan',
     'en',
     '--pcm-input',
@@ -231,7 +280,9 @@ export async function runWhisperLiveKit(pool: BenchClip[], plan: WlkPlan, log: (
       version,
       policy: plan.policy,
       settings: [
-        `--backend faster-whisper --backend-policy ${plan.policy} --pcm-input --lan en, the CTranslate2 base folder of the faster-whisper reference (--model-path)`,
+        plan.policy === 'localagreement'
+          ? `--backend faster-whisper --backend-policy localagreement --pcm-input --lan en, the CTranslate2 ${MODEL} folder of the faster-whisper reference (--model-path)`
+          : `--backend faster-whisper --backend-policy simulstreaming --pcm-input --lan en: faster-whisper encoder on the CTranslate2 ${MODEL} folder (--encoder-model-path), PyTorch decoder on an OpenAI-format checkpoint converted from that folder by bench/ct2-to-openai.py (--decoder-model-path), its alignment heads (--custom-alignment-heads); its defaults otherwise (greedy, --frame-threshold 25, no CIF model, so the last word of each pass waits)`,
         'its bundled Silero VAD (VAC on, the default); warmed up on a local clip; OMP_NUM_THREADS=2, OMP_WAIT_POLICY=PASSIVE; torchaudio left out (not imported on this path)',
         'final = the first message whose committed lines reach the clip end (within 0.5 s); first text = first message with more words than before the clip',
       ],
