@@ -49,6 +49,8 @@ def read_exact(n):
 
 # Windows decoded together: 8 keeps the encoder and decoder matrices large on a CPU without much memory.
 BATCH_SIZE = 8
+# Undecoded audio at the end of a window, after its last segment, that is decoded again (decode_windows).
+TAIL_SECONDS = 1.0
 
 
 class Cancelled(Exception):
@@ -191,6 +193,27 @@ def main():
             pipeline.append(BatchedInferencePipeline(model))
         return pipeline[0]
 
+    def decode_windows(audio, clips, language, common):
+        """Separate speech windows (Earshot's VAD found them), decoded as batches of windows, which keeps
+        the matrix kernels busier than one window at a time; times come back absolute. A window whose
+        segments stop well short of its end lost its tail: Whisper ended on a segment without a closing
+        timestamp, which sequential decoding decodes again from there, and batched decoding drops. Those
+        tails are decoded as a second batch."""
+        found, info = batched().transcribe(audio, clip_timestamps=clips, batch_size=BATCH_SIZE, language=language, **common)
+        found = list(found)
+        tails = []
+        for clip in clips:
+            inside = [seg for seg in found if clip["start"] - 0.01 <= seg.start < clip["end"]]
+            covered = max((seg.end for seg in inside), default=clip["end"])
+            if inside and clip["end"] - covered >= TAIL_SECONDS:
+                tails.append({"start": covered, "end": clip["end"]})
+        if tails:
+            check_abort()
+            more, _ = batched().transcribe(audio, clip_timestamps=tails, batch_size=BATCH_SIZE, language=info.language, **common)
+            found.extend(more)
+            found.sort(key=lambda seg: seg.start)
+        return found, info
+
     def run_job(job_id, options, audio):
         started = time.perf_counter()
         CURRENT.abort = aborts.get(job_id)
@@ -200,14 +223,7 @@ def main():
             if not inner.is_multilingual:
                 language = "en"
             clips = options.get("clips")
-            # Separate speech windows (Earshot's VAD found them): decoded as batches of windows, which
-            # keeps the matrix kernels busier than one window at a time. Times come back absolute.
-            runner = batched() if clips else model
-            extra = {"clip_timestamps": clips, "batch_size": BATCH_SIZE} if clips else {"condition_on_previous_text": not options.get("no_context", False)}
-            segments, info = runner.transcribe(
-                audio,
-                **extra,
-                language=None if language == "auto" else language,
+            common = dict(
                 task="translate" if options.get("translate") else "transcribe",
                 beam_size=int(options.get("beam_size", 1)),
                 best_of=int(options.get("best_of", 5)),
@@ -222,6 +238,15 @@ def main():
                 # Earshot's own VAD decides what is speech (src/pipeline), not this worker.
                 vad_filter=False,
             )
+            if clips:
+                segments, info = decode_windows(audio, clips, None if language == "auto" else language, common)
+            else:
+                segments, info = model.transcribe(
+                    audio,
+                    condition_on_previous_text=not options.get("no_context", False),
+                    language=None if language == "auto" else language,
+                    **common,
+                )
             out = []
             duration = max(info.duration, 1e-9)
             for segment in segments:
