@@ -28,8 +28,8 @@
 //   cadence, so a slow engine yields fewer partials.
 // - At a pause (minPauseMs of silence inside speech) the final decode starts speculatively
 //   (priority 'normal') on the audio up to where the utterance would end — unless the running or
-//   newest partial already covers the speech; a partial still running on earlier speech is let
-//   finish (its text is shown) and the speculation starts when it is back. If speech resumes, the speculation is cancelled as a
+//   newest partial already covers the speech; a partial still running on earlier speech is aborted
+//   and the speculation runs next (waiting for it pushed finals past the hangover). If speech resumes, the speculation is cancelled as a
 //   final at no cost: it goes on as the partial of the speech up to the pause (so the session still
 //   has one non-final decode in flight at most, and no decode is wasted).
 // - At the end: the speculative decode, or the newest partial covering all the speech, is adopted
@@ -250,8 +250,6 @@ interface Utterance {
   ended: boolean;
   /** inside a pause reported by the VAD (speech may resume) */
   paused: boolean;
-  /** a pause whose speculation waits for the running partial to come back */
-  pendingPause: { endSample: number; lastSpeechSample: number } | null;
   agreement: LocalAgreement;
   revision: number;
   lastCommitted: string;
@@ -509,7 +507,6 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
             startSample: ev.startSample,
             ended: false,
             paused: false,
-            pendingPause: null,
             agreement: new LocalAgreement(),
             revision: 0,
             lastCommitted: '',
@@ -618,11 +615,6 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
       }
       this.running.delete(decode);
       if (this.slot === decode) this.slot = null;
-      const pending = utterance.pendingPause;
-      if (pending && !this.closed && !utterance.ended && utterance.paused && this.slot === null) {
-        utterance.pendingPause = null;
-        this.onPause(pending.endSample, pending.lastSpeechSample);
-      }
       if (!this.closed) this.maybeStartPartial();
       this.wakeIdle();
     });
@@ -679,11 +671,14 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     const newest = utterance.newest;
     if (newest && newest.key === key && this.covers(newest, lastSpeechSample)) return;
     if (slot) {
-      // A partial of the speech before the pause is running: let it come back (it is the text the user
-      // sees next) and speculate then. Aborting would lose that text and, with an engine that stops only
-      // between its passes, free the engine little sooner.
-      utterance.pendingPause = { endSample, lastSpeechSample };
-      return;
+      // A decode of the speech before the pause is still running. Waiting for it delays the final by the
+      // rest of it — past the hangover with a model that pads to 30 s (measured on Whisper base: 4 of 6
+      // finals were decoded after the end) —, and its text is a partial the speculation's outdates within
+      // one decode. So it is aborted: the engine stops at its next check (whisper.cpp between graph
+      // nodes, CTranslate2 at its next pass) and the speculation runs next.
+      slot.controller.abort();
+      this.counters.partialsAborted++;
+      this.slot = null;
     }
     const cut = this.segmenter.currentUpTo(endSample);
     if (!cut) return;
@@ -695,7 +690,6 @@ export class StreamSession extends EventEmitter<StreamSessionEvents> {
     const utterance = this.current;
     if (!utterance) return;
     utterance.paused = false;
-    utterance.pendingPause = null;
     const slot = this.slot;
     if (slot && slot.kind === 'speculative') {
       // Speech goes on: the speculation will not be the final. Cancelling it costs nothing: the decode

@@ -612,7 +612,7 @@ test('input (deterministic engine-like object): a client that pushes right after
   await session.stop();
 });
 
-test('a partial running at the pause (deterministic engine-like object): let finish and shown, the speculation starts when it is back', async () => {
+test('a partial running at the pause (deterministic engine-like object): aborted, the speculation starts at once and is the final', async () => {
   const engine = new ScriptedEngine();
   engine.autoAnswer = () => null; // every decode waits for the test
   const session = new StreamSession({
@@ -630,21 +630,28 @@ test('a partial running at the pause (deterministic engine-like object): let fin
   await pushRealTime(session, audio.subarray(0, Math.round(1.5 * SR)));
   const partial = await engine.waitForCalls(1); // on the first second or so of speech
   assert.equal(partial.options.priority, 'low');
-  // past the pause, before the hangover: the partial still runs, so no speculation yet and nothing aborted
+  // past the pause, before the hangover: the partial, which does not hold the speech up to the pause, is aborted
+  // and the speculation is already running
   await pushRealTime(session, audio.subarray(Math.round(1.5 * SR), Math.round((speechEnd + 0.45) * SR)));
-  assert.equal(engine.calls.length, 1);
-  assert.equal(partial.options.signal?.aborted, false);
-  partial.answer(' He was not');
   const speculation = await engine.waitForCalls(2);
+  assert.equal(partial.options.signal?.aborted, true);
   assert.equal(speculation.options.priority, 'normal');
+  assert.ok(speculation.audio.length > partial.audio.length, 'the speculation holds the speech up to the pause');
+  partial.answer(' He was not'); // an aborted decode's answer is never shown
   assert.deepEqual(
     log.map((e) => e.type),
-    ['speech_start', 'partial'],
+    ['speech_start'],
   );
   speculation.answer(' He was not an ill disposed young man.');
   await pushRealTime(session, audio.subarray(Math.round((speechEnd + 0.45) * SR)));
   await session.stop();
+  assert.deepEqual(
+    log.map((e) => e.type),
+    ['speech_start', 'partial', 'speech_end', 'final'],
+  );
   const final = log.at(-1)!.data as { text: string; source: string };
-  assert.deepEqual([log.at(-1)!.type, final.text, final.source], ['final', 'He was not an ill disposed young man.', 'speculative']);
+  assert.deepEqual([final.text, final.source], ['He was not an ill disposed young man.', 'speculative']);
   assert.equal(engine.calls.length, 2);
+  const stats = session.stats();
+  assert.deepEqual([stats.partialsAborted, stats.speculativeDecodes, stats.finalsFromSpeculation, stats.finalsDecoded], [1, 1, 1, 0]);
 });
