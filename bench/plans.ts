@@ -41,13 +41,13 @@ export function enginesBatchPlan(): BatchPlan {
 export function liveVariants(): NonNullable<StreamPlan['variants']> {
   return [
     { label: 'hangover 400 ms', config: { vad: { min_silence_ms: 400 } } },
-    { label: 'hangover 500 ms', config: { vad: { min_silence_ms: 500 } } },
+    { label: 'hangover 600 ms', config: { vad: { min_silence_ms: 600 } } },
+    { label: 'hangover 700 ms', config: { vad: { min_silence_ms: 700 } } },
     { label: 'hangover 1000 ms', config: { vad: { min_silence_ms: 1000 } } },
     { label: 'pause 150 ms', config: { vad: { min_pause_ms: 150 } } },
     { label: 'pause 400 ms', config: { vad: { min_pause_ms: 400 } } },
     { label: 'partials every 250 ms', config: { partial_interval_ms: 250 } },
     { label: 'first partial at 300 ms', config: { first_partial_ms: 300 } },
-    { label: 'first partial at 300 ms, hangover 500 ms', config: { first_partial_ms: 300, vad: { min_silence_ms: 500 } } },
     { label: 'partials every 1000 ms', config: { partial_interval_ms: 1000 } },
   ];
 }
@@ -69,12 +69,12 @@ export function fullPlan(): BenchPlan {
       frameMs: [20, 40, 60, 100],
       drainTimeoutSeconds: 15,
       sustainP95Seconds: 3,
-      // the defaults (hangover 700 ms, pause 250 ms, cadence 500 ms) against shorter and longer choices
+      // the defaults (hangover 500 ms, pause 250 ms, cadence 500 ms) against longer choices
       variants: [
-        { label: 'hangover 500 ms', config: { vad: { min_silence_ms: 500 } } },
+        { label: 'hangover 700 ms', config: { vad: { min_silence_ms: 700 } } },
         { label: 'hangover 1000 ms', config: { vad: { min_silence_ms: 1000 } } },
         { label: 'pause 400 ms', config: { vad: { min_pause_ms: 400 } } },
-        { label: 'no speculation (pause = hangover)', config: { vad: { min_pause_ms: 700 } } },
+        { label: 'no speculation (pause = hangover)', config: { vad: { min_pause_ms: 500 } } },
       ],
     },
     streamAlso: ['moonshine-base-en', 'moonshine-tiny-en'],

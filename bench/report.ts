@@ -339,7 +339,7 @@ export function renderMarkdown(r: BenchResult): string {
     );
     out.push('');
     out.push(
-      `Largest count sustained in real time: **${s.maxSustainedStreams}** (nothing dropped or lost, no errors, p95 end-of-speech → final ≤ ${s.sustainP95Seconds} s). Latency runs from sending a clip's last sample to the final's arrival, VAD hangover included; frames of ${s.frameMs.join('/')} ms.`,
+      `Largest count sustained in real time: **${s.maxSustainedStreams}** (nothing dropped or lost, no errors, p95 end-of-speech → final ≤ ${s.sustainP95Seconds} s). Latency runs from sending a clip's last speech sample (its last 10 ms frame within 30 dB of its peak) to the final's arrival, VAD hangover included; first text from its first speech sample; frames of ${s.frameMs.join('/')} ms.`,
     );
     out.push('');
     if (s.batch) {

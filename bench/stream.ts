@@ -2,10 +2,13 @@
 // Each stream is a few clips (a LibriVox sentence, then a short cards phrase) joined by 1–2 s of silence, sent as s16le frames paced at real time on
 // an absolute schedule (no drift). Because the bench knows where every clip starts and ends in the
 // stream, it times:
-//   end-of-speech → final: from the wall time the frame holding a clip's last sample was sent to the
+// A clip's speech runs from its first to its last 10 ms frame within 30 dB of the clip's peak level
+// (speechBounds): the recordings carry 0.03–0.37 s of quiet before and after the voice, which would
+// otherwise count against first-text latency and in favour of end-of-speech latency.
+//   end-of-speech → final: from the wall time the frame holding a clip's last speech sample was sent to the
 //                          arrival of the last final overlapping that clip (VAD hangover included:
 //                          that is what a user waits);
-//   first partial:         from the frame holding the clip's first sample to the first partial of an
+//   first partial:         from the frame holding the clip's first speech sample to the first partial of an
 //                          utterance that starts in the clip;
 //   first text:            the same, to the first partial or final, whichever came first;
 //   dropped audio:         what the server reported in backpressure events;
@@ -42,8 +45,32 @@ export interface Placed {
   /** stream seconds */
   start: number;
   end: number;
+  /** stream seconds of the clip's first and last speech sample (speechBounds) */
+  speechStart: number;
+  speechEnd: number;
+  /** when the frames holding speechStart and speechEnd were sent (performance.now()) */
   startSentAt?: number;
   endSentAt?: number;
+}
+
+/** Where the voice is in a clip, in seconds: its first and last 10 ms frame within 30 dB of the clip's peak. */
+export function speechBounds(samples: Float32Array): { start: number; end: number } {
+  const frame = SAMPLE_RATE / 100;
+  let peak = 0;
+  for (const x of samples) peak = Math.max(peak, Math.abs(x));
+  const floor = peak * 10 ** (-30 / 20);
+  let first = -1;
+  let last = -1;
+  for (let i = 0; i + frame <= samples.length; i += frame) {
+    let energy = 0;
+    for (let j = i; j < i + frame; j++) energy += samples[j]! * samples[j]!;
+    if (Math.sqrt(energy / frame) >= floor) {
+      if (first < 0) first = i;
+      last = i + frame;
+    }
+  }
+  if (first < 0) return { start: 0, end: samples.length / SAMPLE_RATE };
+  return { start: first / SAMPLE_RATE, end: last / SAMPLE_RATE };
 }
 
 interface Received {
@@ -107,7 +134,8 @@ export function layout(pool: BenchClip[], streamIndex: number, count: number): {
   const placed: Placed[] = [];
   let t = 0.5;
   for (const [k, clip] of chosen.entries()) {
-    placed.push({ clip, start: t, end: t + clip.duration });
+    const voice = speechBounds(clip.samples);
+    placed.push({ clip, start: t, end: t + clip.duration, speechStart: t + voice.start, speechEnd: t + voice.end });
     t += clip.duration + (k === chosen.length - 1 ? 2 : 1 + ((streamIndex * 7 + k * 3) % 11) / 10);
   }
   const samples = new Float32Array(Math.round(t * SAMPLE_RATE));
@@ -189,8 +217,8 @@ async function runStream(
     const sentAt = performance.now();
     const to = (k + 1) * frameSamples;
     for (const p of placed) {
-      const first = Math.round(p.start * SAMPLE_RATE);
-      const last = Math.round(p.end * SAMPLE_RATE) - 1;
+      const first = Math.round(p.speechStart * SAMPLE_RATE);
+      const last = Math.round(p.speechEnd * SAMPLE_RATE) - 1;
       if (p.startSentAt === undefined && first < to) p.startSentAt = sentAt;
       if (p.endSentAt === undefined && last < to) p.endSentAt = sentAt;
     }

@@ -12,9 +12,9 @@
 //
 // WhisperLiveKit has no per-utterance "final": it commits words (`lines`, with times) and shows the rest as
 // `buffer_transcription`. So for each clip:
-//   end-of-speech → final: from sending the clip's last sample to the first message whose committed lines
+//   end-of-speech → final: from sending the clip's last speech sample (stream.ts speechBounds) to the first message whose committed lines
 //                          reach the clip's end (last committed word ending within 0.5 s of it);
-//   first text:            from sending the clip's first sample to the first message with more words
+//   first text:            from sending the clip's first speech sample to the first message with more words
 //                          (committed + buffer) than just before the clip began.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -211,8 +211,8 @@ async function runStream(url: string, pool: BenchClip[], index: number, plan: Wl
     const sentAt = performance.now();
     const to = (k + 1) * frameSamples;
     for (const p of placed) {
-      if (p.startSentAt === undefined && Math.round(p.start * SAMPLE_RATE) < to) p.startSentAt = sentAt;
-      if (p.endSentAt === undefined && Math.round(p.end * SAMPLE_RATE) - 1 < to) p.endSentAt = sentAt;
+      if (p.startSentAt === undefined && Math.round(p.speechStart * SAMPLE_RATE) < to) p.startSentAt = sentAt;
+      if (p.endSentAt === undefined && Math.round(p.speechEnd * SAMPLE_RATE) - 1 < to) p.endSentAt = sentAt;
     }
   }
   // an empty message is WhisperLiveKit's end of stream; it answers ready_to_stop when everything is out
@@ -230,7 +230,7 @@ async function runLevel(url: string, pool: BenchClip[], streams: number, plan: W
   const werPairs: Array<{ reference: string; hypothesis: string }> = [];
   for (const { placed, snaps } of runs) {
     for (const p of placed) {
-      const final = snaps.find((s) => s.committedEnd >= p.end - 0.5);
+      const final = snaps.find((s) => s.committedEnd >= p.speechEnd - 0.5);
       if (!final || p.endSentAt === undefined) missing++;
       else latencies.push(Math.max(0, (final.at - p.endSentAt) / 1000));
       if (p.startSentAt !== undefined) {
@@ -284,7 +284,7 @@ export async function runWhisperLiveKit(pool: BenchClip[], plan: WlkPlan, log: (
           ? `--backend faster-whisper --backend-policy localagreement --pcm-input --lan en, the CTranslate2 ${MODEL} folder of the faster-whisper reference (--model-path)`
           : `--backend faster-whisper --backend-policy simulstreaming --pcm-input --lan en: faster-whisper encoder on the CTranslate2 ${MODEL} folder (--encoder-model-path), PyTorch decoder on an OpenAI-format checkpoint converted from that folder by bench/ct2-to-openai.py (--decoder-model-path), its alignment heads (--custom-alignment-heads); its defaults otherwise (greedy, --frame-threshold 25, no CIF model, so the last word of each pass waits)`,
         'its bundled Silero VAD (VAC on, the default); warmed up on a local clip; OMP_NUM_THREADS=2, OMP_WAIT_POLICY=PASSIVE; torchaudio left out (not imported on this path)',
-        'final = the first message whose committed lines reach the clip end (within 0.5 s); first text = first message with more words than before the clip',
+        'final = the first message whose committed lines reach the end of the speech in the clip (within 0.5 s); first text = first message with more words than before the clip',
       ],
       levels,
       maxSustainedStreams: Math.max(0, ...levels.filter((l) => l.sustained).map((l) => l.streams)),

@@ -189,7 +189,7 @@ export const configSchema = z.object({
       /** audio a session may hold undecoded before the oldest is dropped (backpressure) */
       maxPendingSeconds: z.coerce.number().min(2).max(600).default(30),
       /** hangover: silence that ends an utterance; a client may set its own (vad.min_silence_ms) */
-      hangoverMs: z.coerce.number().int().min(100).max(10_000).default(700),
+      hangoverMs: z.coerce.number().int().min(100).max(10_000).default(500),
       /** silence inside speech at which the final decode starts speculatively (vad.min_pause_ms) */
       minPauseMs: z.coerce.number().int().min(100).max(10_000).default(250),
       /** partial cadence: growth of the utterance between two partial decodes (partial_interval_ms) */

@@ -373,7 +373,13 @@ async function pushRealTime(session: StreamSession, audio: Float32Array, chunk =
 
 test('speculative final (deterministic engine-like object): started at the pause, kept when the pause ends the utterance — no decode after the end', async () => {
   const engine = new ScriptedEngine();
-  const session = new StreamSession({ engine, vad: model.createDetector(), config: { language: 'en', partials: false }, clock: () => 0 });
+  // the hangover set to 700 ms so that 0.45 s after the speech lies well between the pause and the end
+  const session = new StreamSession({
+    engine,
+    vad: model.createDetector(),
+    config: { language: 'en', partials: false, vad: { minSilenceMs: 700 } },
+    clock: () => 0,
+  });
   const log = record(session);
   const { audio, placed } = compose([
     { kind: 'speech', audio: decode16k(card('001')) },

@@ -240,6 +240,7 @@ describe('WebSocket streaming', () => {
         enrich: false,
         stats_interval_ms: 250,
         partial_interval_ms: 400,
+        first_partial_ms: 300,
         vad: { min_silence_ms: 600, min_pause_ms: 200 },
       }),
     );
@@ -314,6 +315,12 @@ describe('WebSocket streaming', () => {
     e.ws.send(JSON.stringify({ type: 'config', language: 'klingon' }));
     assert.equal((await e.next('error')).code, 'invalid_config');
     assert.equal(await e.closed, 1008);
+    const f = await connect(server.url);
+    f.ws.send(JSON.stringify({ type: 'config', first_partial_ms: 20 }));
+    const refused = await f.next('error');
+    assert.equal(refused.code, 'invalid_config');
+    assert.match(String(refused.message), /first_partial_ms/);
+    assert.equal(await f.closed, 1008);
   });
 
   it('50 connect/abort cycles leave workers and memory flat', async () => {

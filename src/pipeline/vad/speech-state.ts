@@ -42,7 +42,7 @@ export const SPEECH_STATE_DEFAULTS: SpeechStateOptions = {
   threshold: 0.5,
   negThreshold: 0.35,
   minSpeechMs: 250,
-  minSilenceMs: 700,
+  minSilenceMs: 500,
   minPauseMs: 250,
   longUtteranceMs: 10_000,
   preRollMs: 300,
