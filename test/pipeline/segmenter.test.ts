@@ -76,14 +76,15 @@ test('chunk sizes do not change the result', async () => {
 
 test('long speech is cut below the maximum, in the pause between sentences when there is one', async () => {
   // 0870 + 0890 + 0920 back to back: ~0.57 s of quiet between the first two (shorter than the
-  // 0.7 s that ends an utterance), no pause at all in the 3 s before the second limit.
+  // 0.7 s hangover set here; the 0.5 s default would end the utterance there), no pause at all in the
+  // 3 s before the second limit.
   const { audio, placed } = compose([
     { kind: 'speech', audio: decode16k(librivox('0870')) },
     { kind: 'speech', audio: decode16k(librivox('0890')) },
     { kind: 'speech', audio: decode16k(librivox('0920')) },
     { kind: 'silence', audio: silence(1.5) },
   ]);
-  const events = await run(new Segmenter(model.createDetector(), { maxUtteranceSec: 9 }), audio);
+  const events = await run(new Segmenter(model.createDetector(), { maxUtteranceSec: 9, vad: { minSilenceMs: 700 } }), audio);
   const done = ends(events);
   assert.ok(done.length >= 3, JSON.stringify(done.map((e) => [e.start, e.end, e.reason])));
   for (const e of done) assert.ok(e.end - e.start <= 9 + 1e-9, `${e.start}-${e.end}`);

@@ -624,7 +624,8 @@ test('a partial running at the pause (deterministic engine-like object): aborted
   const session = new StreamSession({
     engine,
     vad: model.createDetector(),
-    config: { language: 'en', partialIntervalSec: 1, minPartialSec: 1 },
+    // the hangover at 700 ms so that 0.45 s after the speech lies well between the pause and the end
+    config: { language: 'en', partialIntervalSec: 1, minPartialSec: 1, vad: { minSilenceMs: 700 } },
     clock: () => 0,
   });
   const log = record(session);
