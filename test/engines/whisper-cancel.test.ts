@@ -30,9 +30,15 @@ describe('whisper worker cancellation', () => {
     const audio = (await decodeFile(clip.path)).samples;
     const pid = engine.workerPids()[0];
     const controller = new AbortController();
-    // whisper.cpp reports progress as each 30 s window starts, right before its encoder runs:
-    // the cancel arrives while the encoder graph is computing.
-    const cancelled = engine.transcribe(audio, { language: 'en', signal: controller.signal, onProgress: () => controller.abort() });
+    // whisper.cpp reports progress as each 30 s window starts, right before its encoder runs. The
+    // cancel goes out 50 ms later, so that it lands while the encoder graph computes (hundreds of ms
+    // on a CPU): sent at once, on a loaded 2-core machine it sometimes arrived during the short
+    // convolution graph before it, where whisper.cpp's own check between graphs caught it first.
+    const cancelled = engine.transcribe(audio, {
+      language: 'en',
+      signal: controller.signal,
+      onProgress: () => setTimeout(() => controller.abort(), 50),
+    });
     await assert.rejects(cancelled, (err: unknown) => {
       assert.ok(err instanceof EngineError);
       assert.equal(err.code, 'aborted');
