@@ -102,7 +102,8 @@ export async function runLoad(pool: BenchClip[], plan: LoadPlan, log: (line: str
       levels,
       peakMiB: {
         server: round(peakMiB(server.pid) ?? undefined, 1),
-        workers: childPids(server.pid, 'earshot-whisper-worker').map((p) => round(peakMiB(p) ?? undefined, 1)),
+        // the engine workers of the default path: whisper.cpp, or CTranslate2's Python worker
+        workers: childPids(server.pid, 'earshot-whisper-worker|ct2/worker\\.py').map((p) => round(peakMiB(p) ?? undefined, 1)),
       },
     };
   } finally {

@@ -35,7 +35,9 @@ export async function runMemory(clip: BenchClip, plan: MemoryPlan, python: strin
   const rows: MemoryRow[] = [];
   const wav = encodeWav(clip.samples);
   for (const m of plan.earshotModels) {
-    const server = await startServer({ model: m.id, threads: plan.threads });
+    // The rows compare ggml formats, so the server runs them on whisper.cpp (the default engine choice,
+    // auto, would put a model with CTranslate2 weights on CTranslate2).
+    const server = await startServer({ model: m.id, threads: plan.threads, env: { EARSHOT_ENGINE: 'whisper' } });
     try {
       const form = new FormData();
       form.append('file', new Blob([wav], { type: 'audio/wav' }), `${clip.id}.wav`);
