@@ -128,18 +128,21 @@ def convert(ct2_dir: Path) -> tuple[dict, dict, list[list[int]]]:
 
     n_audio_layer, n_text_layer = layers("encoder"), layers("decoder")
 
-    # encoder
-    linear("encoder/conv1", "encoder.conv1")
-    linear("encoder/conv2", "encoder.conv2")
-    put("encoder.positional_embedding", get("encoder/position_encodings/encodings"))
-    for i in range(n_audio_layer):
-        s, d = f"encoder/layer_{i}", f"encoder.blocks.{i}"
+    def self_attention_and_mlp(s: str, d: str) -> None:
+        """The parts every encoder and decoder block has: self-attention and the MLP, each with its norm."""
         norm(f"{s}/self_attention/layer_norm", f"{d}.attn_ln")
         split(f"{s}/self_attention/linear_0", [f"{d}.attn.query", f"{d}.attn.key", f"{d}.attn.value"])
         linear(f"{s}/self_attention/linear_1", f"{d}.attn.out")
         norm(f"{s}/ffn/layer_norm", f"{d}.mlp_ln")
         linear(f"{s}/ffn/linear_0", f"{d}.mlp.0")
         linear(f"{s}/ffn/linear_1", f"{d}.mlp.2")
+
+    # encoder
+    linear("encoder/conv1", "encoder.conv1")
+    linear("encoder/conv2", "encoder.conv2")
+    put("encoder.positional_embedding", get("encoder/position_encodings/encodings"))
+    for i in range(n_audio_layer):
+        self_attention_and_mlp(f"encoder/layer_{i}", f"encoder.blocks.{i}")
     norm("encoder/layer_norm", "encoder.ln_post")
 
     # decoder
@@ -147,16 +150,11 @@ def convert(ct2_dir: Path) -> tuple[dict, dict, list[list[int]]]:
     put("decoder.positional_embedding", get("decoder/position_encodings/encodings"))
     for i in range(n_text_layer):
         s, d = f"decoder/layer_{i}", f"decoder.blocks.{i}"
-        norm(f"{s}/self_attention/layer_norm", f"{d}.attn_ln")
-        split(f"{s}/self_attention/linear_0", [f"{d}.attn.query", f"{d}.attn.key", f"{d}.attn.value"])
-        linear(f"{s}/self_attention/linear_1", f"{d}.attn.out")
+        self_attention_and_mlp(s, d)
         norm(f"{s}/attention/layer_norm", f"{d}.cross_attn_ln")
         linear(f"{s}/attention/linear_0", f"{d}.cross_attn.query")
         split(f"{s}/attention/linear_1", [f"{d}.cross_attn.key", f"{d}.cross_attn.value"])
         linear(f"{s}/attention/linear_2", f"{d}.cross_attn.out")
-        norm(f"{s}/ffn/layer_norm", f"{d}.mlp_ln")
-        linear(f"{s}/ffn/linear_0", f"{d}.mlp.0")
-        linear(f"{s}/ffn/linear_1", f"{d}.mlp.2")
     norm("decoder/layer_norm", "decoder.ln")
 
     # OpenAI ties the output projection to the token embedding, as CTranslate2's alias does
