@@ -270,7 +270,7 @@ export async function runBatch({ corpus, plan, python, log, onProgress }: BatchD
           wordTimestamps: false,
           noContext: false,
         };
-        const speech = skipsSilence(p.skipSilence, run.clip.samples.length / 16000) ? speechOf.get(run.clip.id) : undefined;
+        const speech = skipsSilence(p.skipSilence, run.clip.duration) ? speechOf.get(run.clip.id) : undefined;
         // The server runs the VAD pass in its own process before the decode: it counts as Earshot's work.
         const vadWall = speech ? (vadSeconds.get(run.clip.id) ?? 0) : 0;
         const vadCpu = speech ? (vadCpuSeconds.get(run.clip.id) ?? 0) : 0;

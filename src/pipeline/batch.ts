@@ -34,7 +34,7 @@ export interface BatchPost {
   skipSilence?: SkipSilence;
 }
 
-/** One Whisper window: audio up to this long is decoded whole whatever the policy says, under 'long'. */
+/** One Whisper window: under skipSilence 'long' audio up to this long is decoded whole; live decodes up to it go without timestamp tokens. */
 export const ONE_WINDOW_SECONDS = 30;
 
 /** Whether batch audio this long is decoded from its speech only, under the config's policy. */

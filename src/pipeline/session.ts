@@ -49,7 +49,7 @@
 // false while pending audio is above half the bound, as a hint to a client that can slow down.
 import { EventEmitter } from 'node:events';
 import { EngineError, SAMPLE_RATE, type Engine, type Segment, type Transcript, type TranscribeOptions, type Word } from '../engines/types.js';
-import { outputLanguage } from './batch.js';
+import { ONE_WINDOW_SECONDS, outputLanguage } from './batch.js';
 import { HallucinationFilter, type DroppedSegment } from './filter/index.js';
 import {
   LocalAgreement,
@@ -236,7 +236,7 @@ export const SESSION_DEFAULTS = {
 /** how much committed text prompts the next decodes (Whisper reads at most 224 prompt tokens) */
 const CONTEXT_CHARS = 200;
 /** one decoding window: audio up to this is decoded as one segment without timestamp tokens */
-const ONE_WINDOW_SAMPLES = 30 * SAMPLE_RATE;
+const ONE_WINDOW_SAMPLES = ONE_WINDOW_SECONDS * SAMPLE_RATE;
 
 type InputItem =
   | { kind: 'audio'; samples: Float32Array }

@@ -250,8 +250,7 @@ def main():
             out = []
             duration = max(info.duration, 1e-9)
             for segment in segments:
-                if aborts[job_id].is_set():
-                    raise Cancelled()
+                check_abort()
                 raw = segment_frame(segment, words)
                 if options.get("stream_segments"):
                     write_frame({"type": "segment", "id": job_id, "index": len(out), "segment": raw})
@@ -260,8 +259,7 @@ def main():
                 out.append(raw)
                 if options.get("single_segment") and len(out) >= 1:
                     break
-            if aborts[job_id].is_set():
-                raise Cancelled()
+            check_abort()
             probs = None
             if language == "auto" and info.all_language_probs:
                 probs = {code: p for code, p in info.all_language_probs[:5]}
