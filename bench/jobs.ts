@@ -8,14 +8,13 @@
 //     (on 2 cores three nodes cannot decode faster than one: the figure says what the queue costs,
 //     not a speed-up).
 // Writes bench/results/jobs-<date>-<host>.{json,md}.
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodeFile } from '../src/audio/decode.js';
 import { pocketsphinxClips } from '../src/eval/corpus.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
-import { startS3Server } from '../test/helpers/s3-server.js';
+import { clientWithBucket, startS3Server } from '../test/helpers/s3-server.js';
 import { BENCH_DIR } from './lib/faster-whisper.js';
 import { loadAverageNow, machineFacts } from './lib/machine.js';
 import { startServer, type BenchServer } from './lib/server.js';
@@ -112,13 +111,7 @@ async function main(): Promise<void> {
   const s3 = await startS3Server();
   const servers: BenchServer[] = [];
   try {
-    const client = new S3Client({
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      credentials: { accessKeyId: AWS.AWS_ACCESS_KEY_ID, secretAccessKey: AWS.AWS_SECRET_ACCESS_KEY },
-    });
-    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await clientWithBucket(s3, BUCKET, { accessKeyId: AWS.AWS_ACCESS_KEY_ID, secretAccessKey: AWS.AWS_SECRET_ACCESS_KEY });
     const clusterEnv = (name: string) => ({
       ...AWS,
       EARSHOT_REDIS_URL: redis.url,

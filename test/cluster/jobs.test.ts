@@ -7,14 +7,13 @@
 // resume once Redis is back.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import WebSocket from 'ws';
 import { float32ToS16le } from '../../src/audio/pcm.js';
 import { pocketsphinxClips } from '../../src/eval/corpus.js';
 import { werCount } from '../../src/eval/wer.js';
 import { fileBlob, loadClip, postForm } from '../helpers/audio.js';
 import { finished, getJob, longSpeech, waitForJob, webhookReceiver, type JobJson } from '../helpers/jobs.js';
-import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
+import { clientWithBucket, startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 import { startCluster, type Cluster } from './harness.js';
 
 const clip = pocketsphinxClips().find((c) => c.id.endsWith('0870'))!;
@@ -36,13 +35,7 @@ describe('cluster jobs: three nodes behind nginx, Redis, S3', { timeout: 900_000
   before(async () => {
     // every interface: nodes in their own network namespaces reach it through the bridge
     s3 = await startS3Server({ host: '0.0.0.0' });
-    const client = new S3Client({
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      credentials: { accessKeyId: AWS.AWS_ACCESS_KEY_ID, secretAccessKey: AWS.AWS_SECRET_ACCESS_KEY },
-    });
-    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await clientWithBucket(s3, BUCKET, { accessKeyId: AWS.AWS_ACCESS_KEY_ID, secretAccessKey: AWS.AWS_SECRET_ACCESS_KEY });
     cluster = await startCluster({
       nodes: 3,
       model: 'tiny.en',

@@ -1,6 +1,7 @@
 // A real S3-compatible server for tests: moto in server mode (PyPI `moto[server]`), started on a free
 // local port. If moto is missing it is installed with pip once; if that fails the error says what to run.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { freePort } from '../../src/util/free-port.js';
 
 export const MOTO_INSTALL = `python3 -m pip install 'moto[server]'`;
@@ -26,6 +27,13 @@ function ensureMoto(): void {
       `the S3 tests need moto's server mode and it could not be installed (${(r.stderr || r.error?.message || '').trim().slice(-500)}); run: ${MOTO_INSTALL}`,
     );
   }
+}
+
+/** A client of the test server signing with `credentials` (any pair works on moto), with `bucket` created. */
+export async function clientWithBucket(server: S3TestServer, bucket: string, credentials: { accessKeyId: string; secretAccessKey: string }): Promise<S3Client> {
+  const client = new S3Client({ endpoint: server.endpoint, forcePathStyle: true, region: 'us-east-1', credentials });
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  return client;
 }
 
 /** `host`: the address moto listens on (0.0.0.0 when nodes in other network namespaces must reach it); the endpoint stays 127.0.0.1 */

@@ -5,13 +5,13 @@
 // cluster behind nginx in test/cluster/jobs.test.ts.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { pocketsphinxClips } from '../../src/eval/corpus.js';
 import { werCount } from '../../src/eval/wer.js';
 import { fileBlob, postForm } from '../helpers/audio.js';
 import { finished, getJob, longSpeech, waitForJob, type JobJson } from '../helpers/jobs.js';
 import { startRedisServer, type RedisTestServer } from '../helpers/redis-server.js';
-import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
+import { clientWithBucket, startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const clip = pocketsphinxClips().find((c) => c.id.endsWith('0870'))!;
@@ -57,13 +57,7 @@ describe('/v1/jobs on Redis: two nodes, S3 uploads, full restart', () => {
   before(async () => {
     redis = await startRedisServer();
     s3 = await startS3Server();
-    s3client = new S3Client({
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      credentials: { accessKeyId: AWS.AWS_ACCESS_KEY_ID, secretAccessKey: AWS.AWS_SECRET_ACCESS_KEY },
-    });
-    await s3client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    s3client = await clientWithBucket(s3, BUCKET, { accessKeyId: AWS.AWS_ACCESS_KEY_ID, secretAccessKey: AWS.AWS_SECRET_ACCESS_KEY });
     await Promise.all([startNode('node-a'), startNode('node-b')]);
     long = await longSpeech(120);
   });
