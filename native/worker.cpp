@@ -22,6 +22,7 @@
 #endif
 
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -203,6 +204,37 @@ struct SegmentCtx {
 // callbacks, whichever sees them first: with DTW on, whisper.cpp 1.9.1 passes a wrong count to
 // new_segment_callback and skips it after the first window, while the progress callback runs at
 // the start of every window.
+// A decoder loop: the same run of 1-3 tokens three times in a row, or of 4-8 tokens twice
+// (worker.py has the same rule).
+bool repeats(const std::vector<whisper_token> & tokens) {
+    for (int n = 1; n <= 8; n++) {
+        const int times = n < 4 ? 3 : 2;
+        for (int i = 0; i + n * times <= static_cast<int>(tokens.size()); i++) {
+            bool same = true;
+            for (int k = 1; k < times && same; k++) {
+                same = std::equal(tokens.begin() + i, tokens.begin() + i + n, tokens.begin() + i + k * n);
+            }
+            if (same) return true;
+        }
+    }
+    return false;
+}
+
+// A decode on a short window that looped: a segment that reached the token cap or repeats itself.
+bool looped(whisper_context * ctx, whisper_state * state, int cap) {
+    const int n = whisper_full_n_segments_from_state(state);
+    for (int i = 0; i < n; i++) {
+        std::vector<whisper_token> text;
+        const int t = whisper_full_n_tokens_from_state(state, i);
+        for (int j = 0; j < t; j++) {
+            const whisper_token id = whisper_full_get_token_id_from_state(state, i, j);
+            if (id < whisper_token_eot(ctx)) text.push_back(id);
+        }
+        if (static_cast<int>(text.size()) >= cap - 2 || repeats(text)) return true;
+    }
+    return false;
+}
+
 void report_new_segments(whisper_context * ctx, whisper_state * st, SegmentCtx * sc) {
     Job * job = sc->job;
     const int n = whisper_full_n_segments_from_state(st);
@@ -328,6 +360,17 @@ private:
         p.temperature_inc = o.value("temperature_inc", 0.2f);
         p.greedy.best_of = o.value("best_of", 5);
         p.beam_search.beam_size = beam_size;
+        // A shorter encoder window (whisper.cpp's audio_ctx): the audio plus a margin instead of 30 s.
+        // Whisper was trained on full windows and can loop on a short one, so such a decode caps its
+        // text by the audio's length and is redone on the full window when it reaches the cap.
+        const double audio_seconds = static_cast<double>(job.pcm.size()) / WHISPER_SAMPLE_RATE;
+        const double ctx_seconds = o.value("audio_ctx_s", 0.0);
+        const int token_cap = static_cast<int>(10 + 8 * audio_seconds);
+        if (ctx_seconds > 0 && audio_seconds < 30.0) {
+            // encoder positions: 50 per second, 1500 for the full window
+            p.audio_ctx = std::min(1500, static_cast<int>(std::ceil(std::max(ctx_seconds, audio_seconds + 1.0) * 50)));
+            p.max_tokens = token_cap;
+        }
         const std::string prompt = o.value("initial_prompt", std::string());
         if (!prompt.empty()) p.initial_prompt = prompt.c_str();
 
@@ -380,7 +423,15 @@ private:
         };
         p.progress_callback_user_data = &seg_ctx;
 
-        const int rc = whisper_full_with_state(ctx, state, p, job.pcm.data(), static_cast<int>(job.pcm.size()));
+        int rc = whisper_full_with_state(ctx, state, p, job.pcm.data(), static_cast<int>(job.pcm.size()));
+        if (rc == 0 && p.audio_ctx > 0 && !stream_segments && !job.abort.load() && looped(ctx, state, token_cap)) {
+            p.audio_ctx = 0;
+            p.max_tokens = 0;
+            job.n_reported = 0;
+            job.seg_temperature.clear();
+            job.seg_seek.clear();
+            rc = whisper_full_with_state(ctx, state, p, job.pcm.data(), static_cast<int>(job.pcm.size()));
+        }
         if (job.abort.load()) {
             write_frame({{"type", "error"}, {"id", job.id}, {"code", "aborted"}, {"message", aborted_message(job)}});
             return;
@@ -402,6 +453,7 @@ private:
                      {"language", whisper_lang_str(whisper_full_lang_id_from_state(state)) ? whisper_lang_str(whisper_full_lang_id_from_state(state)) : language},
                      {"language_probs", lang_probs},
                      {"segments", segments},
+                     {"window_s", p.audio_ctx > 0 ? p.audio_ctx / 50.0 : 30.0},
                      {"processing_time", elapsed}});
     }
 

@@ -46,6 +46,8 @@ export interface Transcript {
   engine: EngineKind;
   /** seconds spent inside the engine */
   processingTime: number;
+  /** Whisper engines: the encoder window the text came from, in seconds (30 = full; see audioContextSeconds) */
+  windowSeconds?: number;
 }
 
 export interface TranscribeOptions {
@@ -70,6 +72,13 @@ export interface TranscribeOptions {
    * timestamp and skipping the first words.
    */
   withoutTimestamps?: boolean;
+  /**
+   * A shorter encoder window for a clip under 30 s, in seconds: the engine encodes the audio plus 1 s,
+   * at least this much, instead of padding to 30 s (whisper.cpp's audio_ctx). The encoder's cost
+   * follows the window, but Whisper was trained on full windows: text gets a little worse, and a
+   * decode that loops is done again on the full window. Engines without a fixed window ignore it.
+   */
+  audioContextSeconds?: number;
   /**
    * Decode only these stretches of the audio (seconds, each at most 30 s), independently and batched
    * where the engine can; times stay on the audio's timeline. Only engines whose info.windows is true.

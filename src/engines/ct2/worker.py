@@ -91,6 +91,17 @@ class AbortableWhisper:
         return checked
 
 
+def repeats(tokens, longest=8):
+    """A decoder loop: the same run of 1-3 tokens three times in a row, or of 4-8 tokens twice
+    (native/worker.cpp has the same rule)."""
+    for n in range(1, longest + 1):
+        times = 3 if n < 4 else 2
+        for i in range(0, len(tokens) - n * times + 1):
+            if all(tokens[i + k * n : i + (k + 1) * n] == tokens[i : i + n] for k in range(1, times)):
+                return True
+    return False
+
+
 def cs(seconds):
     return int(round(seconds * 100))
 
@@ -160,6 +171,17 @@ def main():
 
     inner = model.model
     model.model = AbortableWhisper(inner)
+    full_window_encode = model.encode
+
+    def encode(features):
+        # A job with a shorter window (audio_ctx_s) encodes only its first frames; faster-whisper
+        # always pads to 30 s. CTranslate2's encoder takes any length up to 3000 frames.
+        frames = getattr(CURRENT, "frames", None)
+        if frames and features.shape[-1] > frames:
+            features = numpy.ascontiguousarray(features[..., :frames])
+        return full_window_encode(features)
+
+    model.encode = encode
     write_frame(
         {
             "type": "ready",
@@ -214,6 +236,41 @@ def main():
             found.sort(key=lambda seg: seg.start)
         return found, info
 
+    def short_window(audio, seconds, window, language, options, common):
+        """One decode on a shorter encoder window: the audio plus 1 s, at least `window` seconds (the
+        encoder's cost follows the window; Whisper pads every window to 30 s). Whisper was trained on
+        full windows and can loop on a short one, so the text is capped by the audio's length, and a
+        decode that reaches the cap or repeats itself is done again on the full window."""
+        frames = min(3000, int(numpy.ceil(max(window, seconds + 1.0) * 100)))
+        cap = int(10 + 8 * seconds)
+        kwargs = dict(
+            condition_on_previous_text=not options.get("no_context", False),
+            language=None if language == "auto" else language,
+            **common,
+        )
+        first_only = bool(options.get("single_segment"))
+
+        def decode(**extra):
+            # faster-whisper decodes lazily: with one segment asked for, stop before it seeks on
+            found, info = model.transcribe(audio, **kwargs, **extra)
+            out = []
+            for seg in found:
+                out.append(seg)
+                if first_only:
+                    break
+            return out, info
+
+        CURRENT.frames = frames + frames % 2
+        try:
+            found, info = decode(max_new_tokens=cap)
+        finally:
+            CURRENT.frames = None
+        # generation stops a token or two short of max_new_tokens (the prompt's last token counts)
+        if all(len(seg.tokens) < cap - 2 and not repeats(seg.tokens) for seg in found):
+            return found, info, (frames + frames % 2) / 100
+        check_abort()
+        return (*decode(), 30.0)
+
     def run_job(job_id, options, audio):
         started = time.perf_counter()
         CURRENT.abort = aborts.get(job_id)
@@ -238,8 +295,13 @@ def main():
                 # Earshot's own VAD decides what is speech (src/pipeline), not this worker.
                 vad_filter=False,
             )
+            seconds = len(audio) / 16000
+            window = float(options.get("audio_ctx_s") or 0)
+            used_window = 30.0
             if clips:
                 segments, info = decode_windows(audio, clips, None if language == "auto" else language, common)
+            elif 0 < window and seconds < 30:
+                segments, info, used_window = short_window(audio, seconds, window, language, options, common)
             else:
                 segments, info = model.transcribe(
                     audio,
@@ -270,6 +332,7 @@ def main():
                     "language": info.language,
                     "language_probs": probs,
                     "segments": out,
+                    "window_s": used_window,
                     "processing_time": time.perf_counter() - started,
                 }
             )

@@ -129,6 +129,7 @@ export class WhisperEngine extends PooledEngine<WorkerInfo, WorkerProcess> imple
       stream_segments: Boolean(o.onSegment),
       progress: Boolean(o.onProgress),
       ...(o.windows ? { clips: o.windows } : {}),
+      ...(o.audioContextSeconds ? { audio_ctx_s: o.audioContextSeconds } : {}),
     };
   }
 
@@ -146,6 +147,7 @@ export class WhisperEngine extends PooledEngine<WorkerInfo, WorkerProcess> imple
       model: this.info.modelId,
       engine: this.info.kind,
       processingTime: elapsed,
+      ...(raw.window_s !== undefined ? { windowSeconds: raw.window_s } : {}),
     };
   }
 }

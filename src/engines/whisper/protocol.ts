@@ -20,6 +20,8 @@ export interface RawResult {
   language: string;
   language_probs: Record<string, number> | null;
   segments: RawSegment[];
+  /** the encoder window the text came from, in seconds (30 = full; less with audio_ctx_s) */
+  window_s?: number;
   processing_time: number;
 }
 
