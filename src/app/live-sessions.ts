@@ -13,6 +13,7 @@ import type { HallucinationFilter } from '../pipeline/filter/index.js';
 import {
   StreamSession,
   type BackpressureEvent,
+  type DecodeWindow,
   type DroppedEvent,
   type SessionErrorEvent,
   type SpeechEndEvent,
@@ -40,6 +41,9 @@ export interface LiveSessionRequest {
   partialIntervalMs?: number;
   /** audio an utterance holds before its first partial, in ms; default config.streaming.firstPartialMs */
   firstPartialMs?: number;
+  /** encoder windows of partial and final decodes; default config.streaming.partialWindow / finalWindow */
+  partialWindow?: DecodeWindow;
+  finalWindow?: DecodeWindow;
   /** text that guides every final decode (Whisper's initial prompt) */
   prompt?: string;
   /** default: config.streaming.maxUtteranceSeconds */
@@ -201,6 +205,8 @@ export class LiveSessions {
         partialIntervalSec: (req.partialIntervalMs ?? live.partialIntervalMs) / 1000,
         minPartialSec: (req.firstPartialMs ?? live.firstPartialMs) / 1000,
         speculativeFinals: live.speculativeFinals,
+        partialWindow: req.partialWindow ?? live.partialWindow,
+        finalWindow: req.finalWindow ?? live.finalWindow,
         contextPrompt: live.contextPrompt,
         maxUtteranceSec: req.maxUtteranceSeconds ?? config.streaming.maxUtteranceSeconds,
         maxPendingSec: config.streaming.maxPendingSeconds,

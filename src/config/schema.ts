@@ -196,6 +196,10 @@ export const configSchema = z.object({
       partialIntervalMs: z.coerce.number().int().min(100).max(10_000).default(500),
       /** the first partial of an utterance comes once it holds this much audio, pre-roll included (first_partial_ms) */
       firstPartialMs: z.coerce.number().int().min(100).max(10_000).default(500),
+      /** encoder window of partial decodes: 'fit' = the audio plus 1 s, at least 10 s; 'full' = 30 s (partial_window) */
+      partialWindow: z.enum(['fit', 'full']).default('fit'),
+      /** encoder window of final decodes, speculative ones included (final_window) */
+      finalWindow: z.enum(['fit', 'full']).default('fit'),
       /** period of the /ws stats message; 0 = none (stats_interval_ms) */
       statsIntervalMs: z.coerce.number().int().min(0).max(60_000).default(2000),
       /** start final decodes at the first pause, kept if the pause ends the utterance */

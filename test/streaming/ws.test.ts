@@ -241,6 +241,9 @@ describe('WebSocket streaming', () => {
         stats_interval_ms: 250,
         partial_interval_ms: 400,
         first_partial_ms: 300,
+        // accurate finals (the 30 s window), cheap partials
+        final_window: 'full',
+        partial_window: 'fit',
         vad: { min_silence_ms: 600, min_pause_ms: 200 },
       }),
     );
@@ -321,6 +324,12 @@ describe('WebSocket streaming', () => {
     assert.equal(refused.code, 'invalid_config');
     assert.match(String(refused.message), /first_partial_ms/);
     assert.equal(await f.closed, 1008);
+    const g = await connect(server.url);
+    g.ws.send(JSON.stringify({ type: 'config', final_window: 'wide' }));
+    const wide = await g.next('error');
+    assert.equal(wide.code, 'invalid_config');
+    assert.match(String(wide.message), /final_window/);
+    assert.equal(await g.closed, 1008);
   });
 
   it('50 connect/abort cycles leave workers and memory flat', async () => {

@@ -31,6 +31,9 @@ const configMessage = z
     partial_interval_ms: z.number().int().min(100).max(10_000).optional(),
     /** the first partial of an utterance comes once it holds this much audio (pre-roll included) */
     first_partial_ms: z.number().int().min(100).max(10_000).optional(),
+    /** encoder window of partial / final decodes: 'fit' (the audio plus 1 s, at least 10 s) or 'full' (30 s) */
+    partial_window: z.enum(['fit', 'full']).optional(),
+    final_window: z.enum(['fit', 'full']).optional(),
     /** period of the `stats` message; 0 = none */
     stats_interval_ms: z.union([z.literal(0), z.number().int().min(250).max(60_000)]).optional(),
     enrich: z.boolean().optional(),
@@ -77,6 +80,8 @@ function queryConfig(request: FastifyRequest): Partial<SessionConfig> {
   if (q.partial_interval_ms) out.partial_interval_ms = Number(q.partial_interval_ms);
   if (q.first_partial_ms) out.first_partial_ms = Number(q.first_partial_ms);
   if (q.stats_interval_ms) out.stats_interval_ms = Number(q.stats_interval_ms);
+  if (q.partial_window === 'fit' || q.partial_window === 'full') out.partial_window = q.partial_window;
+  if (q.final_window === 'fit' || q.final_window === 'full') out.final_window = q.final_window;
   if (q.enrich) out.enrich = q.enrich !== 'false';
   return out;
 }
@@ -196,6 +201,8 @@ class WsConnection {
         partials: cfg.partials,
         partialIntervalMs: cfg.partial_interval_ms,
         firstPartialMs: cfg.first_partial_ms,
+        partialWindow: cfg.partial_window,
+        finalWindow: cfg.final_window,
         enrich: cfg.enrich,
         maxUtteranceSeconds: cfg.vad?.max_utterance_s,
         vad: {
