@@ -37,7 +37,7 @@ export function enginesBatchPlan(): BatchPlan {
   };
 }
 
-/** Session settings tried against the defaults on a fast (CPU-class) live model, one stream each: hangover, pause, partial cadence. */
+/** Session settings tried against the defaults, one stream each: hangover, pause, partial cadence, encoder windows. */
 export function liveVariants(): NonNullable<StreamPlan['variants']> {
   return [
     { label: 'hangover 400 ms', config: { vad: { min_silence_ms: 400 } } },
@@ -49,6 +49,9 @@ export function liveVariants(): NonNullable<StreamPlan['variants']> {
     { label: 'partials every 250 ms', config: { partial_interval_ms: 250 } },
     { label: 'first partial at 300 ms', config: { first_partial_ms: 300 } },
     { label: 'partials every 1000 ms', config: { partial_interval_ms: 1000 } },
+    // Whisper models only (the others ignore encoder windows): the default fitted windows against 30 s ones
+    { label: 'final window full', config: { final_window: 'full' } },
+    { label: 'both windows full', config: { partial_window: 'full', final_window: 'full' } },
   ];
 }
 
@@ -69,8 +72,10 @@ export function fullPlan(): BenchPlan {
       frameMs: [20, 40, 60, 100],
       drainTimeoutSeconds: 15,
       sustainP95Seconds: 3,
-      // the defaults (hangover 500 ms, pause 250 ms, cadence 500 ms) against longer choices
+      // the defaults (hangover 500 ms, pause 250 ms, cadence 500 ms, fitted windows) against other choices
       variants: [
+        { label: 'final window full', config: { final_window: 'full' } },
+        { label: 'both windows full', config: { partial_window: 'full', final_window: 'full' } },
         { label: 'hangover 700 ms', config: { vad: { min_silence_ms: 700 } } },
         { label: 'hangover 1000 ms', config: { vad: { min_silence_ms: 1000 } } },
         { label: 'pause 400 ms', config: { vad: { min_pause_ms: 400 } } },

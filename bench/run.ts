@@ -37,6 +37,8 @@ interface StreamArgs {
   sustainP95?: number;
   /** run the session-setting variants (hangover, pause, cadence) on each model */
   variants: boolean;
+  /** only the variants whose label contains one of these words (--variant-match window) */
+  variantMatch?: string[];
   /** the streaming peer on the same streams after Earshot's, one system at a time */
   peer?: 'whisperlivekit';
   /** its policies, one after the other (default: LocalAgreement only) */
@@ -66,6 +68,7 @@ function parse(): {
       levels: { type: 'string' },
       'sustain-p95': { type: 'string' },
       variants: { type: 'boolean', default: false },
+      'variant-match': { type: 'string' },
       peer: { type: 'string' },
       'peer-policy': { type: 'string' },
     },
@@ -112,6 +115,7 @@ function parse(): {
     levels,
     sustainP95,
     variants: values.variants ?? false,
+    variantMatch: list(values['variant-match']),
     peer: values.peer as StreamArgs['peer'],
     peerPolicies: [...new Set(peerPolicies)] as WlkPolicy[],
   };
@@ -179,6 +183,7 @@ async function main(): Promise<void> {
       args.stream.levels ? `--levels ${args.stream.levels.join(',')}` : '',
       args.stream.sustainP95 !== undefined ? `--sustain-p95 ${args.stream.sustainP95}` : '',
       args.stream.variants ? '--variants' : '',
+      args.stream.variantMatch ? `--variant-match ${args.stream.variantMatch.join(',')}` : '',
       args.stream.peer ? `--peer ${args.stream.peer} --peer-policy ${args.stream.peerPolicies.join(',')}` : '',
     ]
       .filter(Boolean)
@@ -250,7 +255,7 @@ async function main(): Promise<void> {
               model,
               levels: s.levels ?? plan.stream.levels,
               sustainP95Seconds: s.sustainP95 ?? plan.stream.sustainP95Seconds,
-              variants: s.variants ? liveVariants() : undefined,
+              variants: s.variants ? liveVariants().filter((v) => !s.variantMatch || s.variantMatch.some((m) => v.label.includes(m))) : undefined,
               batchWer: true,
             },
             log,
