@@ -220,17 +220,23 @@ bool repeats(const std::vector<whisper_token> & tokens) {
     return false;
 }
 
-// A decode on a short window that looped: a segment that reached the token cap or repeats itself.
+// A greedy try on a short window to redo on the full one: a segment that reached the token cap,
+// repeats itself, or has a mean token log-probability under -1 (where whisper.cpp, like
+// faster-whisper, would fall back to sampling).
 bool looped(whisper_context * ctx, whisper_state * state, int cap) {
     const int n = whisper_full_n_segments_from_state(state);
     for (int i = 0; i < n; i++) {
         std::vector<whisper_token> text;
+        double logprob = 0;
         const int t = whisper_full_n_tokens_from_state(state, i);
         for (int j = 0; j < t; j++) {
             const whisper_token id = whisper_full_get_token_id_from_state(state, i, j);
-            if (id < whisper_token_eot(ctx)) text.push_back(id);
+            if (id >= whisper_token_eot(ctx)) continue;
+            text.push_back(id);
+            logprob += std::log(std::max(1e-9f, whisper_full_get_token_p_from_state(state, i, j)));
         }
         if (static_cast<int>(text.size()) >= cap - 2 || repeats(text)) return true;
+        if (!text.empty() && logprob / text.size() < -1.0) return true;
     }
     return false;
 }
@@ -367,9 +373,10 @@ private:
         const double ctx_seconds = o.value("audio_ctx_s", 0.0);
         const int token_cap = static_cast<int>(10 + 8 * audio_seconds);
         if (ctx_seconds > 0 && audio_seconds < 30.0) {
-            // encoder positions: 50 per second, 1500 for the full window
+            // encoder positions: 50 per second, 1500 for the full window; one greedy try (no sampling fallback)
             p.audio_ctx = std::min(1500, static_cast<int>(std::ceil(std::max(ctx_seconds, audio_seconds + 1.0) * 50)));
             p.max_tokens = token_cap;
+            p.temperature_inc = 0.0f;
         }
         const std::string prompt = o.value("initial_prompt", std::string());
         if (!prompt.empty()) p.initial_prompt = prompt.c_str();
@@ -427,6 +434,7 @@ private:
         if (rc == 0 && p.audio_ctx > 0 && !stream_segments && !job.abort.load() && looped(ctx, state, token_cap)) {
             p.audio_ctx = 0;
             p.max_tokens = 0;
+            p.temperature_inc = o.value("temperature_inc", 0.2f);
             job.n_reported = 0;
             job.seg_temperature.clear();
             job.seg_seek.clear();

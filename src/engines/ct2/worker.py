@@ -239,8 +239,10 @@ def main():
     def short_window(audio, seconds, window, language, options, common):
         """One decode on a shorter encoder window: the audio plus 1 s, at least `window` seconds (the
         encoder's cost follows the window; Whisper pads every window to 30 s). Whisper was trained on
-        full windows and can loop on a short one, so the text is capped by the audio's length, and a
-        decode that reaches the cap or repeats itself is done again on the full window."""
+        full windows and can loop on a short one, so the short window gets one greedy try, its text
+        capped by the audio's length; a try that reaches the cap, repeats itself, or would have fallen
+        back to sampling (faster-whisper's compression and log-probability thresholds) is done again on
+        the full window, fallback included."""
         frames = min(3000, int(numpy.ceil(max(window, seconds + 1.0) * 100)))
         cap = int(10 + 8 * seconds)
         kwargs = dict(
@@ -250,9 +252,12 @@ def main():
         )
         first_only = bool(options.get("single_segment"))
 
-        def decode(**extra):
+        def decode(temperature_override=None, **extra):
             # faster-whisper decodes lazily: with one segment asked for, stop before it seeks on
-            found, info = model.transcribe(audio, **kwargs, **extra)
+            args = dict(kwargs, **extra)
+            if temperature_override is not None:
+                args["temperature"] = temperature_override
+            found, info = model.transcribe(audio, **args)
             out = []
             for seg in found:
                 out.append(seg)
@@ -262,11 +267,11 @@ def main():
 
         CURRENT.frames = frames + frames % 2
         try:
-            found, info = decode(max_new_tokens=cap)
+            found, info = decode(max_new_tokens=cap, temperature_override=kwargs["temperature"][:1])
         finally:
             CURRENT.frames = None
         # generation stops a token or two short of max_new_tokens (the prompt's last token counts)
-        if all(len(seg.tokens) < cap - 2 and not repeats(seg.tokens) for seg in found):
+        if all(len(seg.tokens) < cap - 2 and not repeats(seg.tokens) and seg.compression_ratio <= 2.4 and seg.avg_logprob >= -1.0 for seg in found):
             return found, info, (frames + frames % 2) / 100
         check_abort()
         return (*decode(), 30.0)
