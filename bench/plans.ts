@@ -49,6 +49,9 @@ export function liveVariants(): NonNullable<StreamPlan['variants']> {
     { label: 'partials every 250 ms', config: { partial_interval_ms: 250 } },
     { label: 'first partial at 300 ms', config: { first_partial_ms: 300 } },
     { label: 'partials every 1000 ms', config: { partial_interval_ms: 1000 } },
+    // onset confirmation: the first partial waits for min_speech_ms (250) of speech
+    { label: 'onset 150 ms', config: { vad: { min_speech_ms: 150 } } },
+    { label: 'onset 100 ms', config: { vad: { min_speech_ms: 100 } } },
     // Whisper models only (the others ignore encoder windows): the default fitted windows against 30 s ones
     { label: 'final window full', config: { final_window: 'full' } },
     { label: 'both windows full', config: { partial_window: 'full', final_window: 'full' } },
