@@ -200,10 +200,6 @@ struct SegmentCtx {
     bool progress;
 };
 
-// Records (and streams, if asked) the segments decoded since the last call. Called from both
-// callbacks, whichever sees them first: with DTW on, whisper.cpp 1.9.1 passes a wrong count to
-// new_segment_callback and skips it after the first window, while the progress callback runs at
-// the start of every window.
 // A decoder loop: the same run of 1-3 tokens three times in a row, or of 4-8 tokens twice
 // (worker.py has the same rule).
 bool repeats(const std::vector<whisper_token> & tokens) {
@@ -241,6 +237,10 @@ bool looped(whisper_context * ctx, whisper_state * state, int cap) {
     return false;
 }
 
+// Records (and streams, if asked) the segments decoded since the last call. Called from both
+// callbacks, whichever sees them first: with DTW on, whisper.cpp 1.9.1 passes a wrong count to
+// new_segment_callback and skips it after the first window, while the progress callback runs at
+// the start of every window.
 void report_new_segments(whisper_context * ctx, whisper_state * st, SegmentCtx * sc) {
     Job * job = sc->job;
     const int n = whisper_full_n_segments_from_state(st);
@@ -366,9 +366,9 @@ private:
         p.temperature_inc = o.value("temperature_inc", 0.2f);
         p.greedy.best_of = o.value("best_of", 5);
         p.beam_search.beam_size = beam_size;
-        // A shorter encoder window (whisper.cpp's audio_ctx): the audio plus a margin instead of 30 s.
-        // Whisper was trained on full windows and can loop on a short one, so such a decode caps its
-        // text by the audio's length and is redone on the full window when it reaches the cap.
+        // A shorter encoder window (whisper.cpp's audio_ctx): the audio plus 1 s instead of 30 s.
+        // Whisper was trained on full windows and can loop on a short one, so the short window gets one
+        // greedy try with its text capped by the audio's length, redone on the full window when looped().
         const double audio_seconds = static_cast<double>(job.pcm.size()) / WHISPER_SAMPLE_RATE;
         const double ctx_seconds = o.value("audio_ctx_s", 0.0);
         const int token_cap = static_cast<int>(10 + 8 * audio_seconds);

@@ -244,6 +244,7 @@ def main():
         back to sampling (faster-whisper's compression and log-probability thresholds) is done again on
         the full window, fallback included."""
         frames = min(3000, int(numpy.ceil(max(window, seconds + 1.0) * 100)))
+        frames += frames % 2  # the encoder's stride-2 convolution
         cap = int(10 + 8 * seconds)
         kwargs = dict(
             condition_on_previous_text=not options.get("no_context", False),
@@ -265,14 +266,14 @@ def main():
                     break
             return out, info
 
-        CURRENT.frames = frames + frames % 2
+        CURRENT.frames = frames
         try:
             found, info = decode(max_new_tokens=cap, temperature_override=kwargs["temperature"][:1])
         finally:
             CURRENT.frames = None
         # generation stops a token or two short of max_new_tokens (the prompt's last token counts)
         if all(len(seg.tokens) < cap - 2 and not repeats(seg.tokens) and seg.compression_ratio <= 2.4 and seg.avg_logprob >= -1.0 for seg in found):
-            return found, info, (frames + frames % 2) / 100
+            return found, info, frames / 100
         check_abort()
         return (*decode(), 30.0)
 
