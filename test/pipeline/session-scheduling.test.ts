@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EngineError, type Engine, type EngineInfo, type Transcript, type TranscribeOptions } from '../../src/engines/types.js';
-import { FIT_WINDOW_SECONDS, StreamSession, type StreamSessionEvents } from '../../src/pipeline/session.js';
+import { FIT_WINDOW_SECONDS, StreamSession, type StreamSessionConfig, type StreamSessionEvents } from '../../src/pipeline/session.js';
 import { SileroVadModel } from '../../src/pipeline/vad/index.js';
 import { SR, card, compose, decode16k, librivox, silence } from './helpers/audio.js';
 
@@ -457,49 +457,62 @@ test('short pauses inside a sentence (deterministic engine-like object): one fin
   assert.equal(engine.calls.length, 3, 'no decode wasted, none after the end');
 });
 
-test('partial reuse (deterministic engine-like object): a partial that covers the speech is the final', async () => {
+/** "Ten of clubs" then 1.5 s of silence. */
+function cardThenSilence() {
+  const { audio, placed } = compose([
+    { kind: 'speech', audio: decode16k(card('001')) },
+    { kind: 'silence', audio: silence(1.5) },
+  ]);
+  return { audio, speechEnd: Math.round(placed[0]!.end * SR) };
+}
+
+/**
+ * A session given the speech at real-time pace (every decode answered at once), then 150 ms of
+ * silence: a partial starts on audio holding all the speech, and it is held (the test answers it).
+ */
+async function heldCoveringPartial(config: StreamSessionConfig = {}) {
   const engine = new ScriptedEngine();
   engine.autoAnswer = () => ' Ten of clubs.';
   const session = new StreamSession({
     engine,
     vad: model.createDetector(),
-    config: { language: 'en', partialIntervalSec: 0.1, minPartialSec: 0.3 },
+    config: { language: 'en', partialIntervalSec: 0.1, minPartialSec: 0.3, ...config },
     clock: () => 0,
   });
   const log = record(session);
-  const { audio, placed } = compose([
-    { kind: 'speech', audio: decode16k(card('001')) },
-    { kind: 'silence', audio: silence(1.5) },
-  ]);
-  const speechEnd = Math.round(placed[0]!.end * SR);
+  const { audio, speechEnd } = cardThenSilence();
   await pushRealTime(session, audio.subarray(0, speechEnd));
   const before = engine.calls.length;
   assert.ok(before >= 1);
-  // 150 ms of silence: a partial starts on audio holding all the speech; it is held
   engine.autoAnswer = undefined;
-  await pushRealTime(session, audio.subarray(speechEnd, speechEnd + Math.round(0.15 * SR)));
+  const held = speechEnd + Math.round(0.15 * SR);
+  await pushRealTime(session, audio.subarray(speechEnd, held));
   const covering = await engine.waitForCalls(before + 1);
   assert.equal(covering.options.priority, 'low');
+  return { engine, session, log, before, covering, rest: audio.subarray(held) };
+}
+
+function lastFinal(log: Logged[]): [string, string, string] {
+  const last = log.at(-1)!;
+  const final = last.data as { text: string; source: string };
+  return [last.type, final.text, final.source];
+}
+
+test('partial reuse (deterministic engine-like object): a partial that covers the speech is the final', async () => {
+  const { engine, session, log, before, covering, rest } = await heldCoveringPartial();
   // the pause and the end pass while it runs: no speculation, no decode after the end
-  await pushRealTime(session, audio.subarray(speechEnd + Math.round(0.15 * SR)));
+  await pushRealTime(session, rest);
   const ended = log.findIndex((e) => e.type === 'speech_end');
   assert.ok(ended > 0);
   assert.equal(engine.calls.length, before + 1);
   covering.answer(' Ten of clubs.');
   await session.stop();
-  const final = log.at(-1)!.data as { text: string; source: string };
-  assert.deepEqual([log.at(-1)!.type, final.text, final.source], ['final', 'Ten of clubs.', 'partial']);
+  assert.deepEqual(lastFinal(log), ['final', 'Ten of clubs.', 'partial']);
   assert.equal(engine.calls.length, before + 1);
   assert.equal(session.stats().finalsFromPartial, 1);
 });
 
 test('encoder windows (deterministic engine-like object): fitted on every decode by default; partials on another window are never the final', async () => {
-  const { audio, placed } = compose([
-    { kind: 'speech', audio: decode16k(card('001')) },
-    { kind: 'silence', audio: silence(1.5) },
-  ]);
-  const speechEnd = Math.round(placed[0]!.end * SR);
-
   // defaults: every decode (partials, the final) asks for the fitted window, so a covering partial can be the final
   const fitted = new ScriptedEngine();
   fitted.autoAnswer = () => ' Ten of clubs.';
@@ -509,38 +522,22 @@ test('encoder windows (deterministic engine-like object): fitted on every decode
     config: { language: 'en', partialIntervalSec: 0.1, minPartialSec: 0.3 },
     clock: () => 0,
   });
-  await pushRealTime(plain, audio);
+  await pushRealTime(plain, cardThenSilence().audio);
   await plain.stop();
   assert.ok(fitted.calls.length >= 2);
   for (const call of fitted.calls) assert.equal(call.options.audioContextSeconds, FIT_WINDOW_SECONDS);
 
   // full-window partials, fitted finals: the partial holding all the speech is aborted at the pause and the speculation decodes
-  const engine = new ScriptedEngine();
-  engine.autoAnswer = () => ' Ten of clubs.';
-  const session = new StreamSession({
-    engine,
-    vad: model.createDetector(),
-    config: { language: 'en', partialIntervalSec: 0.1, minPartialSec: 0.3, partialWindow: 'full', finalWindow: 'fit' },
-    clock: () => 0,
-  });
-  const log = record(session);
-  await pushRealTime(session, audio.subarray(0, speechEnd));
-  const before = engine.calls.length;
-  assert.ok(before >= 1);
-  engine.autoAnswer = undefined;
-  await pushRealTime(session, audio.subarray(speechEnd, speechEnd + Math.round(0.15 * SR)));
-  const covering = await engine.waitForCalls(before + 1);
-  assert.equal(covering.options.priority, 'low');
+  const { engine, session, log, before, covering, rest } = await heldCoveringPartial({ partialWindow: 'full', finalWindow: 'fit' });
   assert.equal(covering.options.audioContextSeconds, undefined);
-  await pushRealTime(session, audio.subarray(speechEnd + Math.round(0.15 * SR)));
+  await pushRealTime(session, rest);
   const speculation = await engine.waitForCalls(before + 2);
   assert.equal(covering.settled, true, 'the partial on the full window was aborted');
   assert.equal(speculation.options.priority, 'normal');
   assert.equal(speculation.options.audioContextSeconds, FIT_WINDOW_SECONDS);
   speculation.answer(' Ten of clubs.');
   await session.stop();
-  const final = log.at(-1)!.data as { text: string; source: string };
-  assert.deepEqual([log.at(-1)!.type, final.text, final.source], ['final', 'Ten of clubs.', 'speculative']);
+  assert.deepEqual(lastFinal(log), ['final', 'Ten of clubs.', 'speculative']);
   assert.equal(engine.calls.length, before + 2);
   assert.equal(session.stats().finalsFromPartial, 0);
 });
